@@ -1,0 +1,30 @@
+# Lumen: `make demo` (set up, build, run the main job) and `make test` (every test).
+SWIFT ?= swift
+CONFIG ?= debug
+JOBS ?= $(shell nproc)
+BUILD_FLAGS = -c $(CONFIG) -j $(JOBS)
+LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
+
+.PHONY: setup build test unit bench demo clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build $(BUILD_FLAGS) --product lumen
+
+unit: setup
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+
+test: unit
+
+bench: setup
+	bash Benchmarks/run.sh
+
+demo: setup
+	$(SWIFT) build -c release --product lumen
+	bash scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/lumen"
+
+clean:
+	rm -rf .build .lumen

@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Where Debian's libtorch-dev puts the C++ API headers; `LIBTORCH_INCLUDE` overrides it
+/// (for instance to build against the libtorch inside a PyPI `torch` wheel).
+let torchInclude = Context.environment["LIBTORCH_INCLUDE"] ?? "/usr/include"
+let torchLib = Context.environment["LIBTORCH_LIB"]
+
+let package = Package(
+    name: "Lumen",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lumen", targets: ["lumen"]),
+        .library(name: "LumenTensor", targets: ["LumenTensor"]),
+        .library(name: "LumenNN", targets: ["LumenNN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CTorch",
+            cxxSettings: [
+                .unsafeFlags([
+                    "-I\(torchInclude)", "-I\(torchInclude)/torch/csrc/api/include",
+                    "-O2", "-Wno-deprecated-declarations", "-Wno-unused-parameter",
+                ]),
+            ],
+            linkerSettings: [
+                .unsafeFlags(torchLib.map { ["-L\($0)", "-Xlinker", "-rpath", "-Xlinker", $0] } ?? []),
+                .linkedLibrary("torch"),
+                .linkedLibrary("torch_cpu"),
+                .linkedLibrary("c10"),
+            ]
+        ),
+        .target(name: "LumenTensor", dependencies: ["CTorch"]),
+        .target(name: "LumenNN", dependencies: ["LumenTensor", "CTorch"]),
+        .target(
+            name: "LumenCLI",
+            dependencies: [
+                "LumenNN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "lumen", dependencies: ["LumenCLI"]),
+        .executableTarget(name: "lumen-bench", dependencies: ["LumenNN"], path: "Benchmarks/lumen-bench"),
+        .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
+        .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

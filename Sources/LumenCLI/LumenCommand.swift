@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `lumen` command tree; `main.swift` only calls `main()`.
+public struct LumenCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "lumen",
+        abstract: "Lumen: the MLOps platform for medical imaging (data, training, tracking, registry, serving, monitoring).",
+        discussion: "Run `lumen COMMAND --help` for a command's options. LUMEN_THREADS sets the number of CPU threads libtorch uses (default: every core).",
+        version: LumenVersion.string,
+        subcommands: [InfoCommand.self, ZooCommand.self, DoctorCommand.self]
+    )
+}
+
+/// Lumen's own version.
+public enum LumenVersion {
+    public static let string = "0.1.0"
+}
