@@ -13,9 +13,11 @@ setup:
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product lumen
 
+# MemoryTests measure the process's RSS, so they run alone in a second process.
 unit: setup
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
-	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build --filter MemoryTests
 
 test: unit
 

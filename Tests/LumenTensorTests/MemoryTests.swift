@@ -9,7 +9,8 @@ func residentBytes() -> Int {
     return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
 }
 
-@Suite struct MemoryTests {
+/// RSS is process-wide: `make test` runs this suite in a process of its own (`--filter MemoryTests`).
+@Suite(.serialized) struct MemoryTests {
     /// 100,000 tensor operations keep RSS flat: every handle is freed when its Swift owner goes away.
     @Test func hundredThousandOpsDoNotLeak() throws {
         let a = try Tensor.randn([64, 64]).requiringGrad()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make bench: Lumen against PyTorch eager on the same ResNet-18 steps, in the same run, printing ratios.
+# Each measurement runs in its own process (so peak RSS is per configuration); the two tools
+# alternate, and each configuration is repeated ROUNDS times, keeping the median, to damp a noisy 2-core machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-$(nproc)}
+VENV=.venv-bench
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
+  echo "bench: installing PyTorch + torchvision from PyPI into $VENV (once)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q torch torchvision
+fi
+
+swift build -c release --product lumen-bench >/dev/null
+LUMEN_BENCH="$(swift build -c release --show-bin-path)/lumen-bench"
+mkdir -p bench-results
+out=bench-results/foundation.jsonl
+: > "$out"
+
+# mode size channels iters warmup
+configs=("train 64 1 12 3" "infer 64 1 30 5" "train 224 3 3 1" "infer 224 3 8 2")
+for config in "${configs[@]}"; do
+  read -r mode size channels iters warmup <<<"$config"
+  for round in $(seq "$ROUNDS"); do
+    "$LUMEN_BENCH" "$mode" "$size" "$channels" 32 "$iters" "$warmup" "$THREADS" >> "$out"
+    "$VENV/bin/python" Benchmarks/pytorch_bench.py "$mode" "$size" "$channels" 32 "$iters" "$warmup" "$THREADS" >> "$out"
+  done
+  echo "bench: done $mode ${channels}x${size}x${size}" >&2
+done
+
+python3 Benchmarks/report.py "$out"
