@@ -5,6 +5,11 @@ import PackageDescription
 /// (for instance to build against the libtorch inside a PyPI `torch` wheel).
 let torchInclude = Context.environment["LIBTORCH_INCLUDE"] ?? "/usr/include"
 let torchLib = Context.environment["LIBTORCH_LIB"]
+/// Debian's libtorch 1.13 builds as C++17; libtorch 2.x headers need C++20.
+let torchCxx: CXXLanguageStandard = torchInclude == "/usr/include" ? .cxx17 : .cxx20
+/// Debian's `libtorch.so` carries the CUDA registration when built with it; a PyPI wheel's libtorch is
+/// linked through `libtorch_cpu` and `libc10` alone (its `libtorch.so` would pull in every CUDA library).
+let torchLibraries = torchLib == nil ? ["torch", "torch_cpu", "c10"] : ["torch_cpu", "c10"]
 
 let package = Package(
     name: "Lumen",
@@ -28,10 +33,7 @@ let package = Package(
             ],
             linkerSettings: [
                 .unsafeFlags(torchLib.map { ["-L\($0)", "-Xlinker", "-rpath", "-Xlinker", $0] } ?? []),
-                .linkedLibrary("torch"),
-                .linkedLibrary("torch_cpu"),
-                .linkedLibrary("c10"),
-            ]
+            ] + torchLibraries.map { .linkedLibrary($0) }
         ),
         .target(name: "LumenTensor", dependencies: ["CTorch"]),
         .target(name: "LumenNN", dependencies: ["LumenTensor", "CTorch"]),
@@ -48,5 +50,5 @@ let package = Package(
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
     ],
     swiftLanguageModes: [.v6],
-    cxxLanguageStandard: .cxx17
+    cxxLanguageStandard: torchCxx
 )

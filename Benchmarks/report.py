@@ -1,4 +1,8 @@
-"""Prints the Lumen/PyTorch table from the JSON lines written by Benchmarks/run.sh (medians per configuration)."""
+"""Prints the Lumen/PyTorch table from the JSON lines written by Benchmarks/run.sh (medians per configuration).
+
+Rows: `lumen` runs the same NCHW layout as PyTorch eager; `lumen-cl` stores weights and input
+channels-last (NHWC), which oneDNN convolutions run faster on CPU.
+"""
 import json, statistics, sys
 from collections import defaultdict
 
@@ -9,11 +13,13 @@ for r in rows:
 
 versions = {r["tool"]: r.get("libtorch") or r.get("torch") for r in rows}
 print(f"ResNet-18, batch 32, {rows[0]['threads']} threads; lumen on libtorch {versions.get('lumen')}, PyTorch {versions.get('pytorch')}")
-print(f"{'step':<8}{'input':<12}{'lumen img/s':>12}{'torch img/s':>12}{'ratio':>8}{'lumen MB':>10}{'torch MB':>10}{'RSS ratio':>10}")
+print(f"{'step':<7}{'input':<11}{'tool':<10}{'img/s':>9}{'torch img/s':>12}{'ratio':>8}{'peak MB':>9}{'torch MB':>9}{'RSS ratio':>10}")
+med = lambda rs, k: statistics.median(r[k] for r in rs)
 for (mode, channels, size), tools in groups.items():
-    l_ips = statistics.median(r["images_per_s"] for r in tools["lumen"])
-    t_ips = statistics.median(r["images_per_s"] for r in tools["pytorch"])
-    l_rss = statistics.median(r["peak_rss_mb"] for r in tools["lumen"])
-    t_rss = statistics.median(r["peak_rss_mb"] for r in tools["pytorch"])
-    print(f"{mode:<8}{f'{channels}x{size}x{size}':<12}{l_ips:>12.1f}{t_ips:>12.1f}{l_ips / t_ips:>7.2f}x{l_rss:>10.0f}{t_rss:>10.0f}{l_rss / t_rss:>9.2f}x")
-print("targets: speed ratio >= 1.0x, RSS ratio <= 1.2x")
+    t_ips, t_rss = med(tools["pytorch"], "images_per_s"), med(tools["pytorch"], "peak_rss_mb")
+    for tool in ("lumen", "lumen-cl"):
+        if tool not in tools:
+            continue
+        ips, rss = med(tools[tool], "images_per_s"), med(tools[tool], "peak_rss_mb")
+        print(f"{mode:<7}{f'{channels}x{size}x{size}':<11}{tool:<10}{ips:>9.1f}{t_ips:>12.1f}{ips / t_ips:>7.2f}x{rss:>9.0f}{t_rss:>9.0f}{rss / t_rss:>9.2f}x")
+print("targets: speed ratio >= 1.0x, peak RSS ratio <= 1.2x")

@@ -1,5 +1,6 @@
 // lumen-bench: ResNet-18 training-step and inference throughput, the Lumen side of `make bench`.
 // Usage: lumen-bench MODE SIZE CHANNELS [BATCH] [ITERS] [WARMUP] [THREADS]; prints one JSON line.
+// LUMEN_CHANNELS_LAST=1 stores weights and input channels-last (NHWC), reported as "lumen-cl".
 import Foundation
 import LumenNN
 import LumenTensor
@@ -27,7 +28,9 @@ if args.count > 7, let threads = Int(args[7]) { _ = try Tensor.zeros([1]); Runti
 do {
     Runtime.manualSeed(0)
     let model = try ResNet(.resnet18, inChannels: channels, numClasses: 2)
-    let x = try Tensor.randn([batch, channels, size, size])
+    let channelsLast = ProcessInfo.processInfo.environment["LUMEN_CHANNELS_LAST"] == "1"
+    if channelsLast { try model.toChannelsLast() }
+    let x = channelsLast ? try Tensor.randn([batch, channels, size, size]).channelsLast() : try Tensor.randn([batch, channels, size, size])
     let y = try Tensor.randint(0, 2, [batch])
     let optimizer = try SGD(model.parameters(), lr: 0.01, momentum: 0.9)
     let loss = CrossEntropyLoss()
@@ -48,7 +51,7 @@ do {
     for _ in 0..<iters { try step() }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let result: [String: Any] = [
-        "tool": "lumen", "mode": mode, "size": size, "channels": channels, "batch": batch, "threads": Runtime.threads,
+        "tool": channelsLast ? "lumen-cl" : "lumen", "mode": mode, "size": size, "channels": channels, "batch": batch, "threads": Runtime.threads,
         "images_per_s": Double(batch * iters) / seconds, "peak_rss_mb": peakRSSMegabytes(),
         "libtorch": Runtime.libtorchVersion,
     ]

@@ -253,6 +253,10 @@ lm_tensor *lm_slice(const lm_tensor *a, int64_t dim, int64_t start, int64_t end,
 lm_tensor *lm_select(const lm_tensor *a, int64_t dim, int64_t index, lm_error *err) {
   LM_GUARD(err, nullptr, { return lm_wrap(a->t.select(dim, index)); })
 }
+lm_tensor *lm_channels_last(const lm_tensor *a, lm_error *err) {
+  LM_GUARD(err, nullptr, { return lm_wrap(a->t.contiguous(at::MemoryFormat::ChannelsLast)); })
+}
+bool lm_is_channels_last(const lm_tensor *a) { return a->t.is_contiguous(at::MemoryFormat::ChannelsLast); }
 lm_tensor *lm_one_hot(const lm_tensor *a, int64_t num_classes, lm_error *err) {
   LM_GUARD(err, nullptr, { return lm_wrap(at::one_hot(a->t, num_classes)); })
 }

@@ -39,6 +39,15 @@ extension Tensor {
 
     /// A contiguous copy when the layout is not already contiguous.
     public func contiguous() throws(LumenError) -> Tensor { try unary("contiguous", lm_contiguous) }
+    /// The same values stored channels-last (NHWC) for a 4-D tensor: convolutions on CPU run faster on it.
+    /// Shape and indexing are unchanged; only the memory order differs.
+    public func channelsLast() throws(LumenError) -> Tensor {
+        try Tensor.make("channels_last") { lm_channels_last(handle, $0) }
+    }
+
+    /// Whether the tensor is stored channels-last.
+    public var isChannelsLast: Bool { lm_is_channels_last(handle) }
+
     /// A deep copy that keeps autograd history.
     public func clone() throws(LumenError) -> Tensor { try unary("clone", lm_clone) }
 

@@ -126,3 +126,27 @@ import LumenTensor
         #expect(try resnet.bn1.weight!.floats().allSatisfy { $0 == 1 })
     }
 }
+
+@Suite struct ChannelsLastTests {
+    /// Channels-last storage changes speed, not results: same outputs and gradients as NCHW.
+    @Test func channelsLastGivesTheSameResults() throws {
+        Runtime.manualSeed(3)
+        let a = try ResNet(.resnet18, inChannels: 3, numClasses: 3)
+        let b = try ResNet(.resnet18, inChannels: 3, numClasses: 3)
+        try b.load(stateDict: a.stateDict())
+        try b.toChannelsLast()
+        #expect(b.conv1.weight.isChannelsLast && !a.conv1.weight.isChannelsLast)
+        let x = try Tensor.randn([2, 3, 48, 48])
+        let y = try Tensor([0, 2] as [Int64])
+        try crossEntropy(a(x), y).backward()
+        try crossEntropy(b(x.channelsLast()), y).backward()
+        #expect(try maxDiff(a.conv1.weight.grad!, b.conv1.weight.grad!) < 1e-3)
+        a.eval(); b.eval()
+        #expect(try maxDiff(a(x), b(x.channelsLast())) < 1e-4)
+        // A channels-last model still saves NCHW-ordered weights that load into a plain one.
+        let c = try ResNet(.resnet18, inChannels: 3, numClasses: 3)
+        try c.load(stateDict: Safetensors.decode(Safetensors.encode(b.stateDict())).tensors)
+        c.eval()
+        #expect(try maxDiff(a(x), c(x)) < 1e-4)
+    }
+}

@@ -131,6 +131,9 @@ int64_t lm_split(const lm_tensor *a, int64_t size, int64_t dim, lm_tensor **out,
 lm_tensor *lm_index_select(const lm_tensor *a, int64_t dim, const lm_tensor *index, lm_error *err);
 lm_tensor *lm_slice(const lm_tensor *a, int64_t dim, int64_t start, int64_t end, int64_t step, lm_error *err);
 lm_tensor *lm_select(const lm_tensor *a, int64_t dim, int64_t index, lm_error *err);
+/** Same values in NHWC ("channels last") memory order, which oneDNN convolutions run faster on CPU. */
+lm_tensor *lm_channels_last(const lm_tensor *a, lm_error *err);
+bool lm_is_channels_last(const lm_tensor *a);
 lm_tensor *lm_one_hot(const lm_tensor *a, int64_t num_classes, lm_error *err);
 
 /* ---------- neural-network functions ---------- */
