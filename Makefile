@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD_FLAGS = -c $(CONFIG) -j $(JOBS)
 LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
 
-.PHONY: setup build test unit bench demo clean
+.PHONY: setup build test unit bench interop-torch demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,10 @@ test: unit
 
 bench: setup
 	bash Benchmarks/run.sh
+
+# Heavy interop: checkpoints and outputs against torchvision (downloads PyTorch; not part of `make test`).
+interop-torch: setup
+	bash interop/torch/run.sh
 
 demo: setup
 	$(SWIFT) build -c release --product lumen

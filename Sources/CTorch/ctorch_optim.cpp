@@ -89,8 +89,16 @@ int32_t lm_optimizer_step(lm_optimizer *o, lm_error *err) {
   LM_GUARD(err, -1, { o->opt->step(); return 0; })
 }
 
-int32_t lm_optimizer_zero_grad(lm_optimizer *o, lm_error *err) {
-  LM_GUARD(err, -1, { o->opt->zero_grad(); return 0; })
+int32_t lm_optimizer_zero_grad(lm_optimizer *o, bool set_to_none, lm_error *err) {
+  LM_GUARD(err, -1, {
+    if (!set_to_none) {
+      o->opt->zero_grad();
+      return 0;
+    }
+    for (auto &group : o->opt->param_groups())
+      for (auto &p : group.params()) p.mutable_grad().reset();
+    return 0;
+  })
 }
 
 int64_t lm_optimizer_state_count(const lm_optimizer *o) { return static_cast<int64_t>(o->opt->state().size()); }

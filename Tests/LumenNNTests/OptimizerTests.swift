@@ -56,3 +56,18 @@ import LumenTensor
         #expect(throws: LumenError.self) { try SGD([w], lr: -1) }
     }
 }
+
+@Suite struct ZeroGradTests {
+    @Test func zeroGradDropsOrZeroesGradients() throws {
+        let w = try Tensor([1.0, 2.0]).requiringGrad()
+        let optimizer = try SGD([w], lr: 0.1)
+        try (w * w).sum().backward()
+        try optimizer.zeroGrad(setToNone: false)
+        #expect(try w.grad?.doubles() == [0, 0])
+        try (w * w).sum().backward()
+        try optimizer.zeroGrad()
+        #expect(w.grad == nil)
+        try (w * 3).sum().backward()
+        #expect(try w.grad?.doubles() == [3, 3])
+    }
+}

@@ -194,7 +194,8 @@ int64_t lm_optimizer_group_count(const lm_optimizer *o);
 double lm_optimizer_get_lr(const lm_optimizer *o, int64_t group);
 int32_t lm_optimizer_set_lr(lm_optimizer *o, int64_t group, double lr, lm_error *err);
 int32_t lm_optimizer_step(lm_optimizer *o, lm_error *err);
-int32_t lm_optimizer_zero_grad(lm_optimizer *o, lm_error *err);
+/** Clears gradients: set_to_none drops them (PyTorch 2's default: no memset, backward writes instead of adding). */
+int32_t lm_optimizer_zero_grad(lm_optimizer *o, bool set_to_none, lm_error *err);
 /** Number of per-parameter state entries held (0 before the first step). */
 int64_t lm_optimizer_state_count(const lm_optimizer *o);
 void lm_optimizer_free(lm_optimizer *o);

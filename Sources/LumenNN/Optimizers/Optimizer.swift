@@ -53,8 +53,11 @@ public final class Optimizer {
     /// Applies one update from the current gradients.
     public func step() throws(LumenError) { _ = try torchCall("optimizer step") { lm_optimizer_step(handle, $0) } }
 
-    /// Clears the gradients of every optimised parameter.
-    public func zeroGrad() throws(LumenError) { _ = try torchCall("zero_grad") { lm_optimizer_zero_grad(handle, $0) } }
+    /// Clears the gradients of every optimised parameter. By default they are dropped (`set_to_none`,
+    /// PyTorch 2's default), which saves a memset and an addition per parameter on the next backward.
+    public func zeroGrad(setToNone: Bool = true) throws(LumenError) {
+        _ = try torchCall("zero_grad") { lm_optimizer_zero_grad(handle, setToNone, $0) }
+    }
 
     public var groupCount: Int { Int(lm_optimizer_group_count(handle)) }
 
