@@ -52,7 +52,7 @@ import Testing
         #expect(throws: LumenError.self) { try Safetensors.decode(lying) }
         // Random mutations: every outcome is a value or a thrown error.
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<300 {
+        for _ in 0..<1000 {
             var mutated = good
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
                 mutated[Int.random(in: 0..<mutated.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
