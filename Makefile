@@ -13,10 +13,16 @@ setup:
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product lumen
 
+PG_DIR ?= /tmp/lumen-test-postgres-$(shell id -u)
+PG_PORT ?= 55432
+
+# Store tests run on SQLite and on a private PostgreSQL server started here and stopped afterwards.
 # MemoryTests measure the process's RSS, so they run alone in a second process.
 unit: setup
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
-	$(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests
+	@url=$$(bash scripts/postgres.sh start $(PG_DIR) $(PG_PORT)) || exit 1; \
+	  trap 'bash scripts/postgres.sh stop $(PG_DIR)' EXIT; \
+	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --filter MemoryTests
 
 test: unit

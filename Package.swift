@@ -18,9 +18,13 @@ let package = Package(
         .executable(name: "lumen", targets: ["lumen"]),
         .library(name: "LumenTensor", targets: ["LumenTensor"]),
         .library(name: "LumenNN", targets: ["LumenNN"]),
+        .library(name: "LumenStore", targets: ["LumenStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
     ],
     targets: [
         .target(
@@ -38,16 +42,30 @@ let package = Package(
         .target(name: "LumenTensor", dependencies: ["CTorch"]),
         .target(name: "LumenNN", dependencies: ["LumenTensor", "CTorch"]),
         .target(
+            name: "LumenStore",
+            dependencies: [
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+            ]
+        ),
+        .target(
             name: "LumenCLI",
             dependencies: [
                 "LumenNN",
+                "LumenStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "lumen", dependencies: ["LumenCLI"]),
+        .executableTarget(
+            name: "lumen",
+            dependencies: ["LumenCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(name: "lumen-bench", dependencies: ["LumenNN"], path: "Benchmarks/lumen-bench"),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
+        .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: torchCxx

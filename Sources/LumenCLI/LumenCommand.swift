@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `lumen` command tree; `main.swift` only calls `main()`.
-public struct LumenCommand: ParsableCommand {
+public struct LumenCommand: AsyncParsableCommand {
     public init() {}
 
     public static let configuration = CommandConfiguration(
@@ -9,7 +9,7 @@ public struct LumenCommand: ParsableCommand {
         abstract: "Lumen: the MLOps platform for medical imaging (data, training, tracking, registry, serving, monitoring).",
         discussion: "Run `lumen COMMAND --help` for a command's options. LUMEN_THREADS sets the number of CPU threads libtorch uses (default: every core).",
         version: LumenVersion.string,
-        subcommands: [InfoCommand.self, ZooCommand.self, DoctorCommand.self]
+        subcommands: [InitCommand.self, ExperimentsCommand.self, RunsCommand.self, InfoCommand.self, ZooCommand.self, DoctorCommand.self]
     )
 }
 

@@ -1,0 +1,102 @@
+import SQLKit
+
+/// The two SQL flavours Lumen speaks; the only places they differ are here.
+enum SQLFlavor: Sendable {
+    case sqlite, postgres
+
+    /// An auto-numbered 64-bit primary key column.
+    var autoIncrementKey: String {
+        self == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+    }
+}
+
+/// Versioned schema changes, applied in order, each once, recorded in `lumen_schema`.
+/// Never edit a shipped migration: add a new one.
+enum Migrations {
+    static func all(_ f: SQLFlavor) -> [(version: Int, statements: [String])] {
+        [
+            (1, [
+                """
+                CREATE TABLE experiments (experiment_id \(f.autoIncrementKey), name TEXT NOT NULL UNIQUE,
+                  artifact_location TEXT NOT NULL, lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+                  creation_time BIGINT NOT NULL, last_update_time BIGINT NOT NULL)
+                """,
+                "CREATE TABLE experiment_tags (experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (experiment_id, key))",
+                """
+                CREATE TABLE runs (run_uuid TEXT PRIMARY KEY, experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+                  name TEXT NOT NULL, status TEXT NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT,
+                  lifecycle_stage TEXT NOT NULL DEFAULT 'active', artifact_uri TEXT NOT NULL, parent_run_id TEXT)
+                """,
+                "CREATE INDEX runs_experiment ON runs (experiment_id, start_time)",
+                "CREATE TABLE params (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key))",
+                "CREATE TABLE tags (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key))",
+                """
+                CREATE TABLE metrics (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), key TEXT NOT NULL, value DOUBLE PRECISION,
+                  timestamp BIGINT NOT NULL, step BIGINT NOT NULL, is_nan SMALLINT NOT NULL DEFAULT 0)
+                """,
+                "CREATE INDEX metrics_history ON metrics (run_uuid, key, step)",
+                """
+                CREATE TABLE latest_metrics (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), key TEXT NOT NULL, value DOUBLE PRECISION,
+                  timestamp BIGINT NOT NULL, step BIGINT NOT NULL, is_nan SMALLINT NOT NULL DEFAULT 0, PRIMARY KEY (run_uuid, key))
+                """,
+                "CREATE INDEX latest_metrics_key ON latest_metrics (key, value)",
+            ]),
+        ]
+    }
+
+    /// Key of the PostgreSQL advisory lock that serialises migrators (several servers starting at once).
+    static let advisoryLock: Int64 = 0x4C55_4D45_4E  // "LUMEN"
+
+    /// Brings the schema up to date; safe to call on every start, from several processes at once.
+    static func run(on db: any SQLDatabase, flavor: SQLFlavor) async throws {
+        try await db.withSession { session in
+            if flavor == .postgres { _ = try await session.raw("SELECT pg_advisory_lock(\(bind: advisoryLock))").all() }
+            do {
+                try await migrate(session, flavor: flavor)
+                if flavor == .postgres { _ = try await session.raw("SELECT pg_advisory_unlock(\(bind: advisoryLock))").all() }
+            } catch {
+                if flavor == .postgres { _ = try? await session.raw("SELECT pg_advisory_unlock(\(bind: advisoryLock))").all() }
+                throw error
+            }
+        }
+    }
+
+    /// Creates a PostgreSQL schema (under the same lock, so concurrent creators do not collide).
+    static func createSchema(_ name: String, on db: any SQLDatabase) async throws {
+        try await db.withSession { session in
+            _ = try await session.raw("SELECT pg_advisory_lock(\(bind: advisoryLock))").all()
+            var failure: (any Error)?
+            do { try await session.raw("CREATE SCHEMA IF NOT EXISTS \(ident: name)").run() } catch { failure = error }
+            _ = try await session.raw("SELECT pg_advisory_unlock(\(bind: advisoryLock))").all()
+            if let failure { throw failure }
+        }
+    }
+
+    private static func migrate(_ session: any SQLDatabase, flavor: SQLFlavor) async throws {
+        try await session.raw("CREATE TABLE IF NOT EXISTS lumen_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
+        for migration in all(flavor) {
+            try await session.raw(SQLQueryString(flavor == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")).run()
+            do {
+                let applied = try await session.raw("SELECT version FROM lumen_schema WHERE version = \(bind: migration.version)").first()
+                if applied == nil {
+                    for statement in migration.statements { try await session.raw(SQLQueryString(statement)).run() }
+                    if migration.version == 1 {
+                        let now = Clock.nowMillis()
+                        try await session.raw("""
+                            INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+                            VALUES (0, 'Default', 'mlflow-artifacts:/0', 'active', \(bind: now), \(bind: now))
+                            """).run()
+                    }
+                    try await session.raw("INSERT INTO lumen_schema (version, applied_at) VALUES (\(bind: migration.version), \(bind: Clock.nowMillis()))").run()
+                }
+                try await session.raw("COMMIT").run()
+            } catch {
+                try? await session.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    /// Latest schema version this build knows.
+    static var latestVersion: Int { all(.sqlite).map(\.version).max() ?? 0 }
+}

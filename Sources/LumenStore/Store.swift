@@ -1,0 +1,61 @@
+import Foundation
+
+/// Where a team's experiments, runs, parameters, metrics and tags live.
+///
+/// A backend implements a few primitives; the conveniences (`logMetric`, `logParam`, `setTag`)
+/// are defined once on top of `logBatch`, as MLflow's `AbstractStore` does. `SQLStore` implements it
+/// for SQLite and PostgreSQL; `openStore(uri:)` picks one from the URI.
+public protocol Store: Sendable {
+    // Experiments
+    func createExperiment(name: String, artifactLocation: String?, tags: [String: String]) async throws -> Experiment
+    func experiment(id: String) async throws -> Experiment
+    func experiment(named name: String) async throws -> Experiment?
+    func experiments(includeDeleted: Bool) async throws -> [Experiment]
+    func setExperimentLifecycle(id: String, _ stage: Lifecycle) async throws
+    func renameExperiment(id: String, to name: String) async throws
+    func setExperimentTag(id: String, key: String, value: String) async throws
+
+    // Runs
+    func createRun(experimentID: String, name: String?, startTime: Int64?, tags: [String: String], parentRunID: String?) async throws -> Run
+    func run(id: String) async throws -> Run
+    func updateRun(id: String, status: RunStatus?, endTime: Int64?, name: String?) async throws -> RunInfo
+    func setRunLifecycle(id: String, _ stage: Lifecycle) async throws
+    func deleteTag(runID: String, key: String) async throws
+    /// Appends metrics, writes params once, sets tags, atomically. Limits are MLflow's (1,000 metrics, 100 params, 100 tags).
+    func logBatch(runID: String, metrics: [Metric], params: [Param], tags: [Tag]) async throws
+    func metricHistory(runID: String, key: String) async throws -> [Metric]
+    func searchRuns(_ query: RunQuery) async throws -> RunPage
+
+    /// Closes connections.
+    func close() async throws
+}
+
+extension Store {
+    public func logMetric(runID: String, key: String, value: Double, step: Int64 = 0, timestamp: Int64 = Clock.nowMillis()) async throws {
+        try await logBatch(runID: runID, metrics: [Metric(key: key, value: value, timestamp: timestamp, step: step)], params: [], tags: [])
+    }
+
+    public func logParam(runID: String, key: String, value: String) async throws {
+        try await logBatch(runID: runID, metrics: [], params: [Param(key: key, value: value)], tags: [])
+    }
+
+    public func setTag(runID: String, key: String, value: String) async throws {
+        try await logBatch(runID: runID, metrics: [], params: [], tags: [Tag(key: key, value: value)])
+    }
+
+    /// The experiment with this name, created when missing (`mlflow.set_experiment`).
+    public func experimentCreatingIfNeeded(named name: String) async throws -> Experiment {
+        if let existing = try await experiment(named: name) { return existing }
+        return try await createExperiment(name: name, artifactLocation: nil, tags: [:])
+    }
+
+    /// Marks a run finished now.
+    public func finishRun(id: String, status: RunStatus = .finished) async throws {
+        _ = try await updateRun(id: id, status: status, endTime: Clock.nowMillis(), name: nil)
+    }
+}
+
+/// Milliseconds since 1970, the unit of every timestamp in the store (as in MLflow).
+public enum Clock {
+    public static func nowMillis() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}

@@ -1,3 +1,0 @@
-import LumenCLI
-
-LumenCommand.main()

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import LumenStore
+
+/// Runs the built `lumen` binary (next to the test bundle) and returns its exit status and output.
+func lumen(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "LUMEN_HOME")
+    environment.removeValue(forKey: "LUMEN_STORE")
+    process.environment = environment
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite struct WorkspaceAndRunsCLITests {
+    @Test func initLogSearchShowCompare() async throws {
+        let dir = try temporaryFolder()
+        let created = try lumen(["init", dir.path])
+        #expect(created.status == 0, "\(created.output)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".lumen/config.yaml").path))
+        #expect(try lumen(["init", dir.path]).status != 0)  // never overwrites a workspace
+
+        // Log two runs through the library, as the trainer will.
+        let store = try await Workspace.find(explicit: dir.path).openStore()
+        let e = try await store.createExperiment(name: "cxr", artifactLocation: nil, tags: [:])
+        var ids: [String] = []
+        for (name, model, auc) in [("baseline", "simple-cnn", 0.71), ("resnet", "resnet18", 0.93)] {
+            let run = try await store.createRun(experimentID: e.id, name: name, startTime: nil, tags: [:], parentRunID: nil)
+            let history = (0..<10).map { Metric(key: "val_auc", value: auc * Double($0 + 1) / 10, timestamp: Int64($0), step: Int64($0)) }
+            try await store.logBatch(runID: run.info.runID, metrics: history, params: [Param(key: "model", value: model), Param(key: "lr", value: "0.001")], tags: [])
+            try await store.finishRun(id: run.info.runID)
+            ids.append(run.info.runID)
+        }
+        try await store.close()
+
+        let listed = try lumen(["runs", "list", "--experiment", "cxr", "--filter", "metrics.val_auc > 0.9"], in: dir)
+        #expect(listed.status == 0, "\(listed.output)")
+        #expect(listed.output.contains("resnet") && !listed.output.contains("baseline"))
+        #expect(listed.output.contains("0.9300"))
+
+        let shown = try lumen(["runs", "show", String(ids[1].prefix(8))], in: dir)
+        #expect(shown.status == 0 && shown.output.contains("resnet18") && shown.output.contains("▁"), "\(shown.output)")
+
+        let compared = try lumen(["runs", "compare", ids[0], ids[1]], in: dir)
+        #expect(compared.output.contains("params.model") && !compared.output.contains("params.lr"), "\(compared.output)")
+
+        let json = try lumen(["runs", "list", "--json", "--order-by", "metrics.val_auc DESC"], in: dir)
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
+        #expect(decoded?.count == 2)
+        #expect(((decoded?.first?["info"] as? [String: Any])?["name"] as? String) == "resnet")
+
+        let bad = try lumen(["runs", "list", "--filter", "metrics.val_auc > 'high'"], in: dir)
+        #expect(bad.status != 0 && bad.output.contains("must be compared with a number"), "\(bad.output)")
+        let missing = try lumen(["runs", "show", "ffffffff"], in: dir)
+        #expect(missing.status != 0 && missing.output.contains("no run with id"))
+    }
+
+    @Test func missingWorkspaceAndBadConfigAreClearErrors() throws {
+        let dir = try temporaryFolder()
+        let none = try lumen(["runs", "list"], in: dir)
+        #expect(none.status != 0 && none.output.contains("lumen init"), "\(none.output)")
+        #expect(try lumen(["init", dir.path]).status == 0)
+        try "store: sqlite:.lumen/lumen.db\nartifcats: /tmp/x\n".write(to: dir.appendingPathComponent(".lumen/config.yaml"), atomically: true, encoding: .utf8)
+        let typo = try lumen(["experiments", "list"], in: dir)
+        #expect(typo.status != 0 && typo.output.contains("unknown key 'artifcats'") && typo.output.contains("line 2"), "\(typo.output)")
+    }
+}
+
+@Suite struct ZooCLITests {
+    @Test func initThenCheckACheckpoint() throws {
+        let dir = try temporaryFolder()
+        let file = dir.appendingPathComponent("w.safetensors").path
+        let written = try lumen(["zoo", "init", "simple-cnn", "--in-channels", "3", "--num-classes", "4", "--out", file])
+        #expect(written.status == 0, "\(written.output)")
+        let checked = try lumen(["zoo", "check", "simple-cnn", file, "--in-channels", "3", "--num-classes", "4"])
+        #expect(checked.status == 0 && checked.output.contains("all keys matched"), "\(checked.output)")
+        let wrong = try lumen(["zoo", "check", "resnet18", file, "--in-channels", "3", "--num-classes", "4"])
+        #expect(wrong.status != 0 && wrong.output.contains("missing keys"), "\(wrong.output)")
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: file))
+        let corrupt = try lumen(["zoo", "check", "simple-cnn", file])
+        #expect(corrupt.status != 0 && corrupt.output.contains(file), "\(corrupt.output)")
+        #expect(try lumen(["zoo", "list"]).output.contains("resnet50"))
+        #expect(try lumen(["doctor", "--device", "cuda:7"]).status != 0)
+    }
+}
