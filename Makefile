@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD_FLAGS = -c $(CONFIG) -j $(JOBS)
 LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
 
-.PHONY: setup build test unit bench interop-torch demo clean
+.PHONY: setup build test unit interop bench interop-torch demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,7 +25,12 @@ unit: setup
 	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --filter MemoryTests
 
-test: unit
+test: unit interop
+
+# Interop: the official mlflow client against `lumen serve` (venv made on first use).
+interop: setup
+	$(SWIFT) build $(BUILD_FLAGS) --product lumen
+	LUMEN_BIN="$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen" bash interop/run.sh
 
 bench: setup
 	bash Benchmarks/run.sh

@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.9.0" ..< "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -47,6 +49,14 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "LumenServing",
+            dependencies: [
+                "LumenStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .target(
@@ -54,6 +64,7 @@ let package = Package(
             dependencies: [
                 "LumenNN",
                 "LumenStore",
+                "LumenServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +77,10 @@ let package = Package(
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
+        .testTarget(
+            name: "LumenServingTests",
+            dependencies: ["LumenServing", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: torchCxx

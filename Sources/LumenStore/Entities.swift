@@ -104,3 +104,11 @@ public struct RunPage: Sendable, Equatable {
     public var runs: [Run]
     public var nextPageToken: String?
 }
+
+/// A file or folder in the artifact tree.
+public struct ArtifactEntry: Sendable, Equatable, Codable {
+    public var path: String
+    public var isDirectory: Bool
+    public var size: Int64?
+    public var sha256: String?
+}

@@ -26,6 +26,13 @@ public protocol Store: Sendable {
     func metricHistory(runID: String, key: String) async throws -> [Metric]
     func searchRuns(_ query: RunQuery) async throws -> RunPage
 
+    // Artifact index (the bytes live in an `ArtifactStore`)
+    /// Records that `path` now holds the blob `sha256` of `size` bytes (replacing what it held).
+    func recordArtifact(path: String, sha256: String, size: Int64) async throws
+    func artifact(path: String) async throws -> ArtifactEntry?
+    /// Entries directly under `directory` ("" for the root): files, and sub-folders with `isDirectory`.
+    func listArtifacts(directory: String) async throws -> [ArtifactEntry]
+
     /// Closes connections.
     func close() async throws
 }

@@ -41,6 +41,10 @@ enum Migrations {
                 """,
                 "CREATE INDEX latest_metrics_key ON latest_metrics (key, value)",
             ]),
+            (2, [
+                // Logical artifact paths (`1/<run>/artifacts/model/weights.safetensors`) → content address.
+                "CREATE TABLE artifact_files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size BIGINT NOT NULL, created BIGINT NOT NULL)",
+            ]),
         ]
     }
 

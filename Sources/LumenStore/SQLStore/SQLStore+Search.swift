@@ -144,7 +144,7 @@ extension SQLStore {
         guard let token, !token.isEmpty else { return 0 }
         guard let data = Data(base64Encoded: token),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let offset = (object["offset"] as? NSNumber)?.intValue, offset >= 0 else {
+              let offset = (object["offset"] as? NSNumber)?.intValue, (0...1_000_000_000).contains(offset) else {
             throw StoreError.invalidParameter("invalid page_token '\(token.prefix(40))'")
         }
         return offset

@@ -1,0 +1,200 @@
+import Foundation
+import Hummingbird
+import LumenStore
+
+/// `/api/2.0/mlflow/…`: experiments, runs, metrics, params, tags and search, in MLflow's shapes,
+/// so the official `mlflow` client logs to Lumen with `MLFLOW_TRACKING_URI=http://…`.
+struct MLflowTrackingRoutes {
+    let store: any Store
+    let bodyLimit: Int
+
+    func register(on router: Router<BasicRequestContext>) {
+        let api = "/api/2.0/mlflow"
+        let store = self.store
+        route(router, .post, "\(api)/experiments/create") { b in
+            let e = try await store.createExperiment(name: try b.string("name"), artifactLocation: b.optionalString("artifact_location").flatMap { $0.isEmpty ? nil : $0 },
+                                                     tags: Dictionary(try b.keyValues("tags"), uniquingKeysWith: { $1 }))
+            return ["experiment_id": e.id]
+        }
+        route(router, .get, "\(api)/experiments/get") { b in
+            ["experiment": MLflowJSON.experiment(try await store.experiment(id: try b.string("experiment_id")))]
+        }
+        route(router, .get, "\(api)/experiments/get-by-name") { b in
+            let name = try b.string("experiment_name")
+            guard let e = try await store.experiment(named: name) else { throw StoreError.notFound("Could not find experiment with name '\(name)'") }
+            return ["experiment": MLflowJSON.experiment(e)]
+        }
+        for method in [HTTPRequest.Method.get, .post] {
+            route(router, method, "\(api)/experiments/search") { b in
+                let view = b.optionalString("view_type") ?? "ACTIVE_ONLY"
+                var experiments = try await store.experiments(includeDeleted: view != "ACTIVE_ONLY")
+                if view == "DELETED_ONLY" { experiments = experiments.filter { $0.lifecycle == .deleted } }
+                if let filter = b.optionalString("filter"), !filter.isEmpty {
+                    experiments = try ExperimentFilter(filter).apply(experiments)
+                }
+                let max = try maxResults(b, default: 1000)
+                let offset = try pageOffset(b.optionalString("page_token"))
+                let page = Array(experiments.dropFirst(offset).prefix(max))
+                var out: [String: Any] = ["experiments": page.map(MLflowJSON.experiment)]
+                if offset + max < experiments.count { out["next_page_token"] = String(offset + max) }
+                return out
+            }
+        }
+        route(router, .post, "\(api)/experiments/delete") { b in try await store.setExperimentLifecycle(id: try b.string("experiment_id"), .deleted); return [:] }
+        route(router, .post, "\(api)/experiments/restore") { b in try await store.setExperimentLifecycle(id: try b.string("experiment_id"), .active); return [:] }
+        route(router, .post, "\(api)/experiments/update") { b in
+            try await store.renameExperiment(id: try b.string("experiment_id"), to: try b.string("new_name")); return [:]
+        }
+        route(router, .post, "\(api)/experiments/set-experiment-tag") { b in
+            try await store.setExperimentTag(id: try b.string("experiment_id"), key: try b.string("key"), value: b.optionalString("value") ?? ""); return [:]
+        }
+
+        route(router, .post, "\(api)/runs/create") { b in
+            var tags = Dictionary(try b.keyValues("tags"), uniquingKeysWith: { $1 })
+            let parent = tags["mlflow.parentRunId"]
+            tags.removeValue(forKey: "mlflow.parentRunId")
+            let run = try await store.createRun(experimentID: b.optionalString("experiment_id") ?? "0",
+                                                name: b.optionalString("run_name").flatMap { $0.isEmpty ? nil : $0 },
+                                                startTime: try b.int64("start_time"), tags: tags, parentRunID: parent)
+            return ["run": MLflowJSON.run(run)]
+        }
+        route(router, .get, "\(api)/runs/get") { b in
+            ["run": MLflowJSON.run(try await store.run(id: try b.optionalString("run_id") ?? b.string("run_uuid")))]
+        }
+        route(router, .post, "\(api)/runs/update") { b in
+            let id = try b.optionalString("run_id") ?? b.string("run_uuid")
+            let status = try b.optionalString("status").map { s -> RunStatus in
+                guard let v = RunStatus(rawValue: s) else { throw StoreError.invalidParameter("Invalid value \(s) for parameter 'status'") }
+                return v
+            }
+            let info = try await store.updateRun(id: id, status: status, endTime: try b.int64("end_time"),
+                                                 name: b.optionalString("run_name").flatMap { $0.isEmpty ? nil : $0 })
+            return ["run_info": MLflowJSON.runInfo(info)]
+        }
+        route(router, .post, "\(api)/runs/delete") { b in try await store.setRunLifecycle(id: try b.string("run_id"), .deleted); return [:] }
+        route(router, .post, "\(api)/runs/restore") { b in try await store.setRunLifecycle(id: try b.string("run_id"), .active); return [:] }
+        route(router, .post, "\(api)/runs/set-tag") { b in
+            try await store.setTag(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), key: try b.string("key"), value: b.optionalString("value") ?? "")
+            return [:]
+        }
+        route(router, .post, "\(api)/runs/delete-tag") { b in try await store.deleteTag(runID: try b.string("run_id"), key: try b.string("key")); return [:] }
+        route(router, .post, "\(api)/runs/log-metric") { b in
+            let metric = Metric(key: try b.string("key"), value: try b.double("value"), timestamp: try b.int64("timestamp") ?? Clock.nowMillis(),
+                                step: try b.int64("step") ?? 0)
+            try await store.logBatch(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), metrics: [metric], params: [], tags: [])
+            return [:]
+        }
+        route(router, .post, "\(api)/runs/log-parameter") { b in
+            try await store.logParam(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), key: try b.string("key"), value: b.optionalString("value") ?? "")
+            return [:]
+        }
+        route(router, .post, "\(api)/runs/log-batch") { b in
+            let metrics = try b.objects("metrics").map { m in
+                Metric(key: try m.string("key"), value: try m.double("value"), timestamp: try m.int64("timestamp") ?? Clock.nowMillis(), step: try m.int64("step") ?? 0)
+            }
+            let params = try b.keyValues("params").map { Param(key: $0.0, value: $0.1) }
+            let tags = try b.keyValues("tags").map { Tag(key: $0.0, value: $0.1) }
+            try await store.logBatch(runID: try b.string("run_id"), metrics: metrics, params: params, tags: tags)
+            return [:]
+        }
+        route(router, .post, "\(api)/runs/log-inputs") { b in _ = try await store.run(id: try b.string("run_id")); return [:] }
+        route(router, .post, "\(api)/runs/search") { b in
+            let view = b.optionalString("run_view_type") ?? "ACTIVE_ONLY"
+            let page = try await store.searchRuns(RunQuery(
+                experimentIDs: b.strings("experiment_ids"), filter: b.optionalString("filter") ?? "", orderBy: b.strings("order_by"),
+                lifecycle: RunQuery.LifecycleFilter(rawValue: view) ?? .activeOnly, maxResults: try maxResults(b, default: 1000),
+                pageToken: b.optionalString("page_token")))
+            var out: [String: Any] = ["runs": page.runs.map(MLflowJSON.run)]
+            if let next = page.nextPageToken { out["next_page_token"] = next }
+            return out
+        }
+        // MLflow 3 looks for "logged models" when resolving runs:/ URIs; Lumen registers models through the
+        // model registry instead, so there are none to find.
+        route(router, .post, "\(api)/logged-models/search") { _ in ["models": [Any]()] }
+        route(router, .get, "\(api)/metrics/get-history") { b in
+            let history = try await store.metricHistory(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), key: try b.string("metric_key"))
+            let max = try maxResults(b, default: 25_000)
+            let offset = try pageOffset(b.optionalString("page_token"))
+            var out: [String: Any] = ["metrics": history.dropFirst(offset).prefix(max).map(MLflowJSON.metric)]
+            if offset + max < history.count { out["next_page_token"] = String(offset + max) }
+            return out
+        }
+    }
+
+    /// Registers one JSON endpoint: parses the body, runs `body`, answers MLflow's JSON or MLflow's error.
+    func route(_ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+               _ body: @escaping @Sendable (JSONBody) async throws -> [String: Any]) {
+        let limit = bodyLimit
+        router.on(RouterPath(path), method: method) { request, _ -> Response in
+            await answer { jsonResponse(try await body(try await JSONBody.read(request, limit: limit))) }
+        }
+    }
+}
+
+/// Runs a handler and turns any failure into MLflow's `{error_code, message}` with the matching status.
+func answer(_ handler: () async throws -> Response) async -> Response {
+    do {
+        return try await handler()
+    } catch let error as StoreError {
+        return jsonResponse(["error_code": error.code, "message": error.description], status: .init(code: error.httpStatus))
+    } catch let error as any HTTPResponseError {
+        let code = error.status == .contentTooLarge ? "REQUEST_LIMIT_EXCEEDED" : "BAD_REQUEST"
+        return jsonResponse(["error_code": code, "message": "\(error.status.reasonPhrase)"], status: error.status)
+    } catch {
+        return jsonResponse(["error_code": "INTERNAL_ERROR", "message": "\(error)"], status: .internalServerError)
+    }
+}
+
+/// `max_results`, checked to be 1…50,000 as MLflow's server does.
+func maxResults(_ b: JSONBody, default value: Int) throws -> Int {
+    guard let n = try b.int64("max_results") else { return value }
+    guard (1...50_000).contains(n) else { throw StoreError.invalidParameter("Invalid value \(n) for parameter 'max_results': it must be between 1 and 50000") }
+    return Int(n)
+}
+
+func pageOffset(_ token: String?) throws -> Int {
+    guard let token, !token.isEmpty else { return 0 }
+    guard let n = Int(token), (0...1_000_000_000).contains(n) else { throw StoreError.invalidParameter("Invalid page token '\(token.prefix(40))'") }
+    return n
+}
+
+/// The small experiment filter language MLflow's `search_experiments` accepts: `name = 'x'`, `name LIKE 'x%'`, `tags.k = 'v'`.
+struct ExperimentFilter {
+    let clauses: [(String, String, String)]
+
+    init(_ text: String) throws {
+        var out: [(String, String, String)] = []
+        for part in text.components(separatedBy: " and ") + [] where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+            let tokens = part.trimmingCharacters(in: .whitespaces)
+            guard let range = tokens.range(of: #"\s*(=|!=|LIKE|ILIKE)\s*"#, options: [.regularExpression, .caseInsensitive]) else {
+                throw StoreError.invalidParameter("Invalid experiment filter '\(text)'")
+            }
+            let key = String(tokens[..<range.lowerBound]).replacingOccurrences(of: "attributes.", with: "").replacingOccurrences(of: "`", with: "")
+            let op = tokens[range].trimmingCharacters(in: .whitespaces).uppercased()
+            var value = String(tokens[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let q = value.first, q == "'" || q == "\"", value.last == q { value = String(value.dropFirst().dropLast()) }
+            out.append((key, op, value))
+        }
+        clauses = out
+    }
+
+    func apply(_ experiments: [Experiment]) throws -> [Experiment] {
+        experiments.filter { e in
+            clauses.allSatisfy { key, op, value in
+                let field: String? = key == "name" ? e.name : key.hasPrefix("tags.") ? e.tags[String(key.dropFirst(5))] : nil
+                guard let field else { return false }
+                switch op {
+                case "=": return field == value
+                case "!=": return field != value
+                case "LIKE": return matchesLike(field, value, caseInsensitive: false)
+                default: return matchesLike(field, value, caseInsensitive: true)
+                }
+            }
+        }
+    }
+
+    private func matchesLike(_ s: String, _ pattern: String, caseInsensitive: Bool) -> Bool {
+        let regex = "^" + NSRegularExpression.escapedPattern(for: pattern).replacingOccurrences(of: "%", with: ".*").replacingOccurrences(of: "_", with: ".") + "$"
+        return s.range(of: regex, options: caseInsensitive ? [.regularExpression, .caseInsensitive] : .regularExpression) != nil
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Hummingbird
+import LumenStore
+
+/// Settings of `lumen serve`, with documented defaults.
+public struct ServerConfiguration: Sendable {
+    /// Interface to listen on; loopback by default.
+    public var host = "127.0.0.1"
+    /// TCP port (MLflow's default is 5000).
+    public var port = 5000
+    /// Largest JSON request body, in bytes.
+    public var maxRequestBytes = 16 * 1024 * 1024
+    /// Largest artifact upload, in bytes.
+    public var maxArtifactBytes: Int64 = 8 * 1024 * 1024 * 1024
+
+    public init() {}
+}
+
+/// Builds the HTTP application: MLflow tracking and artifact APIs over a `Store` and an `ArtifactStore`.
+public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration) -> some ApplicationProtocol {
+    let router = Router()
+    router.get("/health") { _, _ in "OK" }
+    router.get("/version") { _, _ in "lumen" }
+    MLflowTrackingRoutes(store: store, bodyLimit: configuration.maxRequestBytes).register(on: router)
+    MLflowArtifactRoutes(store: store, artifacts: artifacts, maxArtifactBytes: configuration.maxArtifactBytes).register(on: router)
+    return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"))
+}
