@@ -11,10 +11,12 @@ struct JSONBody: Sendable {
 
     /// Reads a JSON object body (at most `limit` bytes), or the query string for GET requests.
     static func read(_ request: Request, limit: Int) async throws -> JSONBody {
-        if request.method == .get {
+        if request.method == .get || (request.method == .delete && request.uri.query != nil) {
             var out: [String: any Sendable] = [:]
-            for (k, v) in request.uri.queryParameters {
-                let key = String(k), value = String(v)
+            for pair in (request.uri.query ?? "").split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                func decode(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+                let key = decode(parts[0]), value = parts.count > 1 ? decode(parts[1]) : ""
                 if let existing = out[key] as? [String] { out[key] = existing + [value] }
                 else if let existing = out[key] as? String { out[key] = [existing, value] }
                 else { out[key] = value }

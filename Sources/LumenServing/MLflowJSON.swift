@@ -20,6 +20,22 @@ enum MLflowJSON {
         ["key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step]
     }
 
+    static func registeredModel(_ m: RegisteredModel, latest: [ModelVersion] = []) -> [String: Any] {
+        ["name": m.name, "description": m.description, "creation_timestamp": m.creationTime, "last_updated_timestamp": m.lastUpdatedTime,
+         "tags": m.tags.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] },
+         "aliases": m.aliases.sorted { $0.key < $1.key }.map { ["alias": $0.key, "version": String($0.value)] },
+         "latest_versions": latest.map(modelVersion)]
+    }
+
+    static func modelVersion(_ v: ModelVersion) -> [String: Any] {
+        var out: [String: Any] = ["name": v.name, "version": String(v.version), "creation_timestamp": v.creationTime,
+                                  "last_updated_timestamp": v.lastUpdatedTime, "description": v.description, "source": v.source,
+                                  "status": v.status, "current_stage": v.stage, "aliases": v.aliases,
+                                  "tags": v.tags.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }]
+        if let run = v.runID { out["run_id"] = run }
+        return out
+    }
+
     static func run(_ r: Run) -> [String: Any] {
         ["info": runInfo(r.info),
          "data": ["metrics": r.metrics.values.sorted { $0.key < $1.key }.map(metric),

@@ -112,3 +112,55 @@ public struct ArtifactEntry: Sendable, Equatable, Codable {
     public var size: Int64?
     public var sha256: String?
 }
+
+/// A named model in the registry (`chest-xray-classifier`), holding numbered versions and aliases.
+public struct RegisteredModel: Sendable, Equatable, Codable {
+    public var name: String
+    public var description: String
+    public var creationTime: Int64
+    public var lastUpdatedTime: Int64
+    public var tags: [String: String]
+    /// Alias → version (`champion` → 3).
+    public var aliases: [String: Int64]
+    /// Newest version number, if any.
+    public var latestVersion: Int64?
+}
+
+/// One registered version of a model: where its weights came from, its signature and preprocessing.
+public struct ModelVersion: Sendable, Equatable, Codable {
+    public var name: String
+    public var version: Int64
+    public var creationTime: Int64
+    public var lastUpdatedTime: Int64
+    public var description: String
+    /// Artifact URI of the weights (`runs:/<run>/model`, `mlflow-artifacts:/…`).
+    public var source: String
+    public var runID: String?
+    public var status: String
+    /// Legacy MLflow stage (None, Staging, Production, Archived).
+    public var stage: String
+    /// Input/output signature (JSON text) and preprocessing spec (JSON text), carried with the weights.
+    public var signature: String?
+    public var preprocessing: String?
+    public var tags: [String: String]
+    public var aliases: [String]
+}
+
+/// A dataset version a run used (lineage).
+public struct DatasetUse: Sendable, Equatable, Codable {
+    public var dataset: String
+    public var version: String
+    public var context: String
+    public init(dataset: String, version: String, context: String = "training") {
+        self.dataset = dataset
+        self.version = version
+        self.context = context
+    }
+}
+
+/// Where a model version came from: its run and the data that run used.
+public struct Lineage: Sendable, Equatable {
+    public var modelVersion: ModelVersion
+    public var run: Run?
+    public var datasets: [DatasetUse]
+}

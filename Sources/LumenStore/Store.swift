@@ -33,6 +33,32 @@ public protocol Store: Sendable {
     /// Entries directly under `directory` ("" for the root): files, and sub-folders with `isDirectory`.
     func listArtifacts(directory: String) async throws -> [ArtifactEntry]
 
+    // Model registry
+    func createRegisteredModel(name: String, description: String, tags: [String: String]) async throws -> RegisteredModel
+    func registeredModel(name: String) async throws -> RegisteredModel
+    func registeredModels(nameLike: String?) async throws -> [RegisteredModel]
+    func updateRegisteredModel(name: String, description: String?, newName: String?) async throws -> RegisteredModel
+    func deleteRegisteredModel(name: String) async throws
+    func setRegisteredModelTag(name: String, key: String, value: String?) async throws
+    /// Adds the next version of `name` (1, 2, …), atomically even with concurrent registrations.
+    func createModelVersion(name: String, source: String, runID: String?, description: String, tags: [String: String],
+                            signature: String?, preprocessing: String?) async throws -> ModelVersion
+    func modelVersion(name: String, version: Int64) async throws -> ModelVersion
+    func modelVersions(name: String?, runID: String?) async throws -> [ModelVersion]
+    func updateModelVersion(name: String, version: Int64, description: String?, stage: String?) async throws -> ModelVersion
+    func deleteModelVersion(name: String, version: Int64) async throws
+    func setModelVersionTag(name: String, version: Int64, key: String, value: String?) async throws
+    /// Points `alias` of `name` at `version` (moving it if it pointed elsewhere).
+    func setAlias(name: String, alias: String, version: Int64) async throws
+    func deleteAlias(name: String, alias: String) async throws
+    func modelVersion(name: String, alias: String) async throws -> ModelVersion
+
+    // Lineage
+    func linkDatasets(runID: String, _ uses: [DatasetUse]) async throws
+    func lineage(name: String, version: Int64) async throws -> Lineage
+    /// Model versions whose source runs used this dataset version.
+    func modelVersions(usingDataset dataset: String, version: String) async throws -> [ModelVersion]
+
     /// Closes connections.
     func close() async throws
 }

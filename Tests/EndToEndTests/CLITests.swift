@@ -69,6 +69,21 @@ func temporaryFolder() throws -> URL {
         #expect(bad.status != 0 && bad.output.contains("must be compared with a number"), "\(bad.output)")
         let missing = try lumen(["runs", "show", "ffffffff"], in: dir)
         #expect(missing.status != 0 && missing.output.contains("no run with id"))
+
+        // Registry: register the best run, alias it, promote it, read its lineage.
+        let registered = try lumen(["models", "register", String(ids[1].prefix(8)), "cxr", "--alias", "champion"], in: dir)
+        #expect(registered.status == 0 && registered.output.contains("version 1"), "\(registered.output)")
+        #expect(try lumen(["models", "register", ids[0], "cxr"], in: dir).output.contains("version 2"))
+        let models = try lumen(["models"], in: dir)
+        #expect(models.output.contains("cxr") && models.output.contains("champion→1"), "\(models.output)")
+        let promoted = try lumen(["models", "promote", "cxr@champion", "production"], in: dir)
+        #expect(promoted.status == 0 && promoted.output.contains("cxr@production → version 1"), "\(promoted.output)")
+        let shown2 = try lumen(["models", "show", "cxr@production"], in: dir)
+        #expect(shown2.output.contains("runs:/\(ids[1])/model") && shown2.output.contains("resnet"), "\(shown2.output)")
+        #expect(try lumen(["models", "show", "cxr"], in: dir).output.contains("champion production"))
+        let badAlias = try lumen(["models", "alias", "cxr", "v2", "1"], in: dir)
+        #expect(badAlias.status != 0 && badAlias.output.contains("reserved"), "\(badAlias.output)")
+        #expect(try lumen(["models", "show", "nope@x"], in: dir).status != 0)
     }
 
     @Test func missingWorkspaceAndBadConfigAreClearErrors() throws {

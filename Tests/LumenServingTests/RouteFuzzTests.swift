@@ -18,8 +18,13 @@ func makeTestServer() async throws -> (some ApplicationProtocol, SQLStore) {
 @Suite struct RouteFuzzTests {
     static let postRoutes = ["experiments/create", "experiments/search", "experiments/delete", "experiments/restore", "experiments/update",
                              "experiments/set-experiment-tag", "runs/create", "runs/update", "runs/delete", "runs/restore", "runs/set-tag",
-                             "runs/delete-tag", "runs/log-metric", "runs/log-parameter", "runs/log-batch", "runs/search", "runs/log-inputs"]
-    static let getRoutes = ["experiments/get", "experiments/get-by-name", "experiments/search", "runs/get", "metrics/get-history", "artifacts/list"]
+                             "runs/delete-tag", "runs/log-metric", "runs/log-parameter", "runs/log-batch", "runs/search", "runs/log-inputs",
+                             "registered-models/create", "registered-models/rename", "registered-models/set-tag", "registered-models/alias",
+                             "registered-models/get-latest-versions", "model-versions/create", "model-versions/transition-stage",
+                             "model-versions/set-tag", "logged-models/search"]
+    static let getRoutes = ["experiments/get", "experiments/get-by-name", "experiments/search", "runs/get", "metrics/get-history", "artifacts/list",
+                            "registered-models/get", "registered-models/search", "registered-models/alias", "model-versions/get",
+                            "model-versions/search", "model-versions/get-download-uri"]
 
     /// Random bytes, wrong JSON types, huge numbers and hostile strings: every answer is a 2xx or 4xx, never a 5xx or a crash.
     @Test func everyRouteAnswersGarbageWithA4xx() async throws {
@@ -42,7 +47,8 @@ func makeTestServer() async throws -> (some ApplicationProtocol, SQLStore) {
                 }
             }
             for route in Self.getRoutes {
-                for query in ["", "?run_id=../x", "?experiment_id=abc", "?run_id=%00&metric_key=a", "?experiment_name=%27%3B", "?max_results=-5&run_id=a&metric_key=b"] {
+                for query in ["", "?run_id=../x", "?experiment_id=abc", "?run_id=%00&metric_key=a", "?experiment_name=%27%3B", "?max_results=-5&run_id=a&metric_key=b",
+                              "?name=x&version=-1&alias=%zz", "?filter=name+LIKE+%27%25%27+AND+foo.bar+%3D+1", "?name=m&version=99999999999999999999"] {
                     try await client.execute(uri: "/api/2.0/mlflow/\(route)\(query)", method: .get) { response in
                         #expect(response.status.code < 500, "GET \(route)\(query): \(response.status)")
                     }

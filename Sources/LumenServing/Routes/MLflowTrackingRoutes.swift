@@ -158,42 +158,51 @@ func pageOffset(_ token: String?) throws -> Int {
     return n
 }
 
-/// The small experiment filter language MLflow's `search_experiments` accepts: `name = 'x'`, `name LIKE 'x%'`, `tags.k = 'v'`.
+/// The small filter language of MLflow's experiment and registered-model searches:
+/// `name = 'x'`, `name LIKE 'x%'`, `tags.k = 'v'` (or ``tag.`k` != 'v'``), joined by AND.
 struct ExperimentFilter {
     let clauses: [(String, String, String)]
 
     init(_ text: String) throws {
         var out: [(String, String, String)] = []
-        for part in text.components(separatedBy: " and ") + [] where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+        let parts = text.components(separatedBy: " AND ").flatMap { $0.components(separatedBy: " and ") }
+        for part in parts where !part.trimmingCharacters(in: .whitespaces).isEmpty {
             let tokens = part.trimmingCharacters(in: .whitespaces)
-            guard let range = tokens.range(of: #"\s*(=|!=|LIKE|ILIKE)\s*"#, options: [.regularExpression, .caseInsensitive]) else {
-                throw StoreError.invalidParameter("Invalid experiment filter '\(text)'")
+            guard let range = tokens.range(of: #"\s*(!=|=|\bLIKE\b|\bILIKE\b)\s*"#, options: [.regularExpression, .caseInsensitive]) else {
+                throw StoreError.invalidParameter("Invalid filter '\(text)'")
             }
-            let key = String(tokens[..<range.lowerBound]).replacingOccurrences(of: "attributes.", with: "").replacingOccurrences(of: "`", with: "")
+            var key = String(tokens[..<range.lowerBound]).replacingOccurrences(of: "attributes.", with: "").replacingOccurrences(of: "`", with: "")
+            if key.hasPrefix("tag.") { key = "tags." + key.dropFirst(4) }
             let op = tokens[range].trimmingCharacters(in: .whitespaces).uppercased()
             var value = String(tokens[range.upperBound...]).trimmingCharacters(in: .whitespaces)
             if value.count >= 2, let q = value.first, q == "'" || q == "\"", value.last == q { value = String(value.dropFirst().dropLast()) }
+            guard key == "name" || key == "run_id" || key.hasPrefix("tags.") else {
+                throw StoreError.invalidParameter("Invalid filter '\(text)': unsupported key '\(key)'")
+            }
             out.append((key, op, value))
         }
         clauses = out
     }
 
-    func apply(_ experiments: [Experiment]) throws -> [Experiment] {
-        experiments.filter { e in
-            clauses.allSatisfy { key, op, value in
-                let field: String? = key == "name" ? e.name : key.hasPrefix("tags.") ? e.tags[String(key.dropFirst(5))] : nil
-                guard let field else { return false }
-                switch op {
-                case "=": return field == value
-                case "!=": return field != value
-                case "LIKE": return matchesLike(field, value, caseInsensitive: false)
-                default: return matchesLike(field, value, caseInsensitive: true)
-                }
+    /// Whether an entity with this name and these tags passes every clause (a missing tag passes only `!=`).
+    func matches(name: String, tags: [String: String]) -> Bool {
+        clauses.allSatisfy { key, op, value in
+            let field: String? = key == "name" ? name : key.hasPrefix("tags.") ? tags[String(key.dropFirst(5))] : nil
+            guard let field else { return op == "!=" }
+            switch op {
+            case "=": return field == value
+            case "!=": return field != value
+            case "LIKE": return Self.like(field, value, caseInsensitive: false)
+            default: return Self.like(field, value, caseInsensitive: true)
             }
         }
     }
 
-    private func matchesLike(_ s: String, _ pattern: String, caseInsensitive: Bool) -> Bool {
+    func apply(_ experiments: [Experiment]) throws -> [Experiment] {
+        experiments.filter { matches(name: $0.name, tags: $0.tags) }
+    }
+
+    static func like(_ s: String, _ pattern: String, caseInsensitive: Bool) -> Bool {
         let regex = "^" + NSRegularExpression.escapedPattern(for: pattern).replacingOccurrences(of: "%", with: ".*").replacingOccurrences(of: "_", with: ".") + "$"
         return s.range(of: regex, options: caseInsensitive ? [.regularExpression, .caseInsensitive] : .regularExpression) != nil
     }

@@ -45,6 +45,21 @@ enum Migrations {
                 // Logical artifact paths (`1/<run>/artifacts/model/weights.safetensors`) → content address.
                 "CREATE TABLE artifact_files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size BIGINT NOT NULL, created BIGINT NOT NULL)",
             ]),
+            (3, [
+                "CREATE TABLE registered_models (name TEXT PRIMARY KEY, description TEXT NOT NULL DEFAULT '', creation_time BIGINT NOT NULL, last_updated_time BIGINT NOT NULL)",
+                "CREATE TABLE registered_model_tags (name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key))",
+                """
+                CREATE TABLE model_versions (name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE ON DELETE CASCADE, version BIGINT NOT NULL,
+                  creation_time BIGINT NOT NULL, last_updated_time BIGINT NOT NULL, description TEXT NOT NULL DEFAULT '', source TEXT NOT NULL,
+                  run_id TEXT, status TEXT NOT NULL, stage TEXT NOT NULL DEFAULT 'None', signature TEXT, preprocessing TEXT, PRIMARY KEY (name, version))
+                """,
+                "CREATE INDEX model_versions_run ON model_versions (run_id)",
+                "CREATE TABLE model_version_tags (name TEXT NOT NULL, version BIGINT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, version, key), FOREIGN KEY (name, version) REFERENCES model_versions(name, version) ON UPDATE CASCADE ON DELETE CASCADE)",
+                "CREATE TABLE model_aliases (name TEXT NOT NULL REFERENCES registered_models(name) ON UPDATE CASCADE ON DELETE CASCADE, alias TEXT NOT NULL, version BIGINT NOT NULL, PRIMARY KEY (name, alias))",
+                // Lineage: which dataset versions a run used.
+                "CREATE TABLE run_datasets (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), dataset TEXT NOT NULL, version TEXT NOT NULL, context TEXT NOT NULL DEFAULT 'training', PRIMARY KEY (run_uuid, dataset, version, context))",
+                "CREATE INDEX run_datasets_dataset ON run_datasets (dataset, version)",
+            ]),
         ]
     }
 

@@ -52,6 +52,24 @@ enum Validation {
         guard name.count <= maxExperimentName else { throw StoreError.invalidParameter("experiment name exceeds \(maxExperimentName) characters") }
     }
 
+    static func modelName(_ name: String) throws {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 256 else {
+            throw StoreError.invalidParameter("registered model name must be 1…256 characters")
+        }
+        guard !name.contains("/"), !name.contains(":"), !name.contains("@") else {
+            throw StoreError.invalidParameter("invalid registered model name '\(name)': it must not contain '/', ':' or '@'")
+        }
+    }
+
+    /// Aliases: letters, digits, `_` and `-`, not starting with a digit-only `v<N>` form (MLflow reserves those).
+    static func alias(_ alias: String) throws {
+        let ok = !alias.isEmpty && alias.count <= 255 && alias.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "-" }
+        let reserved = alias.lowercased() == "latest" || (alias.lowercased().hasPrefix("v") && Int(alias.dropFirst()) != nil)
+        guard ok, !reserved else {
+            throw StoreError.invalidParameter("invalid alias '\(alias)': use letters, digits, '_' and '-'; 'latest' and 'v<number>' are reserved")
+        }
+    }
+
     /// Run and experiment ids come from outside: check their shape before they reach a query.
     static func runID(_ id: String) throws {
         guard !id.isEmpty, id.count <= 64, id.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" }) else {
