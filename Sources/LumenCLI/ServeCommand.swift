@@ -13,6 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Interface to listen on.") var host = "127.0.0.1"
     @Option(name: .shortAndLong, help: "TCP port.") var port = 5000
     @Option(name: .long, help: "Largest artifact upload in MiB.") var maxArtifactMb = 8192
+    @Flag(inversion: .prefixedNo, help: "Require API tokens for writes (default: on when --host is not loopback).") var auth: Bool?
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1…65535") }
@@ -26,8 +27,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.maxArtifactBytes = Int64(maxArtifactMb) * 1024 * 1024
+        configuration.requireTokens = auth
         let app = makeServer(store: store, artifacts: ArtifactStore(root: workspace.artifactRoot), configuration: configuration)
         print("lumen serve: http://\(host):\(port)  (store \(workspace.configuration.store), artifacts \(workspace.artifactRoot.path))")
+        print(configuration.authEnabled ? "  writes need an API token (lumen token create --role writer)" : "  open for writes (loopback); --auth requires tokens")
         defer { Task { try? await store.close() } }
         try await app.runService()
     }

@@ -12,6 +12,13 @@ public struct ServerConfiguration: Sendable {
     public var maxRequestBytes = 16 * 1024 * 1024
     /// Largest artifact upload, in bytes.
     public var maxArtifactBytes: Int64 = 8 * 1024 * 1024 * 1024
+    /// Require API tokens for writes. `nil` means: on when listening beyond loopback, off on loopback.
+    public var requireTokens: Bool?
+
+    /// Whether writes need a token with these settings.
+    public var authEnabled: Bool {
+        requireTokens ?? !["127.0.0.1", "localhost", "::1"].contains(host)
+    }
 
     public init() {}
 }
@@ -19,6 +26,7 @@ public struct ServerConfiguration: Sendable {
 /// Builds the HTTP application: MLflow tracking and artifact APIs over a `Store` and an `ArtifactStore`.
 public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration) -> some ApplicationProtocol {
     let router = Router()
+    if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store)) }
     router.get("/health") { _, _ in "OK" }
     router.get("/version") { _, _ in "lumen" }
     let tracking = MLflowTrackingRoutes(store: store, bodyLimit: configuration.maxRequestBytes)

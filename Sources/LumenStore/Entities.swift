@@ -164,3 +164,41 @@ public struct Lineage: Sendable, Equatable {
     public var run: Run?
     public var datasets: [DatasetUse]
 }
+
+/// What an API token may do: read, write (log, register), or administer.
+public enum TokenRole: String, Sendable, Codable, CaseIterable, Comparable {
+    case reader, writer, admin
+    public static func < (a: TokenRole, b: TokenRole) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// A stored API token (its secret is never stored, only a SHA-256 of it).
+public struct APIToken: Sendable, Equatable, Codable {
+    public var id: String
+    public var name: String
+    public var role: TokenRole
+    public var created: Int64
+    public var revoked: Bool
+}
+
+/// One served prediction: which model version, when, the input's features, the outputs and the latency (seconds).
+public struct PredictionLog: Sendable, Equatable, Codable {
+    public var modelName: String
+    public var modelVersion: Int64
+    public var time: Int64
+    /// JSON object of input features (image statistics, metadata) used by drift monitoring.
+    public var features: String
+    /// JSON of the outputs (probabilities, label).
+    public var outputs: String
+    public var latency: Double
+
+    public init(modelName: String, modelVersion: Int64, time: Int64 = Clock.nowMillis(), features: String, outputs: String, latency: Double) {
+        self.modelName = modelName
+        self.modelVersion = modelVersion
+        self.time = time
+        self.features = features
+        self.outputs = outputs
+        self.latency = latency
+    }
+}

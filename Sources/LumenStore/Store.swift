@@ -59,6 +59,19 @@ public protocol Store: Sendable {
     /// Model versions whose source runs used this dataset version.
     func modelVersions(usingDataset dataset: String, version: String) async throws -> [ModelVersion]
 
+    // Access
+    /// Creates a token; the returned secret is shown once and stored only as a hash.
+    func createToken(name: String, role: TokenRole) async throws -> (secret: String, token: APIToken)
+    /// The token a secret belongs to, if it exists and is not revoked.
+    func token(forSecret secret: String) async throws -> APIToken?
+    func tokens() async throws -> [APIToken]
+    func revokeToken(id: String) async throws
+
+    // Prediction logs
+    func logPredictions(_ logs: [PredictionLog]) async throws
+    /// Predictions of a model (optionally one version) since a time (ms), oldest first, at most `limit`.
+    func predictions(modelName: String, version: Int64?, since: Int64, limit: Int) async throws -> [PredictionLog]
+
     /// Closes connections.
     func close() async throws
 }

@@ -60,6 +60,15 @@ enum Migrations {
                 "CREATE TABLE run_datasets (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), dataset TEXT NOT NULL, version TEXT NOT NULL, context TEXT NOT NULL DEFAULT 'training', PRIMARY KEY (run_uuid, dataset, version, context))",
                 "CREATE INDEX run_datasets_dataset ON run_datasets (dataset, version)",
             ]),
+            (4, [
+                // API tokens: only a SHA-256 of each token is kept.
+                "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created BIGINT NOT NULL, revoked SMALLINT NOT NULL DEFAULT 0)",
+                """
+                CREATE TABLE prediction_logs (id \(f.autoIncrementKey), model_name TEXT NOT NULL, model_version BIGINT NOT NULL, time BIGINT NOT NULL,
+                  features TEXT NOT NULL, outputs TEXT NOT NULL, latency DOUBLE PRECISION NOT NULL)
+                """,
+                "CREATE INDEX prediction_logs_model ON prediction_logs (model_name, model_version, time)",
+            ]),
         ]
     }
 

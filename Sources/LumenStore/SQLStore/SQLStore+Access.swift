@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+import SQLKit
+
+extension SQLStore {
+    public func createToken(name: String, role: TokenRole) async throws -> (secret: String, token: APIToken) {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 200 else {
+            throw StoreError.invalidParameter("token name must be 1…200 characters")
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        let secret = "lm_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let id = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))
+        let now = Clock.nowMillis()
+        try await db.raw("""
+            INSERT INTO api_tokens (id, name, role, token_hash, created, revoked)
+            VALUES (\(bind: id), \(bind: name), \(bind: role.rawValue), \(bind: Self.hash(secret)), \(bind: now), 0)
+            """).run()
+        return (secret, APIToken(id: id, name: name, role: role, created: now, revoked: false))
+    }
+
+    public func token(forSecret secret: String) async throws -> APIToken? {
+        guard secret.hasPrefix("lm_"), secret.count == 67 else { return nil }
+        guard let row = try await db.raw("SELECT id, name, role, created, revoked FROM api_tokens WHERE token_hash = \(bind: Self.hash(secret))").first() else {
+            return nil
+        }
+        let token = try Self.token(row)
+        return token.revoked ? nil : token
+    }
+
+    public func tokens() async throws -> [APIToken] {
+        try await db.raw("SELECT id, name, role, created, revoked FROM api_tokens ORDER BY created").all().map(Self.token)
+    }
+
+    public func revokeToken(id: String) async throws {
+        guard try await db.raw("SELECT id FROM api_tokens WHERE id = \(bind: id)").first() != nil else {
+            throw StoreError.notFound("No token with id \(id)")
+        }
+        try await db.raw("UPDATE api_tokens SET revoked = 1 WHERE id = \(bind: id)").run()
+    }
+
+    public func logPredictions(_ logs: [PredictionLog]) async throws {
+        guard !logs.isEmpty else { return }
+        try await transaction { db in
+            for chunk in stride(from: 0, to: logs.count, by: 500).map({ logs[$0..<min($0 + 500, logs.count)] }) {
+                var insert = db.insert(into: "prediction_logs").columns("model_name", "model_version", "time", "features", "outputs", "latency")
+                for l in chunk {
+                    insert = insert.values(SQLBind(l.modelName), SQLBind(l.modelVersion), SQLBind(l.time), SQLBind(l.features), SQLBind(l.outputs), SQLBind(l.latency))
+                }
+                try await insert.run()
+            }
+        }
+    }
+
+    public func predictions(modelName: String, version: Int64?, since: Int64, limit: Int) async throws -> [PredictionLog] {
+        guard (1...1_000_000).contains(limit) else { throw StoreError.invalidParameter("limit must be 1…1000000") }
+        var condition: SQLQueryString = "model_name = \(bind: modelName) AND time >= \(bind: since)"
+        if let version { condition = condition + " AND model_version = \(bind: version)" }
+        let rows = try await db.raw("SELECT model_name, model_version, time, features, outputs, latency FROM prediction_logs WHERE " + condition
+                                    + " ORDER BY time, id LIMIT \(bind: limit)").all()
+        return try rows.map {
+            PredictionLog(modelName: try $0.decode(column: "model_name", as: String.self), modelVersion: try $0.decode(column: "model_version", as: Int64.self),
+                          time: try $0.decode(column: "time", as: Int64.self), features: try $0.decode(column: "features", as: String.self),
+                          outputs: try $0.decode(column: "outputs", as: String.self), latency: try $0.decode(column: "latency", as: Double.self))
+        }
+    }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func token(_ row: any SQLRow) throws -> APIToken {
+        APIToken(id: try row.decode(column: "id", as: String.self), name: try row.decode(column: "name", as: String.self),
+                 role: TokenRole(rawValue: try row.decode(column: "role", as: String.self)) ?? .reader,
+                 created: try row.decode(column: "created", as: Int64.self), revoked: try row.decode(column: "revoked", as: Int.self) != 0)
+    }
+}
