@@ -34,3 +34,14 @@ for config in "${configs[@]}"; do
 done
 
 python3 Benchmarks/report.py "$out"
+
+# Tracking server against MLflow's (pip mlflow, SQLite backend), same clients, same run.
+MLVENV=.venv-mlflow
+if [ ! -x "$MLVENV/bin/mlflow" ]; then
+  echo "bench: installing mlflow into $MLVENV (once)"
+  python3 -m venv "$MLVENV"
+  "$MLVENV/bin/pip" install -q mlflow requests
+fi
+command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || echo "bench: wrk unavailable; single calls use Python threads"; }
+swift build -c release --product lumen >/dev/null
+"$MLVENV/bin/python" Benchmarks/tracking_bench.py "$(swift build -c release --show-bin-path)/lumen"

@@ -140,7 +140,9 @@ import LumenTensor
         let y = try Tensor([0, 2] as [Int64])
         try crossEntropy(a(x), y).backward()
         try crossEntropy(b(x.channelsLast()), y).backward()
-        #expect(try maxDiff(a.conv1.weight.grad!, b.conv1.weight.grad!) < 1e-3)
+        // float32 kernels sum in another order: compare relative to the gradient's scale
+        let scale = try a.conv1.weight.grad!.abs().max().item()
+        #expect(try maxDiff(a.conv1.weight.grad!, b.conv1.weight.grad!) <= 1e-4 * max(1, scale))
         a.eval(); b.eval()
         #expect(try maxDiff(a(x), b(x.channelsLast())) < 1e-4)
         // A channels-last model still saves NCHW-ordered weights that load into a plain one.

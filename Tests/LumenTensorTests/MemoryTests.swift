@@ -28,3 +28,4 @@ func residentBytes() -> Int {
         #expect(Double(after) <= Double(before) * 1.10, "RSS grew from \(before) to \(after) bytes")
     }
 }
+

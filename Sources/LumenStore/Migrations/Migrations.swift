@@ -69,6 +69,11 @@ enum Migrations {
                 """,
                 "CREATE INDEX prediction_logs_model ON prediction_logs (model_name, model_version, time)",
             ]),
+            (5, [
+                // Search filters are driven from these: `params.model = 'x'` reads only the matching rows.
+                "CREATE INDEX params_key_value ON params (key, value)",
+                "CREATE INDEX tags_key_value ON tags (key, value)",
+            ]),
         ]
     }
 

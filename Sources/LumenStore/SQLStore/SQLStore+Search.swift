@@ -54,15 +54,15 @@ extension SQLStore {
         switch clause.entity {
         case .metric:
             guard case let .number(v) = clause.value else { throw StoreError.invalidParameter("metrics compare to numbers") }
-            return "EXISTS (SELECT 1 FROM latest_metrics f WHERE f.run_uuid = r.run_uuid AND f.key = \(bind: clause.key) AND f.is_nan = 0 AND f.value " + op + " \(bind: v))"
+            return "r.run_uuid IN (SELECT f.run_uuid FROM latest_metrics f WHERE f.key = \(bind: clause.key) AND f.is_nan = 0 AND f.value " + op + " \(bind: v))"
         case .param, .tag:
             guard case let .string(v) = clause.value else { throw StoreError.invalidParameter("params and tags compare to strings") }
             let table = clause.entity == .param ? "params" : "tags"
             if clause.comparator == .ne {
                 // MLflow: a run without the key does not match `!=`.
-                return "EXISTS (SELECT 1 FROM \(unsafeRaw: table) f WHERE f.run_uuid = r.run_uuid AND f.key = \(bind: clause.key) AND f.value <> \(bind: v))"
+                return "r.run_uuid IN (SELECT f.run_uuid FROM \(unsafeRaw: table) f WHERE f.key = \(bind: clause.key) AND f.value <> \(bind: v))"
             }
-            return "EXISTS (SELECT 1 FROM \(unsafeRaw: table) f WHERE f.run_uuid = r.run_uuid AND f.key = \(bind: clause.key) AND " + valueComparison("f.value", clause.comparator, v) + ")"
+            return "r.run_uuid IN (SELECT f.run_uuid FROM \(unsafeRaw: table) f WHERE f.key = \(bind: clause.key) AND " + valueComparison("f.value", clause.comparator, v) + ")"
         case .attribute:
             let column = "r." + RunFilter.attributes[clause.key]!
             switch clause.value {

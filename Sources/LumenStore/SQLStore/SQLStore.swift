@@ -41,6 +41,9 @@ public final class SQLStore: Store {
             try await db.raw("PRAGMA synchronous=NORMAL").run()
         }
         try await db.raw("PRAGMA foreign_keys=ON").run()
+        // Search builds temporary indexes for IN-subqueries and sorts: keep them in memory, with a 64 MiB page cache.
+        try await db.raw("PRAGMA temp_store=MEMORY").run()
+        try await db.raw("PRAGMA cache_size=-65536").run()
         let store = SQLStore(db: db, flavor: .sqlite) { try await connection.close().get() }
         try await Migrations.run(on: db, flavor: .sqlite)
         return store
