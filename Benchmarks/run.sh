@@ -8,12 +8,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-$(nproc)}
 VENV=.venv-bench
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, torchvision" 2>/dev/null; then
-  echo "bench: installing PyTorch + torchvision from PyPI into $VENV (once)"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q torch torchvision
-fi
+bash scripts/venv.sh "$VENV" "torch, torchvision" torch torchvision
 
 swift build -c release --product lumen-bench >/dev/null
 LUMEN_BENCH="$(swift build -c release --show-bin-path)/lumen-bench"
@@ -37,11 +32,7 @@ python3 Benchmarks/report.py "$out"
 
 # Tracking server against MLflow's (pip mlflow, SQLite backend), same clients, same run.
 MLVENV=.venv-mlflow
-if [ ! -x "$MLVENV/bin/mlflow" ]; then
-  echo "bench: installing mlflow into $MLVENV (once)"
-  python3 -m venv "$MLVENV"
-  "$MLVENV/bin/pip" install -q mlflow requests
-fi
+bash scripts/venv.sh "$MLVENV" "mlflow, requests" mlflow requests
 command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || echo "bench: wrk unavailable; single calls use Python threads"; }
 swift build -c release --product lumen >/dev/null
 "$MLVENV/bin/python" Benchmarks/tracking_bench.py "$(swift build -c release --show-bin-path)/lumen"

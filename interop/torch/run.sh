@@ -3,11 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=.venv-bench
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, torchvision, safetensors, pytest" 2>/dev/null; then
-  echo "interop-torch: installing torch, torchvision, safetensors, pytest into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q torch torchvision safetensors pytest
-fi
+bash scripts/venv.sh "$VENV" "torch, torchvision, safetensors, pytest" torch torchvision safetensors pytest
 swift build -c release --product lumen >/dev/null
 LUMEN_BIN="$(swift build -c release --show-bin-path)/lumen" "$VENV/bin/python" -m pytest -q interop/torch "$@"
