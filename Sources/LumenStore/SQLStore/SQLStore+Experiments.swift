@@ -74,15 +74,21 @@ extension SQLStore {
         try await db.raw(q).run()
     }
 
+    /// The `key, value` rows of a query as a dictionary (tags of experiments, models and versions).
+    func keyValues(_ query: SQLQueryString) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try await db.raw(query).all() {
+            out[try row.decode(column: "key", as: String.self)] = try row.decode(column: "value", as: String.self)
+        }
+        return out
+    }
+
     private func experiments(where condition: SQLQueryString) async throws -> [Experiment] {
         let rows = try await db.raw("SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time FROM experiments WHERE " + condition + " ORDER BY experiment_id").all()
         var out: [Experiment] = []
         for row in rows {
             let id = try row.decode(column: "experiment_id", as: Int64.self)
-            var tags: [String: String] = [:]
-            for t in try await db.raw("SELECT key, value FROM experiment_tags WHERE experiment_id = \(bind: id)").all() {
-                tags[try t.decode(column: "key", as: String.self)] = try t.decode(column: "value", as: String.self)
-            }
+            let tags = try await keyValues("SELECT key, value FROM experiment_tags WHERE experiment_id = \(bind: id)")
             out.append(Experiment(
                 id: String(id), name: try row.decode(column: "name", as: String.self),
                 artifactLocation: try row.decode(column: "artifact_location", as: String.self),

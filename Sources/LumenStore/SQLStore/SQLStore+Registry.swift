@@ -213,10 +213,7 @@ extension SQLStore {
         var out: [RegisteredModel] = []
         for row in rows {
             let name = try row.decode(column: "name", as: String.self)
-            var tags: [String: String] = [:]
-            for t in try await db.raw("SELECT key, value FROM registered_model_tags WHERE name = \(bind: name)").all() {
-                tags[try t.decode(column: "key", as: String.self)] = try t.decode(column: "value", as: String.self)
-            }
+            let tags = try await keyValues("SELECT key, value FROM registered_model_tags WHERE name = \(bind: name)")
             var aliases: [String: Int64] = [:]
             for a in try await db.raw("SELECT alias, version FROM model_aliases WHERE name = \(bind: name)").all() {
                 aliases[try a.decode(column: "alias", as: String.self)] = try a.decode(column: "version", as: Int64.self)
@@ -238,10 +235,7 @@ extension SQLStore {
         var out: [ModelVersion] = []
         for row in rows {
             let name = try row.decode(column: "name", as: String.self), version = try row.decode(column: "version", as: Int64.self)
-            var tags: [String: String] = [:]
-            for t in try await db.raw("SELECT key, value FROM model_version_tags WHERE name = \(bind: name) AND version = \(bind: version)").all() {
-                tags[try t.decode(column: "key", as: String.self)] = try t.decode(column: "value", as: String.self)
-            }
+            let tags = try await keyValues("SELECT key, value FROM model_version_tags WHERE name = \(bind: name) AND version = \(bind: version)")
             let aliases = try await db.raw("SELECT alias FROM model_aliases WHERE name = \(bind: name) AND version = \(bind: version) ORDER BY alias").all()
                 .map { try $0.decode(column: "alias", as: String.self) }
             out.append(ModelVersion(
