@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "LumenTensor", targets: ["LumenTensor"]),
         .library(name: "LumenNN", targets: ["LumenNN"]),
         .library(name: "LumenStore", targets: ["LumenStore"]),
+        .library(name: "LumenImaging", targets: ["LumenImaging"]),
+        .library(name: "LumenData", targets: ["LumenData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +44,21 @@ let package = Package(
             ] + torchLibraries.map { .linkedLibrary($0) }
         ),
         .target(name: "LumenTensor", dependencies: ["CTorch"]),
+        .target(
+            name: "CImaging",
+            cxxSettings: [
+                .unsafeFlags(["-I/usr/include/opencv4", "-I/usr/include/openjpeg-2.5", "-O2", "-Wno-deprecated-declarations"]),
+            ],
+            linkerSettings: [
+                "opencv_core", "opencv_imgproc", "opencv_imgcodecs", "dcmjpeg", "dcmjpls", "dcmimgle", "dcmdata",
+                "oflog", "ofstd", "openjp2", "z",
+            ].map { .linkedLibrary($0) }
+        ),
+        .target(name: "LumenImaging", dependencies: ["CImaging", "LumenTensor"]),
+        .target(
+            name: "LumenData",
+            dependencies: ["LumenImaging", "LumenStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "LumenNN", dependencies: ["LumenTensor", "CTorch"]),
         .target(
             name: "LumenStore",
@@ -65,6 +82,8 @@ let package = Package(
                 "LumenNN",
                 "LumenStore",
                 "LumenServing",
+                "LumenImaging",
+                "LumenData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,6 +95,8 @@ let package = Package(
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
+        .testTarget(name: "LumenImagingTests", dependencies: ["LumenImaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LumenDataTests", dependencies: ["LumenData"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(
             name: "LumenServingTests",

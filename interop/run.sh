@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv-interop
-bash scripts/venv.sh "$VENV" "mlflow, pandas, pytest, requests" mlflow-skinny pandas pytest requests
+bash scripts/venv.sh "$VENV" "mlflow, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn" \
+  mlflow-skinny pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn
 LUMEN_BIN="${LUMEN_BIN:-$(swift build --show-bin-path)/lumen}" "$VENV/bin/python" -m pytest -q interop --ignore=interop/torch "$@"

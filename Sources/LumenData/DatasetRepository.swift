@@ -1,0 +1,97 @@
+import Foundation
+import LumenStore
+
+/// Where dataset versions live in a workspace: manifests under `.lumen/datasets/NAME/ID.json`
+/// (written atomically, never changed), file bytes in the workspace's content-addressed artifact store.
+public struct DatasetRepository: Sendable {
+    public let folder: URL
+    public let artifacts: ArtifactStore
+
+    public init(folder: URL, artifacts: ArtifactStore) {
+        self.folder = folder
+        self.artifacts = artifacts
+    }
+
+    public init(workspace: Workspace) {
+        self.init(folder: workspace.folder.appendingPathComponent("datasets"), artifacts: ArtifactStore(root: workspace.artifactRoot))
+    }
+
+    /// Saves `version` (a no-op when the same id exists: versions are immutable).
+    @discardableResult
+    public func save(_ version: DatasetVersion) throws(DataError) -> URL {
+        try checkName(version.name)
+        let dir = folder.appendingPathComponent(version.name)
+        let file = dir.appendingPathComponent("\(version.id).json")
+        if FileManager.default.fileExists(atPath: file.path) { return file }
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            try encoder.encode(version).write(to: file, options: .atomic)
+        } catch {
+            throw .io(path: file.path, reason: "cannot write the manifest: \(error)")
+        }
+        return file
+    }
+
+    /// Dataset names.
+    public func names() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// Every version of `name`, oldest first.
+    public func versions(of name: String) throws(DataError) -> [DatasetVersion] {
+        let dir = folder.appendingPathComponent(name)
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else {
+            throw .notFound("no dataset named '\(name)' (known: \(names().joined(separator: ", ")))")
+        }
+        var versions: [DatasetVersion] = []
+        for file in files where file.hasSuffix(".json") {
+            versions.append(try load(dir.appendingPathComponent(file)))
+        }
+        return versions.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// Resolves `NAME`, `NAME:latest`, `NAME:ID` or `NAME:ID-prefix`.
+    public func resolve(_ reference: String) throws(DataError) -> DatasetVersion {
+        let parts = reference.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, !name.isEmpty else { throw .invalidArgument("empty dataset reference") }
+        let all = try versions(of: name)
+        guard let latest = all.last else { throw .notFound("dataset '\(name)' has no versions") }
+        guard parts.count == 2, parts[1] != "latest" else { return latest }
+        let matches = all.filter { $0.id.hasPrefix(parts[1]) }
+        guard matches.count == 1 else {
+            throw .notFound(matches.isEmpty ? "dataset '\(name)' has no version '\(parts[1])' (versions: \(all.map(\.id).joined(separator: ", ")))" : "version prefix '\(parts[1])' is ambiguous")
+        }
+        return matches[0]
+    }
+
+    func load(_ url: URL) throws(DataError) -> DatasetVersion {
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(DatasetVersion.self, from: Data(contentsOf: url))
+        } catch {
+            throw .io(path: url.path, reason: "unreadable manifest: \(error)")
+        }
+    }
+
+    /// The stored bytes of a file.
+    public func bytes(_ sha256: String) throws(DataError) -> [UInt8] {
+        do {
+            let url = try artifacts.url(for: sha256)
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw DataError.notFound("blob \(sha256) is missing from the artifact store") }
+            return [UInt8](data)
+        } catch let e as DataError {
+            throw e
+        } catch {
+            throw .notFound("blob \(sha256): \(error)")
+        }
+    }
+
+    func checkName(_ name: String) throws(DataError) {
+        let ok = !name.isEmpty && name.count <= 100 && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } && !name.hasPrefix(".")
+        guard ok else { throw .invalidArgument("dataset name '\(name)' must be 1–100 letters, digits, '-', '_' or '.'") }
+    }
+}

@@ -1,0 +1,181 @@
+import Crypto
+import Foundation
+import LumenImaging
+import LumenStore
+
+/// One file to ingest: where it is (or its bytes), and what the importer knows of it.
+public struct ImportItem: Sendable {
+    public var path: String
+    public var url: URL?
+    public var bytes: [UInt8]?
+    public var label: String?
+    public var group: String?
+    public var split: String?
+    public var mask: URL?
+    public var maskBytes: [UInt8]?
+    public var metadata: [String: String]
+
+    public init(path: String, url: URL? = nil, bytes: [UInt8]? = nil, label: String? = nil, group: String? = nil, split: String? = nil,
+                mask: URL? = nil, maskBytes: [UInt8]? = nil, metadata: [String: String] = [:]) {
+        self.path = path
+        self.url = url
+        self.bytes = bytes
+        self.label = label
+        self.group = group
+        self.split = split
+        self.mask = mask
+        self.maskBytes = maskBytes
+        self.metadata = metadata
+    }
+}
+
+/// Import options shared by every importer.
+public struct ImportOptions: Sendable {
+    /// De-identify DICOM before storing it (on by default; the opt-out is explicit).
+    public var deidentify = true
+    /// Remove dates instead of shifting them.
+    public var removeDates = false
+    /// Worker threads that decode, de-identify and hash files.
+    public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Called after each file with (done, total).
+    public var progress: (@Sendable (Int, Int) -> Void)?
+    public init() {}
+}
+
+/// Turns import items into stored, validated entries: every file is decoded once (a file that does not
+/// decode is skipped with its reason), DICOM is de-identified, and the bytes are stored by SHA-256.
+public struct DatasetBuilder: Sendable {
+    public let repository: DatasetRepository
+    public let options: ImportOptions
+    public let deidentifier: DeIdentifier?
+
+    public init(repository: DatasetRepository, options: ImportOptions, salt: String) {
+        self.repository = repository
+        self.options = options
+        self.deidentifier = options.deidentify ? DeIdentifier(salt: salt, removeDates: options.removeDates) : nil
+    }
+
+    /// Ingests `items` on `options.threads` threads; entries come back sorted by path.
+    public func ingest(_ items: [ImportItem]) -> (entries: [DatasetEntry], skipped: [SkippedFile]) {
+        let results = ResultBox(count: items.count)
+        let counter = Counter()
+        let threads = max(1, min(options.threads, items.count))
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            var i = worker
+            while i < items.count {
+                results.set(i, ingest(items[i]))
+                let done = counter.increment()
+                options.progress?(done, items.count)
+                i += threads
+            }
+        }
+        var entries: [DatasetEntry] = []
+        var skipped: [SkippedFile] = []
+        for r in results.values {
+            switch r {
+            case .success(let e): entries.append(e)
+            case .failure(let s): skipped.append(s)
+            case nil: break
+            }
+        }
+        sync()  // blobs are written without a per-file fsync; one sync makes the import durable
+        return (entries.sorted { $0.path < $1.path }, skipped.sorted { $0.path < $1.path })
+    }
+
+    enum Outcome: Sendable { case success(DatasetEntry), failure(SkippedFile) }
+
+    func ingest(_ item: ImportItem) -> Outcome {
+        do {
+            var (entry, _) = try store(item.path, url: item.url, bytes: item.bytes, label: item.label, group: item.group)
+            entry.split = item.split
+            entry.metadata.merge(item.metadata) { own, _ in own }
+            if item.mask != nil || item.maskBytes != nil {
+                let maskPath = item.mask?.lastPathComponent ?? item.path + ".mask"
+                let (mask, image) = try store(maskPath, url: item.mask, bytes: item.maskBytes, label: nil, group: nil)
+                guard let w = Int(entry.metadata["width"] ?? ""), let h = Int(entry.metadata["height"] ?? ""), image.width == w, image.height == h else {
+                    throw DataError.invalidSource(path: item.path, reason: "mask \(maskPath) is \(image.width) x \(image.height), the image is \(entry.metadata["width"] ?? "?") x \(entry.metadata["height"] ?? "?")")
+                }
+                entry.maskSHA256 = mask.sha256
+                entry.maskPath = maskPath
+                let values = image.floats()
+                entry.metadata["mask_foreground"] = String(values.filter { $0 != 0 }.count)
+            }
+            return .success(entry)
+        } catch {
+            return .failure(SkippedFile(path: item.path, reason: "\(error)"))
+        }
+    }
+
+    /// Decodes, de-identifies (DICOM) and stores one file.
+    func store(_ path: String, url: URL?, bytes given: [UInt8]?, label: String?, group: String?) throws -> (DatasetEntry, MedicalImage) {
+        var bytes: [UInt8]
+        if let given { bytes = given } else if let url { bytes = try ImageReader.readFile(url) } else { throw DataError.invalidSource(path: path, reason: "no data") }
+        guard let format = ImageReader.detect(bytes) else {
+            throw DataError.invalidSource(path: path, reason: bytes.isEmpty ? "the file is empty" : "not an image Lumen reads (DICOM, NIfTI, PNG, JPEG, BMP, WebP, TIFF)")
+        }
+        var metadata: [String: String] = [:]
+        var group = group
+        let image: MedicalImage
+        if format == .dicom {
+            let file = try DICOMFile(bytes, source: path)
+            image = try DICOMReader.image(from: file)
+            if let deidentifier {
+                bytes = try deidentifier.deidentify(file)
+                let clean = try DICOMFile(bytes, source: path)
+                if group == nil { group = clean["PatientID"] }
+                metadata["deidentified"] = "yes"
+            } else if group == nil {
+                group = file["PatientID"]
+            }
+            for key in ["Modality", "BodyPartExamined", "PhotometricInterpretation", "BitsStored", "Manufacturer", "ViewPosition"] {
+                if let v = file[key] { metadata[key.lowercased()] = v }
+            }
+            metadata["transfer_syntax"] = file.transferSyntax
+        } else if format == .tiff, let url {
+            image = try ImageReader.read(url)
+        } else {
+            image = try ImageReader.read(bytes, source: path)
+        }
+        metadata["width"] = String(image.width)
+        metadata["height"] = String(image.height)
+        if image.depth > 1 { metadata["depth"] = String(image.depth) }
+        metadata["channels"] = String(image.channels)
+        metadata["pixel_type"] = image.pixelType.rawValue
+        if metadata["modality"] == nil, let m = image.modality { metadata["modality"] = m }
+        let sha = try put(bytes)
+        let entry = DatasetEntry(path: path, sha256: sha, size: Int64(bytes.count), format: format.rawValue, label: label, group: group, metadata: metadata)
+        return (entry, image)
+    }
+
+    /// Stores bytes under their SHA-256 (skipping the write when the blob exists); no fsync per blob.
+    func put(_ bytes: [UInt8]) throws -> String {
+        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let target = try repository.artifacts.url(for: digest)
+        if FileManager.default.fileExists(atPath: target.path) { return digest }
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString).tmp")
+        try Data(bytes).write(to: temporary)
+        if rename(temporary.path, target.path) != 0 {
+            try? FileManager.default.removeItem(at: temporary)
+            throw DataError.io(path: target.path, reason: "cannot move the blob into place")
+        }
+        return digest
+    }
+}
+
+/// Per-index results filled by worker threads.
+/// `@unchecked Sendable`: every access goes through `lock`.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [DatasetBuilder.Outcome?]
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: DatasetBuilder.Outcome) { lock.withLock { storage[i] = value } }
+    var values: [DatasetBuilder.Outcome?] { lock.withLock { storage } }
+}
+
+/// `@unchecked Sendable`: the count is only touched under `lock`.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.withLock { value += 1; return value } }
+}

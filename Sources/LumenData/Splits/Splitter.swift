@@ -1,0 +1,131 @@
+import Foundation
+import LumenImaging
+
+/// Train/validation/test ratios; they must sum to 1.
+public struct SplitRatios: Sendable, Equatable {
+    public var train: Double
+    public var val: Double
+    public var test: Double
+
+    public init(train: Double, val: Double, test: Double) throws(DataError) {
+        guard train >= 0, val >= 0, test >= 0, abs(train + val + test - 1) < 1e-6 else {
+            throw .invalidArgument("split ratios \(train), \(val), \(test) must be non-negative and sum to 1")
+        }
+        self.train = train
+        self.val = val
+        self.test = test
+    }
+
+    /// Parses `0.7,0.15,0.15` (or two numbers for train/test).
+    public static func parse(_ text: String) throws(DataError) -> SplitRatios {
+        let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.allSatisfy({ $0 != nil }) else { throw .invalidArgument("ratios '\(text)' must be numbers like 0.7,0.15,0.15") }
+        let v = parts.map { $0! }
+        switch v.count {
+        case 2: return try SplitRatios(train: v[0], val: 0, test: v[1])
+        case 3: return try SplitRatios(train: v[0], val: v[1], test: v[2])
+        default: throw .invalidArgument("ratios '\(text)' must have 2 (train,test) or 3 (train,val,test) numbers")
+        }
+    }
+}
+
+/// Leakage found in a split: groups or identical files in more than one split.
+public struct LeakageReport: Codable, Sendable, Equatable {
+    /// Groups (patients) with files in several splits, with those splits.
+    public var groups: [String: [String]]
+    /// SHA-256 of identical files found in several splits, with those splits.
+    public var duplicates: [String: [String]]
+    public var isClean: Bool { groups.isEmpty && duplicates.isEmpty }
+}
+
+/// Stratified, group-aware splits and k-fold assignment, deterministic for a seed.
+public enum Splitter {
+    /// The stratum of an entry: its label plus the named metadata columns (`label` names the label).
+    static func stratum(_ e: DatasetEntry, keys: [String]) -> String {
+        keys.map { $0 == "label" ? (e.label ?? "") : (e.metadata[$0] ?? "") }.joined(separator: "\u{1F}")
+    }
+
+    /// Units that must stay together: one per group, or one per file without a group.
+    static func units(_ entries: [DatasetEntry], grouped: Bool) -> [[Int]] {
+        var byGroup: [String: [Int]] = [:]
+        var units: [[Int]] = []
+        for (i, e) in entries.enumerated() {
+            if grouped, let g = e.group { byGroup[g, default: []].append(i) } else { units.append([i]) }
+        }
+        units += byGroup.keys.sorted().map { byGroup[$0]! }
+        return units
+    }
+
+    /// Assigns `train`/`val`/`test` to every entry: within each stratum (by `stratifyBy`, default the
+    /// label) units are shuffled with `seed` and cut by `ratios`; with `grouped`, all files of a group
+    /// (patient) land in the same split, the group taking the stratum of its most common label.
+    public static func split(_ entries: [DatasetEntry], ratios: SplitRatios, seed: UInt64, stratifyBy: [String] = ["label"], grouped: Bool = true) -> [DatasetEntry] {
+        var out = entries
+        let groups = units(entries, grouped: grouped)
+        var strata: [String: [[Int]]] = [:]
+        for unit in groups {
+            let keys = unit.map { stratum(entries[$0], keys: stratifyBy) }
+            let counts = Dictionary(keys.map { ($0, 1) }, uniquingKeysWith: +)
+            let key = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+            strata[key, default: []].append(unit)
+        }
+        var rng = SeededGenerator(seed: seed)
+        for key in strata.keys.sorted() {
+            var members = strata[key]!
+            members.shuffle(using: &rng)
+            let total = Double(members.reduce(0) { $0 + $1.count })
+            let names = ["train", "val", "test"]
+            let targets = [ratios.train, ratios.val, ratios.test].map { $0 * total }
+            var assigned = [0.0, 0.0, 0.0]
+            for unit in members {
+                // The split furthest below its target takes the unit (exact proportions for single files,
+                // the closest possible for groups).
+                var k = 0
+                var best = -Double.infinity
+                for j in 0..<3 where targets[j] > 0 {
+                    let deficit: Double = targets[j] - assigned[j]
+                    if deficit > best { best = deficit; k = j }
+                }
+                for i in unit { out[i].split = names[k] }
+                assigned[k] += Double(unit.count)
+            }
+        }
+        return out
+    }
+
+    /// Assigns `metadata["fold"]` = 0..<k, stratified and group-aware like `split`.
+    public static func kFold(_ entries: [DatasetEntry], k: Int, seed: UInt64, stratifyBy: [String] = ["label"], grouped: Bool = true) throws(DataError) -> [DatasetEntry] {
+        guard k >= 2 else { throw .invalidArgument("k-fold needs k ≥ 2, got \(k)") }
+        var out = entries
+        var strata: [String: [[Int]]] = [:]
+        for unit in units(entries, grouped: grouped) {
+            strata[stratum(entries[unit[0]], keys: stratifyBy), default: []].append(unit)
+        }
+        var rng = SeededGenerator(seed: seed)
+        var sizes = [Int](repeating: 0, count: k)
+        for key in strata.keys.sorted() {
+            var members = strata[key]!
+            members.shuffle(using: &rng)
+            // Largest units first, each to the currently smallest fold: balanced folds even with big groups.
+            for unit in members.sorted(by: { $0.count > $1.count }) {
+                let fold = sizes.indices.min { (sizes[$0], $0) < (sizes[$1], $1) }!
+                for i in unit { out[i].metadata["fold"] = String(fold) }
+                sizes[fold] += unit.count
+            }
+        }
+        return out
+    }
+
+    /// Checks a split for groups and identical files that appear in more than one split.
+    public static func leakage(_ entries: [DatasetEntry]) -> LeakageReport {
+        var groupSplits: [String: Set<String>] = [:]
+        var fileSplits: [String: Set<String>] = [:]
+        for e in entries {
+            guard let split = e.split else { continue }
+            if let g = e.group { groupSplits[g, default: []].insert(split) }
+            fileSplits[e.sha256, default: []].insert(split)
+        }
+        return LeakageReport(groups: groupSplits.filter { $0.value.count > 1 }.mapValues { $0.sorted() },
+                             duplicates: fileSplits.filter { $0.value.count > 1 }.mapValues { $0.sorted() })
+    }
+}

@@ -1,0 +1,162 @@
+import CImaging
+import Foundation
+
+/// A parsed DICOM file: its attributes by keyword, and its pixels on demand (DCMTK, OpenJPEG).
+public final class DICOMFile {
+    let handle: OpaquePointer
+    public let source: String
+    /// Top-level attributes by DICOM keyword (multi-values joined by `\`), bulk data left out.
+    public let attributes: [String: String]
+    /// File meta information (group 0002) by keyword.
+    public let meta: [String: String]
+
+    /// Parses `bytes`; fails with a precise reason for anything that is not DICOM.
+    public init(_ bytes: [UInt8], source: String) throws(ImagingError) {
+        var err = ci_error()
+        let opened = bytes.withUnsafeBufferPointer { ci_dicom_open($0.baseAddress, Int64($0.count), &err) }
+        guard let opened, err.failed == 0 else { throw .unreadable(source: source, reason: Native.message(err)) }
+        handle = opened
+        self.source = source
+        var attributes: [String: String] = [:]
+        var meta: [String: String] = [:]
+        if let text = ci_dicom_attributes(opened, &err) {
+            defer { ci_free(text) }
+            for line in String(cString: text).split(separator: "\n") {
+                let fields = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)
+                guard fields.count == 4 else { continue }
+                let keyword = String(fields[1])
+                let value = String(fields[3]).trimmingCharacters(in: .whitespaces)
+                if fields[0].hasPrefix("meta:") { meta[keyword] = value } else if fields[0].hasPrefix("xfer:") { meta[keyword] = value } else { attributes[keyword] = value }
+            }
+        }
+        self.attributes = attributes
+        self.meta = meta
+    }
+
+    deinit { ci_dicom_free(handle) }
+
+    public subscript(_ keyword: String) -> String? { attributes[keyword].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The numbers of a (multi-valued) numeric attribute.
+    public func numbers(_ keyword: String) -> [Double] {
+        (self[keyword] ?? "").split(separator: "\\").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// The transfer syntax UID the pixels were stored with.
+    public var transferSyntax: String { meta["TransferSyntaxUID"] ?? "1.2.840.10008.1.2" }
+
+    /// Decoded stored values (before the modality LUT), with the photometric interpretation after decoding.
+    public func storedPixels() throws(ImagingError) -> (pixels: ci_pixels, photometric: String) {
+        var pixels = ci_pixels()
+        try Native.call(Native.readError(source)) { err in ci_dicom_pixels(handle, &pixels, err) }
+        let photometric = withUnsafeBytes(of: pixels.photometric) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return (pixels, photometric.trimmingCharacters(in: .whitespaces))
+    }
+
+    /// A de-identified Part-10 copy (see `DeIdentifier`).
+    public func deidentified(salt: String, dateShiftDays: Int, removeDates: Bool) throws(ImagingError) -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var length: Int64 = 0
+        try Native.call({ .unreadable(source: self.source, reason: "de-identification failed: \($0)") }) { err in
+            ci_dicom_deidentify(handle, salt, Int32(clamping: dateShiftDays), removeDates ? 1 : 0, &out, &length, err)
+        }
+        return Native.take(out, length)
+    }
+}
+
+/// DICOM images: every transfer syntax DCMTK decodes plus JPEG 2000; modality LUT applied
+/// (CT in Hounsfield units), MONOCHROME1 inverted, YBR converted to RGB, multi-frame as a volume.
+public enum DICOMReader {
+    /// True for a DICOM data set without preamble: an even group-0002/0008 tag first, and a plausible layout.
+    public static func looksLikeBareDataSet(_ b: [UInt8]) -> Bool {
+        guard b.count >= 12 else { return false }
+        let group = UInt16(b[0]) | UInt16(b[1]) << 8
+        let groupBE = UInt16(b[0]) << 8 | UInt16(b[1])
+        guard [0x0002, 0x0008].contains(group) || [0x0002, 0x0008].contains(groupBE) else { return false }
+        let vr = String(decoding: b[4..<6], as: UTF8.self)
+        let explicitVRs: Set<String> = ["AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT"]
+        if explicitVRs.contains(vr) { return true }
+        let length = UInt32(b[4]) | UInt32(b[5]) << 8 | UInt32(b[6]) << 16 | UInt32(b[7]) << 24
+        return length < 1 << 16 || length == 0xFFFF_FFFF  // implicit VR: a sane first length
+    }
+
+    public static func read(_ bytes: [UInt8], source: String) throws(ImagingError) -> MedicalImage {
+        _ = ImagingLimits.installDefault
+        return try image(from: DICOMFile(bytes, source: source))
+    }
+
+    /// The image of a parsed file: in modality units (rescaled, MONOCHROME1 inverted) or, with
+    /// `modalityLUT` false, the stored values as pydicom's `pixel_array` gives them.
+    public static func image(from file: DICOMFile, modalityLUT: Bool = true) throws(ImagingError) -> MedicalImage {
+        let (pixels, photometric) = try file.storedPixels()
+        let (type, data) = Native.takePixels(pixels)
+        var image = MedicalImage(width: Int(pixels.width), height: Int(pixels.height), depth: Int(pixels.frames),
+                                 channels: Int(pixels.channels), pixelType: type, data: data, format: .dicom)
+        if image.channels == 3 && photometric.hasPrefix("YBR_FULL") {
+            image = convertYBRToRGB(image)
+        }
+        let slope = file.numbers("RescaleSlope").first ?? 1
+        let intercept = file.numbers("RescaleIntercept").first ?? 0
+        if modalityLUT && image.channels == 1 && (slope != 1 || intercept != 0) && slope.isFinite && intercept.isFinite {
+            image = applyRescale(image, slope: slope, intercept: intercept)
+        }
+        if modalityLUT && photometric == "MONOCHROME1" {
+            let (lo, hi) = image.valueRange()
+            image = image.mapValues { hi + lo - $0 }.converted(to: image.pixelType)
+            image.tags["Inverted"] = "MONOCHROME1"
+        }
+        image.modality = file["Modality"]
+        let pixelSpacing = file.numbers("PixelSpacing").isEmpty ? file.numbers("ImagerPixelSpacing") : file.numbers("PixelSpacing")
+        if pixelSpacing.count >= 2 { image.spacing[0] = pixelSpacing[1]; image.spacing[1] = pixelSpacing[0] }
+        if let z = (file.numbers("SpacingBetweenSlices").first ?? file.numbers("SliceThickness").first), z > 0 { image.spacing[2] = z }
+        let position = file.numbers("ImagePositionPatient")
+        if position.count == 3 { image.origin = position }
+        let orientation = file.numbers("ImageOrientationPatient")
+        if orientation.count == 6 {
+            let r = Array(orientation[0..<3]), c = Array(orientation[3..<6])
+            let n = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
+            image.direction = r + c + n
+        }
+        if let center = file.numbers("WindowCenter").first, let width = file.numbers("WindowWidth").first, width > 0 {
+            image.window = Window(center: center, width: width)
+        }
+        var tags = file.attributes
+        tags["TransferSyntaxUID"] = file.transferSyntax
+        tags["TransferSyntaxName"] = file.meta["TransferSyntaxName"]
+        tags["PhotometricInterpretationDecoded"] = photometric
+        tags["Format"] = "DICOM"
+        image.tags.merge(tags) { current, _ in current }
+        return image
+    }
+
+    /// Modality LUT: value × slope + intercept; int16 when that stays exact, float32 otherwise.
+    static func applyRescale(_ image: MedicalImage, slope: Double, intercept: Double) -> MedicalImage {
+        let rescaled = image.mapValues { Float(Double($0) * slope + intercept) }
+        if slope == slope.rounded() && intercept == intercept.rounded() {
+            let (lo, hi) = rescaled.valueRange()
+            if lo >= -32768 && hi <= 32767 { return rescaled.converted(to: .int16) }
+        }
+        return rescaled
+    }
+
+    /// YCbCr (full range, ITU-R BT.601) to RGB, as pydicom's `convert_color_space` does it.
+    static func convertYBRToRGB(_ image: MedicalImage) -> MedicalImage {
+        guard image.pixelType == .uint8 else { return image }
+        var out = image
+        out.data = [UInt8](repeating: 0, count: image.data.count)
+        let n = image.width * image.height * image.depth
+        image.data.withUnsafeBufferPointer { src in
+            out.data.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n {
+                    let y = Double(src[3 * i]), cb = Double(src[3 * i + 1]) - 128, cr = Double(src[3 * i + 2]) - 128
+                    let rgb = [y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb]
+                    for k in 0..<3 { dst[3 * i + k] = UInt8(min(max(rgb[k].rounded(), 0), 255)) }
+                }
+            }
+        }
+        out.tags["PhotometricInterpretationDecoded"] = "RGB"
+        return out
+    }
+}
