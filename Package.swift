@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
         .testTarget(name: "LumenImagingTests", dependencies: ["LumenImaging"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LumenDataTests", dependencies: ["LumenData"]),
+        .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(
             name: "LumenServingTests",

@@ -4,6 +4,9 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/core/utils/logger.hpp>
+
+#include <mutex>
 
 #include <vector>
 
@@ -67,8 +70,15 @@ static void fill_pixels(const std::vector<cv::Mat> &pages, ci_pixels *out) {
   out->type = ci_type_of(first.depth());
 }
 
+// OpenCV reports decode failures on stderr too; Lumen reports them as errors instead.
+static void quiet_opencv() {
+  static std::once_flag once;
+  std::call_once(once, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
+}
+
 int32_t ci_raster_decode(const uint8_t *bytes, int64_t len, ci_pixels *out, ci_error *err) {
   CI_GUARD(err, -1, {
+    quiet_opencv();
     if (len <= 0) throw std::runtime_error("empty file");
     cv::Mat buf(1, int(len), CV_8U, const_cast<uint8_t *>(bytes));
     cv::Mat m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
@@ -80,6 +90,7 @@ int32_t ci_raster_decode(const uint8_t *bytes, int64_t len, ci_pixels *out, ci_e
 
 int32_t ci_raster_read_pages(const char *path, ci_pixels *out, ci_error *err) {
   CI_GUARD(err, -1, {
+    quiet_opencv();
     std::vector<cv::Mat> pages;
     if (!cv::imreadmulti(path, pages, cv::IMREAD_UNCHANGED) || pages.empty())
       throw std::runtime_error("OpenCV could not decode the image stack (corrupt or unsupported)");
