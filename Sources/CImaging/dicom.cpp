@@ -34,6 +34,8 @@ static void ci_dicom_init() {
   static std::once_flag once;
   std::call_once(once, [] {
     OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+    // Some writers encode the data set with another transfer syntax than the meta header says; read what is there.
+    dcmAutoDetectDatasetXfer.set(OFTrue);
     DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation, EUC_default, EPC_default);
     DJLSDecoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();
