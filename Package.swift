@@ -92,6 +92,7 @@ let package = Package(
             dependencies: ["LumenCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "lumen-bench", dependencies: ["LumenNN"], path: "Benchmarks/lumen-bench"),
+        .executableTarget(name: "lumen-data-bench", dependencies: ["LumenData", "LumenStore"], path: "Benchmarks/lumen-data-bench"),
         .testTarget(name: "LumenTensorTests", dependencies: ["LumenTensor"]),
         .testTarget(name: "LumenNNTests", dependencies: ["LumenNN"]),
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),

@@ -36,3 +36,11 @@ bash scripts/venv.sh "$MLVENV" "mlflow, requests" mlflow requests
 command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || echo "bench: wrk unavailable; single calls use Python threads"; }
 swift build -c release --product lumen >/dev/null
 "$MLVENV/bin/python" Benchmarks/tracking_bench.py "$(swift build -c release --show-bin-path)/lumen"
+
+# Data: import vs `dvc add`, loader epoch vs a PyTorch DataLoader (same files, same run).
+DVCVENV=.venv-dvc
+bash scripts/venv.sh "$DVCVENV" "dvc, numpy, PIL" dvc numpy pillow
+swift build -c release --product lumen-data-bench >/dev/null
+"$VENV/bin/python" -c "import PIL, numpy" 2>/dev/null || "$VENV/bin/pip" install -q pillow numpy
+"$VENV/bin/python" Benchmarks/data_bench.py "$(swift build -c release --show-bin-path)/lumen" \
+  "$(swift build -c release --show-bin-path)/lumen-data-bench" "$DVCVENV/bin/dvc" "$VENV/bin/python"

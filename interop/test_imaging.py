@@ -119,9 +119,9 @@ def test_deidentified_imports_are_valid_dicom_without_identity(tmp_path):
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads(subprocess.run([LUMEN, "data", "show", "ct", "--json", "--workspace", str(tmp_path)], capture_output=True, text=True, check=True).stdout)
     assert len(manifest["entries"]) == 6
+    subprocess.run([LUMEN, "data", "export", "ct", str(tmp_path / "export"), "--workspace", str(tmp_path)], check=True, capture_output=True)
     for entry in manifest["entries"]:
-        sha = entry["sha256"]
-        ds = pydicom.dcmread(tmp_path / ".lumen" / "artifacts" / "sha256" / sha[:2] / sha[2:])
+        ds = pydicom.dcmread(tmp_path / "export" / entry["path"])
         original = pydicom.dcmread(tmp_path / "ct" / entry["path"])
         assert str(ds.PatientName) != str(original.PatientName)
         assert ds.PatientID != original.PatientID and ds.PatientID == entry["group"]

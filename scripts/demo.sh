@@ -14,5 +14,13 @@ demo=${LUMEN_DEMO_DIR:-.lumen-demo}
 [ -d "$demo/.lumen" ] || "$lumen" init "$demo"
 "$lumen" experiments --workspace "$demo"
 echo
+# Data: a synthetic DICOM CT phantom, imported (de-identified), split without patient leakage, validated.
+[ -d "$demo/phantom" ] || "$lumen" data synth ct "$demo/phantom" --patients 12 --slices 6 --size 128 --seed 0
+"$lumen" data import "$demo/phantom" --name ct-phantom --split 0.7,0.15,0.15 --seed 0 --workspace "$demo"
+"$lumen" data split ct-phantom --check --workspace "$demo"
+"$lumen" data validate ct-phantom --workspace "$demo"
+"$lumen" image info "$demo/phantom/lesion/SYN00000_000.dcm"
+"$lumen" image convert "$demo/phantom/lesion/SYN00000_000.dcm" "$demo/phantom-lung-window.png" --window lung
+echo
 echo "demo: workspace in $demo (serve it with: $lumen serve --workspace $demo)."
-echo "demo: the dataset import → train → evaluate → register job (ELPV, CT phantom) arrives with the data and training issues."
+echo "demo: the train → evaluate → register job (ELPV, CT phantom) arrives with the training issue."

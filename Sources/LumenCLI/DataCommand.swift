@@ -10,7 +10,7 @@ struct DataCommand: ParsableCommand {
         commandName: "data",
         abstract: "Import, version, split and validate imaging datasets.",
         discussion: "A dataset version is immutable: its id is derived from its manifest (files, labels, groups, splits). Refer to one as NAME (latest) or NAME:ID.",
-        subcommands: [DataImport.self, DataList.self, DataShow.self, DataDiff.self, DataSplit.self, DataValidate.self, DataSynth.self]
+        subcommands: [DataImport.self, DataList.self, DataShow.self, DataDiff.self, DataSplit.self, DataValidate.self, DataExport.self, DataSynth.self]
     )
 }
 
@@ -290,6 +290,41 @@ struct DataValidate: ParsableCommand {
             print(report.isClean ? "ok: nothing to fix" : "problems found")
         }
         if !report.isClean { throw ExitCode(1) }
+    }
+}
+
+struct DataExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a version's files (as stored: DICOM de-identified) into a folder, at their manifest paths.",
+        discussion: "Masks go under OUT/masks/. A manifest.csv (path, label, group, split, sha256) is written beside them."
+    )
+    @OptionGroup var workspace: WorkspaceOptions
+    @Argument(help: "NAME or NAME:ID.") var reference: String
+    @Argument(help: "Output folder (created).") var out: String
+    @Option(help: "Only this split.") var split: String?
+    func run() throws {
+        let repository = try workspace.datasets()
+        let v = try repository.resolve(reference)
+        let root = URL(fileURLWithPath: out)
+        var csv = "path,label,group,split,sha256\n"
+        func safe(_ path: String) throws -> URL {
+            let parts = path.split(separator: "/")
+            guard !path.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." }), !parts.isEmpty else { throw CLIError("\(v.reference): unsafe path '\(path)' in the manifest") }
+            return root.appendingPathComponent(path)
+        }
+        func quote(_ s: String?) -> String { let s = s ?? ""; return s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+        let entries = v.entries(in: split)
+        for e in entries {
+            for (sha, path) in [(e.sha256, e.path)] + (e.maskSHA256.map { [($0, "masks/" + (e.maskPath ?? e.path))] } ?? []) {
+                let url = try safe(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(repository.bytes(sha)).write(to: url, options: .atomic)
+            }
+            csv += [e.path, e.label, e.group, e.split, e.sha256].map(quote).joined(separator: ",") + "\n"
+        }
+        try csv.write(to: root.appendingPathComponent("manifest.csv"), atomically: true, encoding: .utf8)
+        print("exported \(entries.count) files of \(v.reference) to \(out)")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LumenImaging
 import LumenStore
 
 /// Where dataset versions live in a workspace: manifests under `.lumen/datasets/NAME/ID.json`
@@ -6,10 +7,12 @@ import LumenStore
 public struct DatasetRepository: Sendable {
     public let folder: URL
     public let artifacts: ArtifactStore
+    let packs: PackIndex
 
     public init(folder: URL, artifacts: ArtifactStore) {
         self.folder = folder
         self.artifacts = artifacts
+        self.packs = PackIndex(folder: BlobPacks.folder(artifacts.root))
     }
 
     public init(workspace: Workspace) {
@@ -77,17 +80,19 @@ public struct DatasetRepository: Sendable {
         }
     }
 
-    /// The stored bytes of a file.
+    /// The stored bytes of a file: a loose blob of the artifact store, or a blob of a dataset pack.
     public func bytes(_ sha256: String) throws(DataError) -> [UInt8] {
-        do {
-            let url = try artifacts.url(for: sha256)
-            guard let data = FileManager.default.contents(atPath: url.path) else { throw DataError.notFound("blob \(sha256) is missing from the artifact store") }
-            return [UInt8](data)
-        } catch let e as DataError {
-            throw e
-        } catch {
-            throw .notFound("blob \(sha256): \(error)")
+        if let packed = try packs.read(sha256) { return packed }
+        guard sha256.count == 64, sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { throw .invalidArgument("invalid content address '\(sha256.prefix(70))'") }
+        let path = artifacts.root.path + "/sha256/" + sha256.prefix(2) + "/" + sha256.dropFirst(2)
+        do { return try ImageReader.readFile(URL(fileURLWithPath: path, isDirectory: false)) } catch {
+            throw .notFound("blob \(sha256) is missing from the artifact store \(artifacts.root.path)")
         }
+    }
+
+    /// True when the store holds the blob (loose or packed).
+    public func contains(_ sha256: String) -> Bool {
+        access(artifacts.root.path + "/sha256/" + sha256.prefix(2) + "/" + sha256.dropFirst(2), F_OK) == 0 || packs.contains(sha256)
     }
 
     func checkName(_ name: String) throws(DataError) {

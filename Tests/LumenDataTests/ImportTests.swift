@@ -34,6 +34,30 @@ struct ImportTests {
         #expect(throws: DataError.self) { try s.repository.resolve("chest:ffff") }
     }
 
+    @Test func blobsArePackedOnceAndSurviveANewRepository() throws {
+        let s = Scratch()
+        defer { s.cleanup() }
+        for i in 0..<6 { try s.png("d/x/\(i).png", value: UInt8(i % 3)) }  // three distinct contents, twice each
+        let items = try FolderImporter.items(root: s.url("d"))
+        let first = s.builder().ingest(items)
+        #expect(Set(first.entries.map(\.sha256)).count == 3)
+        let packs = { (try? FileManager.default.contentsOfDirectory(atPath: s.url("artifacts/packs").path)) ?? [] }
+        let before = packs().filter { $0.hasSuffix(".pack") }
+        #expect(!before.isEmpty && packs().filter { $0.hasSuffix(".idx") }.count == before.count)
+        let packedBytes = before.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: s.url("artifacts/packs/\($1)").path)[.size] as? Int) ?? 0) }
+        let unique = Dictionary(first.entries.map { ($0.sha256, Int($0.size)) }, uniquingKeysWith: { a, _ in a })
+        #expect(packedBytes == unique.values.reduce(0, +), "each content stored once")
+        _ = s.builder().ingest(items)
+        #expect(packs().filter { $0.hasSuffix(".pack") } == before, "a re-import stores nothing new")
+        let fresh = DatasetRepository(folder: s.url("datasets"), artifacts: s.repository.artifacts)
+        for e in first.entries { #expect(try fresh.bytes(e.sha256) == [UInt8](Data(contentsOf: s.url("d/\(e.path)")))) }
+        // A pack cut short is an error naming the pack, not a crash.
+        let pack = s.url("artifacts/packs/\(before[0])")
+        try Data().write(to: pack)
+        let other = DatasetRepository(folder: s.url("datasets"), artifacts: s.repository.artifacts)
+        #expect(throws: DataError.self) { for e in first.entries { _ = try other.bytes(e.sha256) } }
+    }
+
     @Test func whitespaceManifestWithoutHeaderKeepsExtraColumns() throws {
         let s = Scratch()
         defer { s.cleanup() }

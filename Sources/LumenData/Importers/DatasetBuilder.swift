@@ -48,6 +48,11 @@ public struct DatasetBuilder: Sendable {
     public let repository: DatasetRepository
     public let options: ImportOptions
     public let deidentifier: DeIdentifier?
+    let directories = DirectoryCache()
+    let temporaryNames = Counter()
+    let claimed = Claims()
+    let wroteLoose = Flag()
+    var blobRoot: String { repository.artifacts.root.path + "/sha256" }
 
     public init(repository: DatasetRepository, options: ImportOptions, salt: String) {
         self.repository = repository
@@ -55,18 +60,25 @@ public struct DatasetBuilder: Sendable {
         self.deidentifier = options.deidentify ? DeIdentifier(salt: salt, removeDates: options.removeDates) : nil
     }
 
-    /// Ingests `items` on `options.threads` threads; entries come back sorted by path.
+    /// Ingests `items` on `options.threads` threads; entries come back sorted by path. New blobs go
+    /// into one pack per worker (see `BlobPacks`), synced and indexed before this returns.
     public func ingest(_ items: [ImportItem]) -> (entries: [DatasetEntry], skipped: [SkippedFile]) {
         let results = ResultBox(count: items.count)
         let counter = Counter()
         let threads = max(1, min(options.threads, items.count))
+        let stamp = "\(Int(Date().timeIntervalSince1970 * 1000))-\(getpid())"
+        let failures = ResultBox(count: threads)
         DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            let writer = try? PackWriter(folder: BlobPacks.folder(repository.artifacts.root), name: "\(stamp)-\(worker)")
             var i = worker
             while i < items.count {
-                results.set(i, ingest(items[i]))
+                results.set(i, ingest(items[i], writer: writer))
                 let done = counter.increment()
                 options.progress?(done, items.count)
                 i += threads
+            }
+            do { try writer?.finish() } catch {
+                failures.set(worker, .failure(SkippedFile(path: writer?.path ?? "pack", reason: "\(error)")))
             }
         }
         var entries: [DatasetEntry] = []
@@ -78,20 +90,25 @@ public struct DatasetBuilder: Sendable {
             case nil: break
             }
         }
-        sync()  // blobs are written without a per-file fsync; one sync makes the import durable
+        if failures.values.contains(where: { $0 != nil }) {
+            // A pack that could not be synced or indexed: none of this import's entries can be trusted.
+            let reasons = failures.values.compactMap { if case .failure(let s) = $0 { return s.reason } else { return nil } }
+            return ([], items.map { SkippedFile(path: $0.path, reason: "storing failed: \(reasons.joined(separator: "; "))") })
+        }
+        if wroteLoose.value { sync() }
         return (entries.sorted { $0.path < $1.path }, skipped.sorted { $0.path < $1.path })
     }
 
     enum Outcome: Sendable { case success(DatasetEntry), failure(SkippedFile) }
 
-    func ingest(_ item: ImportItem) -> Outcome {
+    func ingest(_ item: ImportItem, writer: PackWriter? = nil) -> Outcome {
         do {
-            var (entry, _) = try store(item.path, url: item.url, bytes: item.bytes, label: item.label, group: item.group)
+            var (entry, _) = try store(item.path, url: item.url, bytes: item.bytes, label: item.label, group: item.group, writer: writer)
             entry.split = item.split
             entry.metadata.merge(item.metadata) { own, _ in own }
             if item.mask != nil || item.maskBytes != nil {
                 let maskPath = item.mask?.lastPathComponent ?? item.path + ".mask"
-                let (mask, image) = try store(maskPath, url: item.mask, bytes: item.maskBytes, label: nil, group: nil)
+                let (mask, image) = try store(maskPath, url: item.mask, bytes: item.maskBytes, label: nil, group: nil, writer: writer)
                 guard let w = Int(entry.metadata["width"] ?? ""), let h = Int(entry.metadata["height"] ?? ""), image.width == w, image.height == h else {
                     throw DataError.invalidSource(path: item.path, reason: "mask \(maskPath) is \(image.width) x \(image.height), the image is \(entry.metadata["width"] ?? "?") x \(entry.metadata["height"] ?? "?")")
                 }
@@ -107,7 +124,7 @@ public struct DatasetBuilder: Sendable {
     }
 
     /// Decodes, de-identifies (DICOM) and stores one file.
-    func store(_ path: String, url: URL?, bytes given: [UInt8]?, label: String?, group: String?) throws -> (DatasetEntry, MedicalImage) {
+    func store(_ path: String, url: URL?, bytes given: [UInt8]?, label: String?, group: String?, writer: PackWriter? = nil) throws -> (DatasetEntry, MedicalImage) {
         var bytes: [UInt8]
         if let given { bytes = given } else if let url { bytes = try ImageReader.readFile(url) } else { throw DataError.invalidSource(path: path, reason: "no data") }
         guard let format = ImageReader.detect(bytes) else {
@@ -142,25 +159,59 @@ public struct DatasetBuilder: Sendable {
         metadata["channels"] = String(image.channels)
         metadata["pixel_type"] = image.pixelType.rawValue
         if metadata["modality"] == nil, let m = image.modality { metadata["modality"] = m }
-        let sha = try put(bytes)
+        let sha = try put(bytes, into: writer)
         let entry = DatasetEntry(path: path, sha256: sha, size: Int64(bytes.count), format: format.rawValue, label: label, group: group, metadata: metadata)
         return (entry, image)
     }
 
-    /// Stores bytes under their SHA-256 (skipping the write when the blob exists); no fsync per blob.
-    func put(_ bytes: [UInt8]) throws -> String {
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        let target = try repository.artifacts.url(for: digest)
-        if FileManager.default.fileExists(atPath: target.path) { return digest }
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString).tmp")
-        try Data(bytes).write(to: temporary)
-        if rename(temporary.path, target.path) != 0 {
-            try? FileManager.default.removeItem(at: temporary)
-            throw DataError.io(path: target.path, reason: "cannot move the blob into place")
+    /// Stores bytes under their SHA-256 (skipping the write when the blob exists): a temporary file in the
+    /// blob's folder, renamed into place, so a crash never leaves a partial blob under its final name.
+    /// No fsync per blob; `ingest` syncs once at the end.
+    func put(_ bytes: [UInt8], into writer: PackWriter? = nil) throws -> String {
+        let hash = Array(SHA256.hash(data: bytes))
+        let digest = hex(hash)
+        if let writer {
+            // Each blob once: not if the store holds it, nor if another worker of this import packed it.
+            if repository.contains(digest) || !claimed.claim(digest) { return digest }
+            try writer.append(bytes, digest: hash)
+            return digest
+        }
+        wroteLoose.set()
+        // The artifact store's layout (sha256/ab/cdef…), built as a string: URL path appending stats the disk.
+        let target = blobRoot + "/" + digest.prefix(2) + "/" + digest.dropFirst(2)
+        if access(target, F_OK) == 0 { return digest }
+        let folder = String(target[..<target.lastIndex(of: "/")!])
+        if !directories.contains(folder) {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            directories.insert(folder)
+        }
+        // A unique temporary name without UUID(), which opens /dev/urandom on Linux each time.
+        let temporary = folder + "/.\(getpid())-\(temporaryNames.increment()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DataError.io(path: temporary, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            written += n
+        }
+        close(fd)
+        guard written == bytes.count, rename(temporary, target) == 0 else {
+            unlink(temporary)
+            throw DataError.io(path: target, reason: "cannot write the blob: \(String(cString: strerror(errno)))")
         }
         return digest
     }
+}
+
+/// Folders of the artifact store already created by this process (saves a mkdir per blob).
+/// `@unchecked Sendable`: the set is only touched under `lock`.
+final class DirectoryCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: Set<String> = []
+    func contains(_ path: String) -> Bool { lock.withLock { known.contains(path) } }
+    func insert(_ path: String) { _ = lock.withLock { known.insert(path) } }
 }
 
 /// Per-index results filled by worker threads.
@@ -171,6 +222,22 @@ final class ResultBox: @unchecked Sendable {
     init(count: Int) { storage = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ value: DatasetBuilder.Outcome) { lock.withLock { storage[i] = value } }
     var values: [DatasetBuilder.Outcome?] { lock.withLock { storage } }
+}
+
+/// Digests claimed by the workers of one import. `@unchecked Sendable`: the set is only touched under `lock`.
+final class Claims: @unchecked Sendable {
+    private let lock = NSLock()
+    private var digests: Set<String> = []
+    /// True for the first caller with this digest.
+    func claim(_ digest: String) -> Bool { lock.withLock { digests.insert(digest).inserted } }
+}
+
+/// `@unchecked Sendable`: the value is only touched under `lock`.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var raised = false
+    func set() { lock.withLock { raised = true } }
+    var value: Bool { lock.withLock { raised } }
 }
 
 /// `@unchecked Sendable`: the count is only touched under `lock`.

@@ -33,16 +33,29 @@ public enum FolderImporter {
         var components: [String] { relative.split(separator: "/").map(String.init) }
     }
 
+    /// Regular files under `root` (hidden ones skipped), by relative path. Walks with readdir, whose entry
+    /// types save a stat per file; symbolic links to files are followed, links to folders are not.
     static func regularFiles(under root: URL) -> [File] {
-        let base = root.standardizedFileURL.path
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
         var out: [File] = []
-        while let url = enumerator?.nextObject() as? URL {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            let path = url.standardizedFileURL.path
-            let relative = path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : url.lastPathComponent
-            out.append(File(url: url, relative: relative))
+        func walk(_ dir: String, _ prefix: String) {
+            guard let handle = opendir(dir) else { return }
+            defer { closedir(handle) }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+                if name.hasPrefix(".") { continue }
+                let path = dir + "/" + name, relative = prefix.isEmpty ? name : prefix + "/" + name
+                var type = Int32(entry.pointee.d_type)
+                if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
+                    var info = stat()
+                    guard stat(path, &info) == 0 else { continue }
+                    type = (info.st_mode & S_IFMT) == S_IFDIR ? (type == Int32(DT_LNK) ? -1 : Int32(DT_DIR)) : ((info.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : -1)
+                }
+                if type == Int32(DT_DIR) { walk(path, relative) } else if type == Int32(DT_REG) { out.append(File(url: URL(fileURLWithPath: path, isDirectory: false), relative: relative)) }
+            }
         }
+        var base = root.path
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        walk(base, "")
         return out.sorted { $0.relative < $1.relative }
     }
 

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@Suite struct DataCLITests {
+    @Test func synthImportSplitValidateAndConvert() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try lumen(["init", dir.path]).status == 0)
+        let synth = try lumen(["data", "synth", "ct", dir.appendingPathComponent("ct").path, "--patients", "4", "--slices", "3", "--size", "48"])
+        #expect(synth.status == 0, "\(synth.output)")
+        // A broken file among the DICOMs: reported, the rest imported, exit code 3.
+        try Data("DICM? no".utf8).write(to: dir.appendingPathComponent("ct/lesion/broken.dcm"))
+        let imported = try lumen(["data", "import", dir.appendingPathComponent("ct").path, "--name", "ct", "--split", "0.5,0.25,0.25", "--workspace", dir.path])
+        #expect(imported.status == 3, "\(imported.output)")
+        #expect(imported.output.contains("imported 12 files as ct:") && imported.output.contains("skipped lesion/broken.dcm"))
+        #expect(try lumen(["data", "split", "ct", "--check", "--workspace", dir.path]).status == 0)
+        let validated = try lumen(["data", "validate", "ct", "--json", "--workspace", dir.path])
+        #expect(validated.status == 0, "\(validated.output)")
+        let report = try JSONSerialization.jsonObject(with: Data(validated.output.utf8)) as? [String: Any]
+        #expect((report?["modalities"] as? [String: Int])?["CT"] == 12)
+        let folds = try lumen(["data", "split", "ct", "--folds", "2", "--workspace", dir.path])
+        #expect(folds.status == 0, "\(folds.output)")
+        let list = try lumen(["data", "list", "--workspace", dir.path])
+        #expect(list.output.components(separatedBy: "\nct ").count == 3, "two versions listed: \(list.output)")
+
+        let slice = dir.appendingPathComponent("ct/normal/SYN00001_000.dcm").path
+        let info = try lumen(["image", "info", "--json", slice])
+        let fields = try JSONSerialization.jsonObject(with: Data(info.output.utf8)) as? [String: String]
+        #expect(fields?["modality"] == "CT" && fields?["units"] == "HU" && fields?["size"] == "48 x 48")
+        let png = dir.appendingPathComponent("slice.png").path
+        #expect(try lumen(["image", "convert", slice, png, "--window", "lung"]).status == 0)
+        #expect(try lumen(["image", "info", png]).output.contains("48 x 48"))
+        let bad = try lumen(["image", "convert", slice, dir.appendingPathComponent("x.png").path, "--window", "sideways"])
+        #expect(bad.status != 0 && bad.output.contains("sideways"))
+        let missing = try lumen(["image", "info", dir.appendingPathComponent("nope.dcm").path])
+        #expect(missing.status == 1 && missing.output.contains("no such file"))
+    }
+}
