@@ -103,18 +103,6 @@ struct JSONBody: Sendable {
 
 /// JSON out: numbers that JSON cannot hold become protobuf JSON's strings.
 func jsonResponse(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-    let data = (try? JSONSerialization.data(withJSONObject: jsonSafe(object), options: [.sortedKeys])) ?? Data("{}".utf8)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(object))))
 }
 
-func jsonSafe(_ value: Any) -> Any {
-    switch value {
-    case let d as Double:
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d > 0 ? "Infinity" : "-Infinity" }
-        return d
-    case let a as [Any]: return a.map(jsonSafe)
-    case let o as [String: Any]: return o.mapValues(jsonSafe)
-    default: return value
-    }
-}

@@ -48,6 +48,16 @@ struct BadInputTests {
             guard case ImagingError.tooLarge(let source, let reason) = error else { return false }
             return source == "huge.png" && reason.contains("100000 x 100000")
         }
+        // A TIFF whose first IFD declares 100,000 x 100,000 pixels.
+        var tiff: [UInt8] = [0x49, 0x49, 42, 0, 8, 0, 0, 0, 2, 0]
+        for (tag, value) in [(256, 100_000), (257, 100_000)] {
+            tiff += [UInt8(tag & 0xFF), UInt8(tag >> 8), 4, 0, 1, 0, 0, 0] + withUnsafeBytes(of: UInt32(value).littleEndian) { Array($0) }
+        }
+        tiff += [0, 0, 0, 0]
+        #expect { try ImageReader.read(tiff, source: "huge.tif") } throws: { error in
+            if case ImagingError.tooLarge = error { return true }
+            return false
+        }
         // A NIfTI header declaring 30000 x 30000 x 30000 voxels.
         var nii = Fixture.bytes("vol.nii")
         for i in 1...3 { nii[40 + 2 * i] = 0x30; nii[41 + 2 * i] = 0x75 }

@@ -25,6 +25,9 @@ public enum ImageReader {
     public static func read(_ url: URL) throws(ImagingError) -> MedicalImage {
         let bytes = try readFile(url)
         if detect(bytes) == .tiff {
+            if let (w, h) = RasterReader.declaredSize(bytes, format: .tiff), w * h > ImagingLimits.maxSamples {
+                throw .tooLarge(source: url.path, reason: "the header declares \(w) x \(h) pixels, more than the limit of \(ImagingLimits.maxSamples)")
+            }
             return try RasterReader.readPages(path: url.path, source: url.path)
         }
         return try read(bytes, source: url.path)

@@ -50,6 +50,23 @@ public enum RasterReader {
                 i += 2 + length
             }
             return nil
+        case .tiff where b.count >= 8:
+            // The first IFD's ImageWidth (256) and ImageLength (257), classic TIFF in either byte order.
+            let little = b[0] == 0x49
+            func u16(_ o: Int) -> Int { o + 2 <= b.count ? (little ? Int(b[o]) | Int(b[o + 1]) << 8 : Int(b[o]) << 8 | Int(b[o + 1])) : 0 }
+            func u32(_ o: Int) -> Int { o + 4 <= b.count ? (little ? u16(o) | u16(o + 2) << 16 : u16(o) << 16 | u16(o + 2)) : 0 }
+            guard u16(2) == 42 else { return nil }
+            let ifd = u32(4)
+            let count = u16(ifd)
+            var w = 0, h = 0
+            for k in 0..<min(count, 512) {
+                let e = ifd + 2 + 12 * k
+                guard e + 12 <= b.count else { break }
+                let tag = u16(e), type = u16(e + 2)
+                let value = type == 3 ? u16(e + 8) : u32(e + 8)
+                if tag == 256 { w = value } else if tag == 257 { h = value }
+            }
+            return w > 0 && h > 0 ? (w, h) : nil
         default: return nil
         }
     }
