@@ -43,6 +43,7 @@ def test_register_alias_resolve(client):
     assert [m.name for m in client.search_registered_models(filter_string="name LIKE 'cxr%'")] == ["cxr-classifier"]
     assert sorted(v.version for v in client.search_model_versions(f"name='cxr-classifier'")) == ["1", "2"]
     assert sorted(v.version for v in client.search_model_versions(f"run_id='{rid}'")) == ["1", "2"]
+    assert [v.version for v in client.search_model_versions("name='cxr-classifier' and tags.validated = 'yes'")] == ["1"]
     assert client.get_model_version_download_uri("cxr-classifier", "2") == f"runs:/{rid}/model"
     with pytest.raises(MlflowException) as err:
         client.create_registered_model("cxr-classifier")

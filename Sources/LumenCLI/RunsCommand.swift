@@ -5,8 +5,37 @@ import LumenStore
 /// `lumen runs …`: search, inspect and compare runs.
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "Search, show and compare runs.",
-        subcommands: [List.self, Show.self, Compare.self], defaultSubcommand: List.self)
+        commandName: "runs", abstract: "Search, show, compare, delete and restore runs.",
+        subcommands: [List.self, Show.self, Compare.self, Delete.self, Restore.self], defaultSubcommand: List.self)
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mark runs deleted (as MLflow does: they leave searches and can be restored; nothing is erased).")
+        @OptionGroup var options: WorkspaceOptions
+        @Argument(help: "Run ids.") var runs: [String]
+        func run() async throws {
+            try await options.withStore { store in
+                for id in runs {
+                    try await store.setRunLifecycle(id: id, .deleted)
+                    print("deleted \(id) (lumen runs restore \(id) brings it back)")
+                }
+            }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore deleted runs.")
+        @OptionGroup var options: WorkspaceOptions
+        @Argument(help: "Run ids.") var runs: [String]
+        func run() async throws {
+            try await options.withStore { store in
+                for id in runs {
+                    try await store.setRunLifecycle(id: id, .active)
+                    print("restored \(id)")
+                }
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

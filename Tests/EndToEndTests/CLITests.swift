@@ -70,6 +70,14 @@ func temporaryFolder() throws -> URL {
         let missing = try lumen(["runs", "show", "ffffffff"], in: dir)
         #expect(missing.status != 0 && missing.output.contains("no run with id"))
 
+        func listedCount() throws -> Int? {
+            (try JSONSerialization.jsonObject(with: Data(lumen(["runs", "list", "--json"], in: dir).output.utf8)) as? [Any])?.count
+        }
+        #expect(try lumen(["runs", "delete", ids[0]], in: dir).status == 0)
+        #expect(try listedCount() == 1)
+        #expect(try lumen(["runs", "restore", ids[0]], in: dir).status == 0)
+        #expect(try listedCount() == 2)
+
         // Registry: register the best run, alias it, promote it, read its lineage.
         let registered = try lumen(["models", "register", String(ids[1].prefix(8)), "cxr", "--alias", "champion"], in: dir)
         #expect(registered.status == 0 && registered.output.contains("version 1"), "\(registered.output)")

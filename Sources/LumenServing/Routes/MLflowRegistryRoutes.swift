@@ -98,15 +98,19 @@ struct MLflowRegistryRoutes {
             try await store.setModelVersionTag(name: try b.string("name"), version: try version(b), key: try b.string("key"), value: nil); return [:]
         }
         route(.get, "model-versions/search") { b in
+            // name/run_id equalities narrow the query; every clause (LIKE, !=, tags.K) is then checked per version.
             var name: String?, runID: String?
-            if let filter = b.optionalString("filter"), !filter.isEmpty {
-                for (key, op, value) in try ExperimentFilter(filter).clauses where !key.hasPrefix("tags.") {
-                    guard op == "=" else { throw StoreError.invalidParameter("Unsupported model version filter '\(filter)': use name = '…' and/or run_id = '…'") }
-                    switch key { case "name": name = value; case "run_id": runID = value
-                    default: throw StoreError.invalidParameter("Unsupported model version filter key '\(key)'") }
+            let filter = try ExperimentFilter(b.optionalString("filter") ?? "")
+            for (key, op, value) in filter.clauses where !key.hasPrefix("tags.") {
+                guard ["name", "run_id", "source", "version_number"].contains(key) else {
+                    throw StoreError.invalidParameter("Unsupported model version filter key '\(key)': use name, run_id, source, version_number or tags.KEY")
                 }
+                if op == "=" && key == "name" { name = value }
+                if op == "=" && key == "run_id" { runID = value }
             }
-            let versions = try await store.modelVersions(name: name, runID: runID)
+            let versions = try await store.modelVersions(name: name, runID: runID).filter { v in
+                filter.matches(fields: ["name": v.name, "run_id": v.runID ?? "", "source": v.source, "version_number": String(v.version)], tags: v.tags)
+            }
             let max = try maxResults(b, default: 1000)
             let offset = try pageOffset(b.optionalString("page_token"))
             var answer: [String: Any] = ["model_versions": versions.dropFirst(offset).prefix(max).map(MLflowJSON.modelVersion)]

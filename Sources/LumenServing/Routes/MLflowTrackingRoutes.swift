@@ -185,9 +185,12 @@ struct ExperimentFilter {
     }
 
     /// Whether an entity with this name and these tags passes every clause (a missing tag passes only `!=`).
-    func matches(name: String, tags: [String: String]) -> Bool {
+    func matches(name: String, tags: [String: String]) -> Bool { matches(fields: ["name": name], tags: tags) }
+
+    /// True when every clause holds: `tags.K` against `tags`, any other key against `fields`.
+    func matches(fields: [String: String], tags: [String: String]) -> Bool {
         clauses.allSatisfy { key, op, value in
-            let field: String? = key == "name" ? name : key.hasPrefix("tags.") ? tags[String(key.dropFirst(5))] : nil
+            let field: String? = key.hasPrefix("tags.") ? tags[String(key.dropFirst(5))] : fields[key]
             guard let field else { return op == "!=" }
             switch op {
             case "=": return field == value
