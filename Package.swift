@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-kit", from: "2.17.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.9.0" ..< "5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -70,6 +71,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LumenTraining",
+            dependencies: ["LumenNN", "LumenData", "LumenStore", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "LumenServing",
             dependencies: [
                 "LumenStore",
@@ -84,6 +89,7 @@ let package = Package(
                 "LumenServing",
                 "LumenImaging",
                 "LumenData",
+                "LumenTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,6 +104,7 @@ let package = Package(
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
         .testTarget(name: "LumenImagingTests", dependencies: ["LumenImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
+        .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(
             name: "LumenServingTests",

@@ -22,5 +22,23 @@ echo
 "$lumen" image info "$demo/phantom/lesion/SYN00000_000.dcm"
 "$lumen" image convert "$demo/phantom/lesion/SYN00000_000.dcm" "$demo/phantom-lung-window.png" --window lung
 echo
+# Training: a small CNN on the phantom, tracked and registered.
+cat > "$demo/phantom.yaml" <<'YAML'
+experiment: ct-phantom
+data:
+  dataset: ct-phantom
+  image_size: 64
+  window: lung
+  augment: [flip]
+model:
+  name: simple-cnn
+trainer:
+  epochs: 6
+  batch_size: 16
+  lr: 0.003
+  early_stopping: {metric: val_auc, mode: max}
+YAML
+"$lumen" train "$demo/phantom.yaml" --register ct-phantom-cnn --workspace "$demo"
+echo
 echo "demo: workspace in $demo (serve it with: $lumen serve --workspace $demo)."
-echo "demo: the train → evaluate → register job (ELPV, CT phantom) arrives with the training issue."
+echo "demo: evaluation reports and the ELPV job arrive with the rest of the training issue."

@@ -23,6 +23,16 @@ import Testing
         let list = try lumen(["data", "list", "--workspace", dir.path])
         #expect(list.output.components(separatedBy: "\nct ").count == 3, "two versions listed: \(list.output)")
 
+        // Train on it from a config with overrides, and register the best checkpoint.
+        let config = dir.appendingPathComponent("exp.yaml")
+        try "data:\n  dataset: ct\n  image_size: 24\n  window: lung\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 4\n".write(to: config, atomically: true, encoding: .utf8)
+        let trained = try lumen(["train", config.path, "trainer.epochs=2", "trainer.threads=1", "--register", "phantom", "--workspace", dir.path])
+        #expect(trained.status == 0, "\(trained.output)")
+        #expect(trained.output.contains("epoch 2/2") && trained.output.contains("registered phantom version 1"))
+        let typo = try lumen(["train", config.path, "trainer.epoch=2", "--workspace", dir.path])
+        #expect(typo.status != 0 && typo.output.contains("trainer.epoch") && typo.output.contains("epochs"))
+        #expect(try lumen(["models", "show", "phantom", "--workspace", dir.path]).output.contains("phantom"))
+
         let slice = dir.appendingPathComponent("ct/normal/SYN00001_000.dcm").path
         let info = try lumen(["image", "info", "--json", slice])
         let fields = try JSONSerialization.jsonObject(with: Data(info.output.utf8)) as? [String: String]

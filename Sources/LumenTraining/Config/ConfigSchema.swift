@@ -1,0 +1,153 @@
+import Foundation
+import Yams
+
+/// The type of a configuration value.
+public enum ConfigType: Sendable, Equatable {
+    case int, double, string, bool, strings
+    case choice([String])
+}
+
+/// One documented configuration key: its dotted path, type, default (nil: none, or required) and help.
+public struct ConfigKey: Sendable {
+    public let path: String
+    public let type: ConfigType
+    public let defaultValue: String?
+    public let required: Bool
+    public let help: String
+}
+
+/// Configuration values by dotted path, checked against a schema: unknown keys are refused with their
+/// full path and the keys allowed there, values are checked against their type, and `a.b=value`
+/// overrides from the command line apply before the checks.
+public struct ConfigTree: Sendable {
+    public let schema: [ConfigKey]
+    public private(set) var values: [String: String] = [:]
+
+    public init(schema: [ConfigKey]) { self.schema = schema }
+
+    /// Loads YAML text (`source` names it in errors).
+    public mutating func load(yaml text: String, source: String) throws(TrainingError) {
+        let parsed: Any?
+        do { parsed = try Yams.load(yaml: text) } catch { throw .config(path: "", reason: "\(source) is not valid YAML: \(error)") }
+        guard let parsed else { return }
+        guard let root = parsed as? [String: Any] else { throw .config(path: "", reason: "\(source) must be a mapping of keys, not \(type(of: parsed))") }
+        try flatten(root, prefix: "")
+    }
+
+    /// Applies `key.path=value` overrides (the value is read as YAML: `0.01`, `true`, `[flip, rotate]`).
+    public mutating func override(_ assignments: [String]) throws(TrainingError) {
+        for assignment in assignments {
+            guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
+                throw .config(path: assignment, reason: "an override is KEY=VALUE, e.g. trainer.epochs=20")
+            }
+            let path = String(assignment[..<eq]).trimmingCharacters(in: .whitespaces)
+            let text = String(assignment[assignment.index(after: eq)...])
+            let value = (try? Yams.load(yaml: text)) ?? text
+            try set(path, value ?? "")
+        }
+    }
+
+    mutating func flatten(_ node: [String: Any], prefix: String) throws(TrainingError) {
+        for (key, value) in node {
+            let path = prefix.isEmpty ? key : prefix + "." + key
+            if let child = value as? [String: Any], !schema.contains(where: { $0.path == path }) {
+                try flatten(child, prefix: path)
+            } else {
+                try set(path, value)
+            }
+        }
+    }
+
+    mutating func set(_ path: String, _ value: Any) throws(TrainingError) {
+        guard let key = schema.first(where: { $0.path == path }) else {
+            // Report the first component that is neither a key nor a section.
+            let parts = path.split(separator: ".").map(String.init)
+            var known = ""
+            for part in parts {
+                let candidate = known.isEmpty ? part : known + "." + part
+                guard allowed(under: known).contains(part) else {
+                    throw .config(path: candidate, reason: "unknown key; allowed \(known.isEmpty ? "at the top level" : "under '\(known)'"): \(allowed(under: known).joined(separator: ", "))")
+                }
+                known = candidate
+            }
+            throw .config(path: path, reason: "is a section, not a value; its keys: \(allowed(under: path).joined(separator: ", "))")
+        }
+        values[path] = try Self.normalise(value, for: key)
+    }
+
+    /// The keys (or sections) directly under `parent`.
+    public func allowed(under parent: String) -> [String] {
+        let prefix = parent.isEmpty ? "" : parent + "."
+        return Array(Set(schema.filter { $0.path.hasPrefix(prefix) }.map { String($0.path.dropFirst(prefix.count).split(separator: ".")[0]) })).sorted()
+    }
+
+    static func normalise(_ value: Any, for key: ConfigKey) throws(TrainingError) -> String {
+        func fail(_ expected: String) -> TrainingError { .config(path: key.path, reason: "expected \(expected), got '\(value)'") }
+        if value is NSNull { return "" }
+        switch key.type {
+        case .int:
+            if let i = value as? Int { return String(i) }
+            if let s = value as? String, let i = Int(s) { return String(i) }
+            throw fail("an integer")
+        case .double:
+            if let d = value as? Double { return String(d) }
+            if let i = value as? Int { return String(Double(i)) }
+            if let s = value as? String, let d = Double(s) { return String(d) }
+            throw fail("a number")
+        case .bool:
+            if let b = value as? Bool { return String(b) }
+            throw fail("true or false")
+        case .string:
+            if value is [Any] || value is [String: Any] { throw fail("a single value") }
+            return "\(value)"
+        case .strings:
+            if let list = value as? [Any] { return list.map { "\($0)" }.joined(separator: ",") }
+            if let s = value as? String { return s }
+            throw fail("a list")
+        case .choice(let options):
+            let text = "\(value)"
+            guard options.contains(text) else { throw .config(path: key.path, reason: "'\(text)' is not one of \(options.joined(separator: ", "))") }
+            return text
+        }
+    }
+
+    func raw(_ path: String) throws(TrainingError) -> String? {
+        guard let key = schema.first(where: { $0.path == path }) else { throw .config(path: path, reason: "not in the schema") }
+        if let v = values[path], !v.isEmpty { return v }
+        if key.required { throw .config(path: path, reason: "required: \(key.help)") }
+        return key.defaultValue
+    }
+
+    public func string(_ path: String) throws(TrainingError) -> String? { try raw(path) }
+    public func int(_ path: String) throws(TrainingError) -> Int { Int(try raw(path) ?? "0") ?? 0 }
+    public func double(_ path: String) throws(TrainingError) -> Double { Double(try raw(path) ?? "0") ?? 0 }
+    public func optionalDouble(_ path: String) throws(TrainingError) -> Double? { try raw(path).flatMap(Double.init) }
+    public func bool(_ path: String) throws(TrainingError) -> Bool { (try raw(path) ?? "false") == "true" }
+    public func strings(_ path: String) throws(TrainingError) -> [String] {
+        (try raw(path) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Every key with its effective value, for logging as run parameters.
+    public func effectiveValues() -> [(String, String)] {
+        schema.compactMap { key in
+            let v = values[key.path].flatMap { $0.isEmpty ? nil : $0 } ?? key.defaultValue
+            return v.map { (key.path, $0) }
+        }
+    }
+
+    /// The schema as documentation: one line per key with its type, default and help.
+    public static func documentation(_ schema: [ConfigKey]) -> String {
+        schema.map { key in
+            let type: String = switch key.type {
+            case .int: "int"
+            case .double: "number"
+            case .string: "text"
+            case .bool: "bool"
+            case .strings: "list"
+            case .choice(let options): options.joined(separator: "|")
+            }
+            let def = key.required ? "required" : "default \(key.defaultValue ?? "none")"
+            return "  \(key.path) (\(type), \(def)): \(key.help)"
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+/// A training experiment: data, model and trainer settings, read from YAML with dotted overrides.
+/// Every key, its type, default and meaning is in `ExperimentConfig.schema` (printed by
+/// `lumen train --help` and copied into docs/configuration.md).
+public struct ExperimentConfig: Sendable {
+    public static let schema: [ConfigKey] = [
+        .init(path: "experiment", type: .string, defaultValue: "default", required: false, help: "experiment the run is logged under"),
+        .init(path: "run_name", type: .string, defaultValue: nil, required: false, help: "name of the run (default: generated)"),
+        .init(path: "data.dataset", type: .string, defaultValue: nil, required: true, help: "dataset version, NAME or NAME:ID (lumen data list)"),
+        .init(path: "data.train_split", type: .string, defaultValue: "train", required: false, help: "split trained on"),
+        .init(path: "data.val_split", type: .string, defaultValue: "val", required: false, help: "split validated on each epoch (falls back to test when empty)"),
+        .init(path: "data.image_size", type: .int, defaultValue: "64", required: false, help: "images are resized to this square size (pixels)"),
+        .init(path: "data.channels", type: .int, defaultValue: "1", required: false, help: "input channels (grey images are replicated for 3)"),
+        .init(path: "data.window", type: .string, defaultValue: nil, required: false, help: "CT window: a preset (lung, bone, …) or CENTER,WIDTH"),
+        .init(path: "data.label_threshold", type: .double, defaultValue: nil, required: false, help: "numeric labels ≥ threshold become class 1, others 0 (ELPV: 0.5)"),
+        .init(path: "data.augment", type: .strings, defaultValue: "flip", required: false, help: "training augmentation: flip, vflip, rotate, affine, elastic, brightness, contrast, noise, blur"),
+        .init(path: "data.normalize", type: .choice(["minmax", "zscore", "none"]), defaultValue: "minmax", required: false, help: "intensity normalisation per image"),
+        .init(path: "data.balanced", type: .bool, defaultValue: "false", required: false, help: "class-balanced sampling"),
+        .init(path: "data.cache", type: .bool, defaultValue: "true", required: false, help: "keep decoded images in memory across epochs"),
+        .init(path: "data.workers", type: .int, defaultValue: "2", required: false, help: "loader threads"),
+        .init(path: "model.name", type: .choice(["simple-cnn", "resnet18", "resnet34", "resnet50", "vgg16", "vgg16-bn"]), defaultValue: "resnet18", required: false, help: "architecture"),
+        .init(path: "model.pretrained", type: .string, defaultValue: nil, required: false, help: "safetensors weights with torchvision key names; the head is replaced"),
+        .init(path: "model.freeze_backbone_epochs", type: .int, defaultValue: "0", required: false, help: "epochs with the backbone frozen (pretrained weights)"),
+        .init(path: "trainer.epochs", type: .int, defaultValue: "10", required: false, help: "training epochs"),
+        .init(path: "trainer.batch_size", type: .int, defaultValue: "32", required: false, help: "images per batch"),
+        .init(path: "trainer.optimizer", type: .choice(["sgd", "adam", "adamw"]), defaultValue: "adamw", required: false, help: "optimizer"),
+        .init(path: "trainer.lr", type: .double, defaultValue: "0.001", required: false, help: "learning rate"),
+        .init(path: "trainer.weight_decay", type: .double, defaultValue: "0.0001", required: false, help: "weight decay"),
+        .init(path: "trainer.momentum", type: .double, defaultValue: "0.9", required: false, help: "momentum (sgd)"),
+        .init(path: "trainer.schedule", type: .choice(["none", "cosine", "step", "onecycle"]), defaultValue: "cosine", required: false, help: "learning-rate schedule, stepped per batch (step: ×0.1 every third of training)"),
+        .init(path: "trainer.seed", type: .int, defaultValue: "0", required: false, help: "seed of weights, shuffling and augmentation"),
+        .init(path: "trainer.accumulate", type: .int, defaultValue: "1", required: false, help: "batches whose gradients are summed before a step"),
+        .init(path: "trainer.class_weights", type: .bool, defaultValue: "false", required: false, help: "weight the loss by inverse class frequency in the training split"),
+        .init(path: "trainer.early_stopping.metric", type: .string, defaultValue: "val_loss", required: false, help: "metric watched for the best checkpoint and early stopping"),
+        .init(path: "trainer.early_stopping.mode", type: .choice(["min", "max"]), defaultValue: "min", required: false, help: "whether lower or higher is better"),
+        .init(path: "trainer.early_stopping.patience", type: .int, defaultValue: "0", required: false, help: "epochs without improvement before stopping (0: never stop early)"),
+        .init(path: "trainer.threads", type: .int, defaultValue: "0", required: false, help: "libtorch CPU threads (0: every core)"),
+    ]
+
+    public let tree: ConfigTree
+
+    public var experiment: String
+    public var runName: String?
+    public var dataset: String
+    public var trainSplit: String
+    public var valSplit: String
+    public var imageSize: Int
+    public var channels: Int
+    public var window: String?
+    public var labelThreshold: Double?
+    public var augment: [String]
+    public var normalize: String
+    public var balanced: Bool
+    public var cache: Bool
+    public var workers: Int
+    public var model: String
+    public var pretrained: String?
+    public var freezeBackboneEpochs: Int
+    public var epochs: Int
+    public var batchSize: Int
+    public var optimizer: String
+    public var lr: Double
+    public var weightDecay: Double
+    public var momentum: Double
+    public var schedule: String
+    public var seed: UInt64
+    public var accumulate: Int
+    public var classWeights: Bool
+    public var monitor: String
+    public var monitorMode: String
+    public var patience: Int
+    public var threads: Int
+
+    public static let augmentations = ["flip", "vflip", "rotate", "affine", "elastic", "brightness", "contrast", "noise", "blur"]
+
+    /// Reads `yaml` (may be empty) and applies `overrides`; every problem names its key.
+    public init(yaml: String, source: String = "config", overrides: [String] = []) throws(TrainingError) {
+        var tree = ConfigTree(schema: Self.schema)
+        try tree.load(yaml: yaml, source: source)
+        try tree.override(overrides)
+        self.tree = tree
+        experiment = try tree.string("experiment") ?? "default"
+        runName = try tree.string("run_name")
+        dataset = try tree.string("data.dataset")!
+        trainSplit = try tree.string("data.train_split") ?? "train"
+        valSplit = try tree.string("data.val_split") ?? "val"
+        imageSize = try tree.int("data.image_size")
+        channels = try tree.int("data.channels")
+        window = try tree.string("data.window")
+        labelThreshold = try tree.optionalDouble("data.label_threshold")
+        augment = try tree.strings("data.augment")
+        normalize = try tree.string("data.normalize") ?? "minmax"
+        balanced = try tree.bool("data.balanced")
+        cache = try tree.bool("data.cache")
+        workers = try tree.int("data.workers")
+        model = try tree.string("model.name") ?? "resnet18"
+        pretrained = try tree.string("model.pretrained")
+        freezeBackboneEpochs = try tree.int("model.freeze_backbone_epochs")
+        epochs = try tree.int("trainer.epochs")
+        batchSize = try tree.int("trainer.batch_size")
+        optimizer = try tree.string("trainer.optimizer") ?? "adamw"
+        lr = try tree.double("trainer.lr")
+        weightDecay = try tree.double("trainer.weight_decay")
+        momentum = try tree.double("trainer.momentum")
+        schedule = try tree.string("trainer.schedule") ?? "cosine"
+        seed = UInt64(max(0, try tree.int("trainer.seed")))
+        accumulate = try tree.int("trainer.accumulate")
+        classWeights = try tree.bool("trainer.class_weights")
+        monitor = try tree.string("trainer.early_stopping.metric") ?? "val_loss"
+        monitorMode = try tree.string("trainer.early_stopping.mode") ?? "min"
+        patience = try tree.int("trainer.early_stopping.patience")
+        threads = try tree.int("trainer.threads")
+        try validate()
+    }
+
+    func validate() throws(TrainingError) {
+        func positive(_ v: Int, _ path: String) throws(TrainingError) { if v < 1 { throw .config(path: path, reason: "must be ≥ 1, got \(v)") } }
+        try positive(imageSize, "data.image_size")
+        try positive(epochs, "trainer.epochs")
+        try positive(batchSize, "trainer.batch_size")
+        try positive(accumulate, "trainer.accumulate")
+        try positive(workers, "data.workers")
+        guard [1, 3].contains(channels) else { throw .config(path: "data.channels", reason: "must be 1 or 3, got \(channels)") }
+        guard lr > 0 else { throw .config(path: "trainer.lr", reason: "must be > 0, got \(lr)") }
+        for a in augment where !Self.augmentations.contains(a) {
+            throw .config(path: "data.augment", reason: "unknown augmentation '\(a)'; use \(Self.augmentations.joined(separator: ", "))")
+        }
+        guard patience >= 0 else { throw .config(path: "trainer.early_stopping.patience", reason: "must be ≥ 0") }
+    }
+
+    /// A commented example configuration (what `lumen train --example` prints).
+    public static var example: String {
+        """
+        # Lumen experiment: every key, its default and meaning is listed by `lumen train --help`.
+        experiment: chest-xray
+        data:
+          dataset: cxr              # NAME or NAME:ID from `lumen data list`
+          image_size: 64
+          channels: 1
+          augment: [flip, rotate]
+        model:
+          name: resnet18
+        trainer:
+          epochs: 10
+          batch_size: 32
+          optimizer: adamw
+          lr: 0.001
+          schedule: cosine
+          seed: 0
+          early_stopping:
+            metric: val_auc
+            mode: max
+            patience: 5
+        """
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import LumenData
+import LumenStore
+import Testing
+@testable import LumenTraining
+
+@Suite("Trainer", .serialized)
+struct TrainerTests {
+    /// A workspace with a split synthetic CT phantom dataset.
+    static func workspace() throws -> Workspace {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let ws = try Workspace.create(at: root)
+        try Synthesizer.ctPhantom(out: root.appendingPathComponent("ct"), patients: 12, slicesPerPatient: 4, size: 48, seed: 5)
+        let repository = DatasetRepository(workspace: ws)
+        var options = ImportOptions()
+        options.threads = 2
+        let result = DatasetBuilder(repository: repository, options: options, salt: "s").ingest(try FolderImporter.items(root: root.appendingPathComponent("ct")))
+        let entries = Splitter.split(result.entries, ratios: try SplitRatios.parse("0.5,0.5"), seed: 1)
+        try repository.save(DatasetVersion(name: "phantom", task: .classification, source: "test", entries: entries))
+        return ws
+    }
+
+    static let yaml = """
+    experiment: phantom
+    data: {dataset: phantom, image_size: 24, window: lung, workers: 2}
+    model: {name: simple-cnn}
+    trainer: {epochs: 4, batch_size: 8, lr: 0.003, seed: 3, threads: 1}
+    """
+
+    @Test func trainsTracksAndIsDeterministic() async throws {
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: ws.root) }
+        let store = try await ws.openStore()
+        let config = try ExperimentConfig(yaml: Self.yaml)
+        var epochsSeen = 0
+        let first = try await Trainer(config: config, workspace: ws, store: store).run { event in
+            if case .epoch = event { epochsSeen += 1 }
+        }
+        #expect(epochsSeen == 4 && first.epochs == 4)
+        #expect(first.classes == ["lesion", "normal"])
+        #expect((first.best["val_auc"] ?? 0) > 0.8, "lesions are visible in the lung window: \(first.best)")
+        let run = try await store.run(id: first.runID)
+        #expect(run.info.status == .finished)
+        #expect(run.params["trainer.epochs"] == "4" && run.params["model.name"] == "simple-cnn")
+        #expect(run.tags["lumen.dataset"]?.hasPrefix("phantom:") == true && run.tags["lumen.libtorch"] != nil)
+        #expect(try await store.metricHistory(runID: first.runID, key: "val_loss").count == 4)
+        #expect(!(try await store.metricHistory(runID: first.runID, key: "train_loss_step")).isEmpty)
+        #expect(try await store.artifact(path: first.bestCheckpoint) != nil)
+        let second = try await Trainer(config: config, workspace: ws, store: store).run()
+        #expect(second.last["val_loss"] == first.last["val_loss"], "same config, seed and data give the same metrics")
+        #expect(second.last["train_loss"] == first.last["train_loss"])
+        try await store.close()
+    }
+
+    @Test func earlyStoppingAndClearDataErrors() async throws {
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: ws.root) }
+        let store = try await ws.openStore()
+        // A metric that cannot improve after the first epoch with patience 1 stops at epoch 2.
+        let config = try ExperimentConfig(yaml: Self.yaml, overrides: ["trainer.early_stopping.metric=lr", "trainer.early_stopping.mode=max", "trainer.early_stopping.patience=1", "trainer.epochs=6"])
+        var stopped = false
+        let result = try await Trainer(config: config, workspace: ws, store: store).run { if case .stoppedEarly = $0 { stopped = true } }
+        #expect(stopped && result.epochs == 2)
+        let noSplit = try ExperimentConfig(yaml: Self.yaml, overrides: ["data.train_split=holdout"])
+        await #expect { try await Trainer(config: noSplit, workspace: ws, store: store).run() } throws: { "\($0)".contains("no 'holdout' split") }
+        let numeric = try ExperimentConfig(yaml: Self.yaml, overrides: ["data.label_threshold=0.5"])
+        await #expect { try await Trainer(config: numeric, workspace: ws, store: store).run() } throws: { "\($0)".contains("is not a number") }
+        try await store.close()
+    }
+}
