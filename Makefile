@@ -17,14 +17,15 @@ PG_DIR ?= /tmp/lumen-test-postgres-$(shell id -u)
 PG_PORT ?= 55432
 
 # Store tests run on SQLite and on a private PostgreSQL server started here and stopped afterwards.
-# MemoryTests (process RSS) and SeedTests (the process-wide generator) each run alone in a process of their own.
+# MemoryTests (process RSS), SeedTests and TrainerTests (the process-wide generator and thread count) each run alone in a process of their own.
 unit: setup
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	@url=$$(bash scripts/postgres.sh start $(PG_DIR) $(PG_PORT)) || exit 1; \
 	  trap 'bash scripts/postgres.sh stop $(PG_DIR)' EXIT; \
-	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests --skip SeedTests
+	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests --skip SeedTests --skip TrainerTests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --filter MemoryTests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build --filter SeedTests
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build --filter TrainerTests
 
 test: unit interop
 

@@ -50,6 +50,16 @@ struct ReaderTests {
         #expect(image.tags["TransferSyntaxUID"] == "1.2.840.10008.1.2.1")
     }
 
+    @Test func dataSetWithoutPreambleOrMetaHeader() throws {
+        // Cut the 128-byte preamble, "DICM" and the group-0002 meta header off a Part-10 file.
+        let bytes = Fixture.bytes("ct_implicit.dcm")
+        let groupLength = Int(bytes[140]) | Int(bytes[141]) << 8 | Int(bytes[142]) << 16 | Int(bytes[143]) << 24
+        let bare = Array(bytes[(144 + groupLength)...])
+        #expect(ImageReader.detect(bare) == .dicom)
+        let image = try ImageReader.read(bare, source: "bare.dcm")
+        #expect(image.floats().map(Double.init) == Fixture.expected("ct.expected.npy").values.map { $0 - 1024 })
+    }
+
     @Test func fractionalRescaleGivesFloats() throws {
         let image = try ImageReader.read(Fixture.url("mr_signed12.dcm"))
         let stored = Fixture.expected("mr_signed12.expected.npy").values

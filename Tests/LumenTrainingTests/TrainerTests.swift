@@ -4,6 +4,8 @@ import LumenStore
 import Testing
 @testable import LumenTraining
 
+/// Runs in a process of its own (`make unit` filters it out of the parallel run): libtorch's random
+/// generator and thread count are process-wide, so parallel tests would change the weights it draws.
 @Suite("Trainer", .serialized)
 struct TrainerTests {
     /// A workspace with a split synthetic CT phantom dataset.
