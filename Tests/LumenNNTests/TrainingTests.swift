@@ -140,9 +140,11 @@ import LumenTensor
         let y = try Tensor([0, 2] as [Int64])
         try crossEntropy(a(x), y).backward()
         try crossEntropy(b(x.channelsLast()), y).backward()
-        // float32 kernels sum in another order: compare relative to the gradient's scale
+        // float32 kernels sum in another order through 18 layers: compare relative to the gradient's scale
+        // (a layout bug gives differences of the order of the scale itself). The input is random and the
+        // generator is shared with tests running in parallel, so the scale varies between runs.
         let scale = try a.conv1.weight.grad!.abs().max().item()
-        #expect(try maxDiff(a.conv1.weight.grad!, b.conv1.weight.grad!) <= 1e-4 * max(1, scale))
+        #expect(try maxDiff(a.conv1.weight.grad!, b.conv1.weight.grad!) <= 2e-3 * scale + 1e-6)
         a.eval(); b.eval()
         #expect(try maxDiff(a(x), b(x.channelsLast())) < 1e-4)
         // A channels-last model still saves NCHW-ordered weights that load into a plain one.
