@@ -40,5 +40,7 @@ trainer:
 YAML
 "$lumen" train "$demo/phantom.yaml" --register ct-phantom-cnn --workspace "$demo"
 echo
+"$lumen" evaluate ct-phantom-cnn --data ct-phantom --split test --out "$demo/ct-phantom-evaluation.json" --workspace "$demo"
+echo
 echo "demo: workspace in $demo (serve it with: $lumen serve --workspace $demo)."
 echo "demo: evaluation reports and the ELPV job arrive with the rest of the training issue."

@@ -67,3 +67,31 @@ struct MetricTests {
         #expect(ClassificationMetrics.auc(probabilities: p, labels: [0, 1, 1, 1]) == 1.0)
     }
 }
+
+@Suite("Evaluation report")
+struct EvaluationReportTests {
+    @Test func binaryReportMatchesHandComputedScikitLearnValues() {
+        // y = [0, 0, 1, 1], p(1) = [0.1, 0.4, 0.35, 0.8]
+        let predictions = zip([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).enumerated().map { Prediction(path: "\($0.offset)", label: $0.element.0, probabilities: [1 - $0.element.1, $0.element.1]) }
+        let r = ClassificationReport(classes: ["neg", "pos"], predictions: predictions, bootstrap: 100)
+        #expect(abs(r.prAUC - 0.8333333333) < 1e-9)          // average_precision_score
+        #expect(r.rocAUC == 0.75)                             // roc_auc_score
+        #expect(r.confusionMatrix == [[2, 0], [1, 1]])        // predictions at 0.5: [0, 0, 0, 1]
+        #expect(r.accuracy == 0.75 && r.balancedAccuracy == 0.75)
+        #expect(r.perClass[1].recall == 0.5 && r.perClass[1].specificity == 1 && r.perClass[1].precision == 1)
+        #expect(abs(r.macro["f1"]! - (0.8 + 2.0 / 3) / 2) < 1e-12)
+        let youden = try! #require(r.threshold)
+        #expect(youden.threshold == 0.8 && youden.sensitivity == 0.5 && youden.specificity == 1)
+        let sensitive = ClassificationReport(classes: ["neg", "pos"], predictions: predictions, targetSensitivity: 1, bootstrap: 0)
+        #expect(sensitive.threshold?.threshold == 0.35 && sensitive.threshold?.sensitivity == 1)
+        let ci = try! #require(r.confidenceIntervals["accuracy"])
+        #expect(ci.low <= 0.75 && 0.75 <= ci.high)
+    }
+
+    @Test func calibrationErrorOfAPerfectlyCalibratedAndAnOverconfidentModel() {
+        let calibrated = (0..<10).map { Prediction(path: "\($0)", label: $0 < 8 ? 1 : 0, probabilities: [0.2, 0.8]) }
+        #expect(abs(ClassificationReport(classes: ["a", "b"], predictions: calibrated, bootstrap: 0).expectedCalibrationError) < 1e-12)
+        let overconfident = (0..<10).map { Prediction(path: "\($0)", label: $0 < 5 ? 1 : 0, probabilities: [0.01, 0.99]) }
+        #expect(abs(ClassificationReport(classes: ["a", "b"], predictions: overconfident, bootstrap: 0).expectedCalibrationError - 0.49) < 1e-9)
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import LumenTraining
+
+/// `lumen evaluate NAME@alias --data DATASET --split test`: clinical metrics of a registered classifier.
+struct EvaluateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a registered classifier on a dataset split: clinical metrics with 95 % bootstrap intervals.",
+        discussion: """
+        MODEL is NAME@ALIAS, NAME/VERSION or NAME (latest version). The model's own preprocessing is applied. \
+        The report (every metric, the confusion matrix, calibration bins, the chosen threshold and every \
+        prediction) is written as JSON to --out and logged as evaluation/report.json of an evaluation run.
+        """
+    )
+    @OptionGroup var workspace: WorkspaceOptions
+    @Argument(help: "Registered model: NAME@ALIAS, NAME/VERSION or NAME.") var model: String
+    @Option(help: "Dataset version, NAME or NAME:ID.") var data: String
+    @Option(help: "Split to evaluate (default: test).") var split: String = "test"
+    @Option(help: "Choose the threshold reaching this sensitivity instead of Youden's J (binary).") var targetSensitivity: Double?
+    @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap: Int = 1000
+    @Option(help: "Where to write the JSON report (default: evaluation-NAME-vVERSION.json).") var out: String?
+
+    func run() async throws {
+        let ws = try workspace.open()
+        let (report, loaded, runID) = try await workspace.withStore { store in
+            let loaded = try await Evaluator.load(model, store: store, workspace: ws)
+            let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap)
+            let runID = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
+            return (report, loaded, runID)
+        }
+        func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
+        func ci(_ name: String, _ v: Double) -> String {
+            report.confidenceIntervals[name].map { "\(f(v)) (95 % CI \(f($0.low))–\(f($0.high)))" } ?? f(v)
+        }
+        print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(report.samples) images")
+        print("accuracy           \(ci("accuracy", report.accuracy))")
+        print("balanced accuracy  \(ci("balanced_accuracy", report.balancedAccuracy))")
+        print("ROC-AUC            \(ci("roc_auc", report.rocAUC))")
+        print("PR-AUC             \(f(report.prAUC))")
+        print("ECE                \(f(report.expectedCalibrationError))")
+        if report.classes.count == 2, let pos = report.perClass.last {
+            print("sensitivity        \(ci("sensitivity", pos.recall))")
+            print("specificity        \(ci("specificity", pos.specificity))")
+        }
+        if let t = report.threshold { print("threshold (\(t.method)): \(f(t.threshold)) → sensitivity \(f(t.sensitivity)), specificity \(f(t.specificity))") }
+        print(table(["class", "precision", "recall", "specificity", "F1", "AUC", "support"],
+                    report.perClass.map { [$0.name, f($0.precision), f($0.recall), f($0.specificity), f($0.f1), f($0.rocAUC), String($0.support)] }))
+        print("confusion matrix (rows: true, columns: predicted)")
+        print(table(["true \\ predicted"] + report.classes, report.classes.enumerated().map { [$0.element] + report.confusionMatrix[$0.offset].map(String.init) }))
+        let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
+        print("report: \(path) (also evaluation/report.json of run \(runID))")
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import LumenData
+import LumenImaging
+import LumenNN
+import LumenStore
+import LumenTensor
+
+/// A registered model made ready to predict: its weights, the config it was trained with, its classes
+/// and the preprocessing stored with the version.
+public struct LoadedModel {
+    public let version: ModelVersion
+    public let config: ExperimentConfig
+    public let classes: [String]
+    public let preprocessing: Pipeline
+    public let model: any Module
+}
+
+/// Evaluates registered classifiers on dataset versions and records the result as a run.
+public enum Evaluator {
+    /// Resolves `NAME@ALIAS`, `NAME/VERSION` or `NAME` (the latest version) and loads its best checkpoint.
+    public static func load(_ reference: String, store: any Store, workspace: Workspace) async throws -> LoadedModel {
+        let version: ModelVersion
+        if let at = reference.firstIndex(of: "@") {
+            version = try await store.modelVersion(name: String(reference[..<at]), alias: String(reference[reference.index(after: at)...]))
+        } else if let slash = reference.lastIndex(of: "/"), let n = Int64(reference[reference.index(after: slash)...]) {
+            version = try await store.modelVersion(name: String(reference[..<slash]), version: n)
+        } else {
+            guard let latest = try await store.modelVersions(name: reference, runID: nil).max(by: { $0.version < $1.version }) else {
+                throw TrainingError.data("model '\(reference)' has no versions (lumen models list)")
+            }
+            version = latest
+        }
+        guard let runID = version.runID else { throw TrainingError.data("\(version.name) version \(version.version) has no source run to rebuild the model from") }
+        let run = try await store.run(id: runID)
+        let config = try ExperimentConfig(yaml: "", source: "run \(runID)", overrides: run.params.filter { !$0.value.isEmpty }.map { "\($0.key)=\($0.value)" })
+        let classes = (run.tags["lumen.classes"] ?? "").split(separator: ",").map(String.init)
+        guard classes.count >= 2 else { throw TrainingError.data("run \(runID) does not record its classes (tag lumen.classes)") }
+        let preprocessing: Pipeline
+        if let spec = version.preprocessing, let data = spec.data(using: .utf8), let pipeline = try? JSONDecoder().decode(Pipeline.self, from: data) {
+            preprocessing = pipeline
+        } else {
+            preprocessing = try Trainer(config: config, workspace: workspace, store: store).makePipelines().eval
+        }
+        let path = "\(run.info.experimentID)/\(runID)/artifacts/checkpoints/best.safetensors"
+        guard let entry = try await store.artifact(path: path), let sha = entry.sha256 else {
+            throw TrainingError.data("the checkpoint of \(version.name) version \(version.version) (\(path)) is not in the artifact store")
+        }
+        let model = try Trainer(config: config, workspace: workspace, store: store).makeModel(classes: classes.count)
+        _ = try model.load(from: ArtifactStore(root: workspace.artifactRoot).url(for: sha), strict: true)
+        model.eval()
+        return LoadedModel(version: version, config: config, classes: classes, preprocessing: preprocessing, model: model)
+    }
+
+    /// Predicts every image of `split` of `dataset` and computes the report.
+    public static func evaluate(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace,
+                                targetSensitivity: Double? = nil, bootstrap: Int = 1000) throws -> ClassificationReport {
+        let repository = DatasetRepository(workspace: workspace)
+        var version = try repository.resolve(dataset)
+        if let threshold = loaded.config.labelThreshold {
+            for i in version.entries.indices {
+                guard let v = version.entries[i].label.flatMap(Double.init) else { throw TrainingError.data("\(version.entries[i].path): label is not a number") }
+                version.entries[i].label = v >= threshold ? "1" : "0"
+            }
+        }
+        let unknown = Set(version.entries(in: split).compactMap(\.label)).subtracting(loaded.classes)
+        guard unknown.isEmpty else { throw TrainingError.data("\(version.reference) has labels the model does not know: \(unknown.sorted().joined(separator: ", ")) (model classes: \(loaded.classes.joined(separator: ", ")))") }
+        var options = LoaderOptions()
+        options.shuffle = false
+        options.batchSize = 32
+        options.workers = loaded.config.workers
+        let loader = try DataLoader(version: version, split: split, repository: repository, pipeline: loaded.preprocessing, options: options, classes: loaded.classes)
+        var predictions: [Prediction] = []
+        let batches = loader.epoch(0)
+        while let batch = try batches.nextBatch() {
+            guard let targets = batch.targets else { throw TrainingError.data("evaluation needs labelled images") }
+            let p = try withNoGrad { () throws(LumenError) -> [Double] in try loaded.model(batch.images).softmax(dim: 1).doubles() }
+            let k = loaded.classes.count
+            for (i, y) in try targets.int64s().enumerated() {
+                predictions.append(Prediction(path: batch.paths[i], label: Int(y), probabilities: Array(p[i * k..<(i + 1) * k])))
+            }
+        }
+        return ClassificationReport(classes: loaded.classes, predictions: predictions, targetSensitivity: targetSensitivity, bootstrap: bootstrap)
+    }
+
+    /// Logs the report as an evaluation run (metrics, lineage, `evaluation/report.json`) and returns its id.
+    public static func record(_ report: ClassificationReport, of loaded: LoadedModel, dataset: String, split: String?, store: any Store, workspace: Workspace) async throws -> String {
+        let experimentName = "evaluation"
+        let experiment: Experiment
+        if let e = try await store.experiment(named: experimentName) { experiment = e } else {
+            experiment = try await store.createExperiment(name: experimentName, artifactLocation: nil, tags: [:])
+        }
+        let run = try await store.createRun(experimentID: experiment.id, name: "\(loaded.version.name)-v\(loaded.version.version)-\(split ?? "all")",
+                                            startTime: nil, tags: ["lumen.evaluates": "\(loaded.version.name)/\(loaded.version.version)", "lumen.dataset": dataset],
+                                            parentRunID: nil)
+        let id = run.info.runID
+        var metrics: [String: Double] = ["accuracy": report.accuracy, "balanced_accuracy": report.balancedAccuracy, "roc_auc": report.rocAUC,
+                                         "pr_auc": report.prAUC, "ece": report.expectedCalibrationError]
+        for (k, v) in report.macro { metrics["macro_\(k)"] = v }
+        for (name, e) in report.confidenceIntervals { metrics["\(name)_ci_low"] = e.low; metrics["\(name)_ci_high"] = e.high }
+        if let t = report.threshold { metrics["threshold"] = t.threshold; metrics["threshold_sensitivity"] = t.sensitivity; metrics["threshold_specificity"] = t.specificity }
+        try await store.logBatch(runID: id, metrics: metrics.filter { !$0.value.isNaN }.map { Metric(key: $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: 0) },
+                                 params: [Param(key: "model", value: "\(loaded.version.name)/\(loaded.version.version)"), Param(key: "dataset", value: dataset), Param(key: "split", value: split ?? "all")], tags: [])
+        let parts = dataset.split(separator: ":", maxSplits: 1).map(String.init)
+        if parts.count == 2 { try await store.linkDatasets(runID: id, [DatasetUse(dataset: parts[0], version: parts[1], context: "evaluation")]) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let (sha, size) = try ArtifactStore(root: workspace.artifactRoot).put(try encoder.encode(report))
+        try await store.recordArtifact(path: "\(experiment.id)/\(id)/artifacts/evaluation/report.json", sha256: sha, size: size)
+        _ = try await store.updateRun(id: id, status: .finished, endTime: Clock.nowMillis(), name: nil)
+        return id
+    }
+}
+
