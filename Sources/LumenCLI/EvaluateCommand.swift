@@ -9,8 +9,8 @@ struct EvaluateCommand: AsyncParsableCommand {
         abstract: "Evaluate a registered classifier on a dataset split: clinical metrics with 95 % bootstrap intervals.",
         discussion: """
         MODEL is NAME@ALIAS, NAME/VERSION or NAME (latest version). The model's own preprocessing is applied. \
-        The report (every metric, the confusion matrix, calibration bins, the chosen threshold and every \
-        prediction) is written as JSON to --out and logged as evaluation/report.json of an evaluation run.
+        The JSON report (every metric, the confusion matrix, calibration bins, the chosen threshold and every \
+        prediction) goes to --out, a self-contained HTML report with ROC, PR, confusion-matrix, calibration and training-curve charts and the worst-predicted images to --html; both are logged as artifacts of an evaluation run.
         """
     )
     @OptionGroup var workspace: WorkspaceOptions
@@ -20,13 +20,19 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Choose the threshold reaching this sensitivity instead of Youden's J (binary).") var targetSensitivity: Double?
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap: Int = 1000
     @Option(help: "Where to write the JSON report (default: evaluation-NAME-vVERSION.json).") var out: String?
+    @Option(help: "Where to write the HTML report (default: the JSON report's path with .html).") var html: String?
+
+    func htmlPath(_ loaded: LoadedModel) -> String {
+        html ?? (out.map { ($0 as NSString).deletingPathExtension } ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version)") + ".html"
+    }
 
     func run() async throws {
         let ws = try workspace.open()
         let (report, loaded, runID) = try await workspace.withStore { store in
             let loaded = try await Evaluator.load(model, store: store, workspace: ws)
             let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap)
-            let runID = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
+            let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
+            try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
             return (report, loaded, runID)
         }
         func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
@@ -53,6 +59,6 @@ struct EvaluateCommand: AsyncParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
-        print("report: \(path) (also evaluation/report.json of run \(runID))")
+        print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))")
     }
 }

@@ -32,6 +32,14 @@ import Testing
         let typo = try lumen(["train", config.path, "trainer.epoch=2", "--workspace", dir.path])
         #expect(typo.status != 0 && typo.output.contains("trainer.epoch") && typo.output.contains("epochs"))
         #expect(try lumen(["models", "show", "phantom", "--workspace", dir.path]).output.contains("phantom"))
+        let reportFile = dir.appendingPathComponent("eval.json")
+        let evaluated = try lumen(["evaluate", "phantom/1", "--data", "ct", "--split", "val", "--bootstrap", "50", "--out", reportFile.path, "--workspace", dir.path])
+        #expect(evaluated.status == 0, "\(evaluated.output)")
+        #expect(evaluated.output.contains("ROC-AUC") && evaluated.output.contains("95 % CI"))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("eval.html").path))
+        let parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: reportFile)) as? [String: Any]
+        #expect(((parsed?["predictions"] as? [Any])?.count ?? 0) > 0)
+        #expect(try lumen(["evaluate", "nosuchmodel", "--data", "ct", "--workspace", dir.path]).status != 0)
 
         let slice = dir.appendingPathComponent("ct/normal/SYN00001_000.dcm").path
         let info = try lumen(["image", "info", "--json", slice])

@@ -95,3 +95,17 @@ struct EvaluationReportTests {
         #expect(abs(ClassificationReport(classes: ["a", "b"], predictions: overconfident, bootstrap: 0).expectedCalibrationError - 0.49) < 1e-9)
     }
 }
+
+@Suite("HTML report")
+struct HTMLReportTests {
+    @Test func chartsTablesAndEscaping() {
+        let predictions = (0..<20).map { i in Prediction(path: "img<\(i)>.png", label: i % 2, probabilities: i % 3 == 0 ? [0.3, 0.7] : [0.8, 0.2]) }
+        let report = ClassificationReport(classes: ["<script>alert(1)</script>", "pos"], predictions: predictions, bootstrap: 50)
+        let html = HTMLReport.render(report, title: "t & co", curves: ["train_loss": [1, 0.5, 0.3], "val_auc": [0.6, 0.8, 0.9]], thumbnails: ["img<0>.png": [0x89, 0x50]])
+        #expect(html.components(separatedBy: "<svg").count - 1 == 5, "ROC, PR, confusion, reliability, training curves")
+        #expect(!html.contains("<script>") && html.contains("&lt;script&gt;") && html.contains("t &amp; co"))
+        #expect(html.contains("data:image/png;base64,iVA="))
+        #expect(html.contains("Worst-predicted images") && html.contains("95 % bootstrap"))
+        #expect(!html.contains("src=\"http") && !html.contains("<link"), "self-contained")
+    }
+}

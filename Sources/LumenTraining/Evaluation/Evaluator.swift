@@ -82,8 +82,9 @@ public enum Evaluator {
         return ClassificationReport(classes: loaded.classes, predictions: predictions, targetSensitivity: targetSensitivity, bootstrap: bootstrap)
     }
 
-    /// Logs the report as an evaluation run (metrics, lineage, `evaluation/report.json`) and returns its id.
-    public static func record(_ report: ClassificationReport, of loaded: LoadedModel, dataset: String, split: String?, store: any Store, workspace: Workspace) async throws -> String {
+    /// Logs the report as an evaluation run (metrics, lineage, `evaluation/report.json` and
+    /// `evaluation/report.html`) and returns its id with the HTML.
+    public static func record(_ report: ClassificationReport, of loaded: LoadedModel, dataset: String, split: String?, store: any Store, workspace: Workspace) async throws -> (runID: String, html: String) {
         let experimentName = "evaluation"
         let experiment: Experiment
         if let e = try await store.experiment(named: experimentName) { experiment = e } else {
@@ -105,10 +106,35 @@ public enum Evaluator {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let (sha, size) = try ArtifactStore(root: workspace.artifactRoot).put(try encoder.encode(report))
+        let artifacts = ArtifactStore(root: workspace.artifactRoot)
+        let (sha, size) = try artifacts.put(try encoder.encode(report))
         try await store.recordArtifact(path: "\(experiment.id)/\(id)/artifacts/evaluation/report.json", sha256: sha, size: size)
+        let html = try await self.html(report, of: loaded, dataset: dataset, split: split, store: store, workspace: workspace)
+        let (htmlSHA, htmlSize) = try artifacts.put(Data(html.utf8))
+        try await store.recordArtifact(path: "\(experiment.id)/\(id)/artifacts/evaluation/report.html", sha256: htmlSHA, size: htmlSize)
         _ = try await store.updateRun(id: id, status: .finished, endTime: Clock.nowMillis(), name: nil)
-        return id
+        return (id, html)
+    }
+
+    /// The HTML report: the source run's training curves and the worst-predicted images as thumbnails.
+    static func html(_ report: ClassificationReport, of loaded: LoadedModel, dataset: String, split: String?, store: any Store, workspace: Workspace) async throws -> String {
+        var curves: [String: [Double]] = [:]
+        if let runID = loaded.version.runID {
+            for key in ["train_loss", "val_loss", "val_accuracy", "val_auc"] {
+                curves[key] = try await store.metricHistory(runID: runID, key: key).sorted { $0.step < $1.step }.map(\.value)
+            }
+        }
+        var thumbnails: [String: [UInt8]] = [:]
+        let repository = DatasetRepository(workspace: workspace)
+        if let version = try? repository.resolve(dataset) {
+            let byPath = Dictionary(version.entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+            let window = loaded.config.window.flatMap { try? WindowPreset.parse($0) }
+            for p in report.predictions.sorted(by: { $0.probabilities[$0.label] < $1.probabilities[$1.label] }).prefix(12) {
+                guard let entry = byPath[p.path], let image = try? ImageReader.read(repository.bytes(entry.sha256), source: p.path) else { continue }
+                thumbnails[p.path] = try? ImageWriter.png(image, window: window ?? image.window, slice: image.depth / 2)
+            }
+        }
+        return HTMLReport.render(report, title: "\(loaded.version.name) version \(loaded.version.version) on \(dataset) [\(split ?? "all")]", curves: curves, thumbnails: thumbnails)
     }
 }
 
