@@ -41,6 +41,7 @@ YAML
 "$lumen" train "$demo/phantom.yaml" --register ct-phantom-cnn --workspace "$demo"
 echo
 "$lumen" evaluate ct-phantom-cnn --data ct-phantom --split test --out "$demo/ct-phantom-evaluation.json" --workspace "$demo"
+"$lumen" explain ct-phantom-cnn "$demo/phantom/lesion/SYN00000_000.dcm" --class lesion --out "$demo/ct-phantom-gradcam.png" --workspace "$demo"
 echo
 echo "demo: workspace in $demo (serve it with: $lumen serve --workspace $demo)."
 echo "demo: evaluation reports and the ELPV job arrive with the rest of the training issue."

@@ -40,6 +40,10 @@ import Testing
         let parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: reportFile)) as? [String: Any]
         #expect(((parsed?["predictions"] as? [Any])?.count ?? 0) > 0)
         #expect(try lumen(["evaluate", "nosuchmodel", "--data", "ct", "--workspace", dir.path]).status != 0)
+        let heatmap = dir.appendingPathComponent("cam.png").path
+        let explained = try lumen(["explain", "phantom/1", dir.appendingPathComponent("ct/lesion/SYN00000_000.dcm").path, "--out", heatmap, "--workspace", dir.path])
+        #expect(explained.status == 0, "\(explained.output)")
+        #expect(try lumen(["image", "info", heatmap]).output.contains("24 x 24"))
 
         let slice = dir.appendingPathComponent("ct/normal/SYN00001_000.dcm").path
         let info = try lumen(["image", "info", "--json", slice])

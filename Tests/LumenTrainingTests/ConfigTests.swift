@@ -1,4 +1,6 @@
 import Testing
+import LumenNN
+import LumenTensor
 @testable import LumenTraining
 
 @Suite("Experiment configs")
@@ -107,5 +109,26 @@ struct HTMLReportTests {
         #expect(html.contains("data:image/png;base64,iVA="))
         #expect(html.contains("Worst-predicted images") && html.contains("95 % bootstrap"))
         #expect(!html.contains("src=\"http") && !html.contains("<link"), "self-contained")
+    }
+}
+
+@Suite("Grad-CAM")
+struct GradCAMTests {
+    @Test func heatmapHasInputSizeAndUnitRange() throws {
+        Runtime.manualSeed(1)
+        let model = try SimpleCNN(inChannels: 1, numClasses: 2)
+        var pixels = [Float](repeating: 0, count: 32 * 32)
+        for y in 4..<12 { for x in 20..<28 { pixels[y * 32 + x] = 1 } }
+        let input = try Tensor(pixels, shape: [1, 1, 32, 32])
+        let cam = try GradCAM.heatmap(model, input: input, target: 1)
+        #expect(cam.width == 32 && cam.height == 32 && cam.map.count == 32 * 32 && cam.target == 1)
+        #expect(cam.map.allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(abs(cam.probabilities.reduce(0, +) - 1) < 1e-6)
+        let again = try GradCAM.heatmap(model, input: input, target: 1)
+        #expect(again.map == cam.map, "deterministic")
+        #expect(throws: (any Error).self) { try GradCAM.heatmap(model, input: input, target: 5) }
+        #expect(throws: (any Error).self) { try GradCAM.heatmap(try UNet(inChannels: 1, numClasses: 2), input: input) }
+        let rgb = GradCAM.overlay(image: pixels, map: cam.map, width: 32, height: 32)
+        #expect(rgb.count == 32 * 32 * 3)
     }
 }

@@ -131,7 +131,16 @@ public enum Evaluator {
             let window = loaded.config.window.flatMap { try? WindowPreset.parse($0) }
             for p in report.predictions.sorted(by: { $0.probabilities[$0.label] < $1.probabilities[$1.label] }).prefix(12) {
                 guard let entry = byPath[p.path], let image = try? ImageReader.read(repository.bytes(entry.sha256), source: p.path) else { continue }
-                thumbnails[p.path] = try? ImageWriter.png(image, window: window ?? image.window, slice: image.depth / 2)
+                // The model's input with the Grad-CAM of the true class over it; the plain image if that fails.
+                if let plane = try? loaded.preprocessing.apply(Plane(image, slice: image.depth / 2)),
+                   let input = try? Tensor(plane.channelsFirst(), shape: [1, plane.channels, plane.height, plane.width]),
+                   let cam = try? GradCAM.heatmap(loaded.model, input: input, target: p.label) {
+                    let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
+                    let rgb = GradCAM.overlay(image: grey, map: cam.map, width: cam.width, height: cam.height)
+                    thumbnails[p.path] = try? ImageWriter.encode(".png", data: rgb, width: cam.width, height: cam.height, channels: 3, type: .uint8)
+                } else {
+                    thumbnails[p.path] = try? ImageWriter.png(image, window: window ?? image.window, slice: image.depth / 2)
+                }
             }
         }
         return HTMLReport.render(report, title: "\(loaded.version.name) version \(loaded.version.version) on \(dataset) [\(split ?? "all")]", curves: curves, thumbnails: thumbnails)

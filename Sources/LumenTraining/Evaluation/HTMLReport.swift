@@ -54,7 +54,7 @@ public enum HTMLReport {
         html += "</div>"
         let worst = r.predictions.sorted { $0.probabilities[$0.label] < $1.probabilities[$1.label] }.prefix(12)
         if !worst.isEmpty {
-            html += "<h2>Worst-predicted images</h2><div class=\"thumbs\">"
+            html += "<h2>Worst-predicted images</h2><p>The model's input with the Grad-CAM of the true class (red: evidence the model used).</p><div class=\"thumbs\">"
             for p in worst {
                 let image = thumbnails[p.path].map { "<img alt=\"\(escape(p.path))\" src=\"data:image/png;base64,\(Data($0).base64EncodedString())\">" } ?? ""
                 let top = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? 0
