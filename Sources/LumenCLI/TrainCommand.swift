@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenStore
+import LumenTensor
 import LumenTraining
 
 /// `lumen train CONFIG [key=value…]`: trains a classifier from an experiment config, tracked in the store.
@@ -53,13 +54,26 @@ struct TrainCommand: AsyncParsableCommand {
         }
         print("best (\(config.monitor)): " + result.best.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  "))
         if let name = register {
-            let version = try await workspace.withStore { store -> ModelVersion in
+            let (version, cardPath) = try await workspace.withStore { store -> (ModelVersion, String) in
                 if (try? await store.registeredModel(name: name)) == nil { _ = try await store.createRegisteredModel(name: name, description: "", tags: [:]) }
-                return try await store.createModelVersion(name: name, source: "runs:/\(result.runID)/checkpoints/best.safetensors", runID: result.runID,
-                                                          description: "trained by lumen train", tags: ["classes": result.classes.joined(separator: ",")],
-                                                          signature: result.signature, preprocessing: result.preprocessing)
+                let version = try await store.createModelVersion(name: name, source: "runs:/\(result.runID)/checkpoints/best.safetensors", runID: result.runID,
+                                                                 description: "trained by lumen train", tags: ["classes": result.classes.joined(separator: ",")],
+                                                                 signature: result.signature, preprocessing: result.preprocessing)
+                // The model card, kept with the run's artifacts and named by a tag on the version.
+                let card = ModelCard.markdown(name: name, version: version.version, runID: result.runID, config: config, dataset: result.dataset,
+                                              trainImages: result.trainImages, validation: result.validation, libtorch: Runtime.libtorchVersion)
+                let run = try await store.run(id: result.runID)
+                let path = "\(run.info.experimentID)/\(result.runID)/artifacts/model_card.md"
+                let (sha, size) = try ArtifactStore(root: ws.artifactRoot).put(Data(card.utf8))
+                try await store.recordArtifact(path: path, sha256: sha, size: size)
+                try await store.setModelVersionTag(name: name, version: version.version, key: "model_card", value: "model_card.md")
+                let folder = ws.folder.appendingPathComponent("model-cards")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                let file = folder.appendingPathComponent("\(name)-v\(version.version).md")
+                try card.write(to: file, atomically: true, encoding: .utf8)
+                return (version, file.path)
             }
-            print("registered \(name) version \(version.version)")
+            print("registered \(name) version \(version.version); model card: \(cardPath) (also model_card.md of the run)")
         }
         print("run \(result.runID) finished (lumen runs show \(result.runID))")
     }

@@ -29,6 +29,8 @@ import Testing
         let trained = try lumen(["train", config.path, "trainer.epochs=2", "trainer.threads=1", "--register", "phantom", "--workspace", dir.path])
         #expect(trained.status == 0, "\(trained.output)")
         #expect(trained.output.contains("epoch 2/2") && trained.output.contains("registered phantom version 1"))
+        let card = try String(contentsOf: dir.appendingPathComponent(".lumen/model-cards/phantom-v1.md"), encoding: .utf8)
+        #expect(card.contains("# Model card: phantom version 1") && card.contains("95 % CI") && card.contains("## Limitations") && card.contains("trainer.epochs: 2"))
         let typo = try lumen(["train", config.path, "trainer.epoch=2", "--workspace", dir.path])
         #expect(typo.status != 0 && typo.output.contains("trainer.epoch") && typo.output.contains("epochs"))
         #expect(try lumen(["models", "show", "phantom", "--workspace", dir.path]).output.contains("phantom"))

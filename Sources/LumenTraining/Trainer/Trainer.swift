@@ -25,6 +25,10 @@ public struct TrainingResult: Sendable {
     public var signature: String
     /// The evaluation pipeline as JSON: what serving and evaluation apply to an image (for the registry).
     public var preprocessing: String
+    /// The best checkpoint evaluated on the validation split (nil without one).
+    public var validation: ClassificationReport?
+    public var dataset: String
+    public var trainImages: Int
 }
 
 /// Trains a classifier from an experiment config on a dataset version, logging everything to the store:
@@ -176,10 +180,19 @@ public struct Trainer {
             }
             try await store.logBatch(runID: runID, metrics: bestMetrics.map { Metric(key: "best_" + $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: 0) }, params: [], tags: [])
             _ = try await store.updateRun(id: runID, status: .finished, endTime: Clock.nowMillis(), name: nil)
+            // The best checkpoint on the validation split, for the model card's figures and intervals.
+            var validation: ClassificationReport?
+            if let valLoader, let best = try await store.artifact(path: "\(artifactPrefix)/checkpoints/best.safetensors"), let sha = best.sha256 {
+                _ = try model.load(from: artifacts.url(for: sha), strict: true)
+                let v = try evaluate(model, valLoader, loss: loss)
+                let predictions = zip(v.probabilities, v.labels).enumerated().map { Prediction(path: valLoader.entries[$0.offset].path, label: $0.element.1, probabilities: $0.element.0) }
+                validation = ClassificationReport(classes: classes, predictions: predictions, bootstrap: 1000, seed: config.seed)
+            }
             let signature = "{\"inputs\": {\"shape\": [-1, \(config.channels), \(config.imageSize), \(config.imageSize)], \"dtype\": \"float32\"}, \"outputs\": {\"shape\": [-1, \(classes.count)], \"classes\": [\(classes.map { "\"\($0)\"" }.joined(separator: ", "))]}}"
             let preprocessing = String(decoding: try JSONEncoder().encode(pipelines.eval), as: UTF8.self)
             return TrainingResult(runID: runID, epochs: epochsRun, best: bestMetrics, last: lastMetrics, classes: classes,
-                                  bestCheckpoint: "\(artifactPrefix)/checkpoints/best.safetensors", signature: signature, preprocessing: preprocessing)
+                                  bestCheckpoint: "\(artifactPrefix)/checkpoints/best.safetensors", signature: signature, preprocessing: preprocessing,
+                                  validation: validation, dataset: version.reference, trainImages: trainLoader.entries.count)
         } catch {
             _ = try? await store.updateRun(id: runID, status: .failed, endTime: Clock.nowMillis(), name: nil)
             throw error
