@@ -22,6 +22,7 @@ public enum ModelCard {
         - Training split `\(config.trainSplit)`: \(trainImages) images\(config.labelThreshold.map { "; labels thresholded at \($0)" } ?? "")
         - Augmentation: \(config.augment.isEmpty ? "none" : config.augment.joined(separator: ", "))
 
+
         """
         if let r = validation {
             md += """
