@@ -15,7 +15,7 @@ demo=${LUMEN_DEMO_DIR:-.lumen-demo}
 "$lumen" experiments --workspace "$demo"
 echo
 # Data: a synthetic DICOM CT phantom, imported (de-identified), split without patient leakage, validated.
-[ -d "$demo/phantom" ] || "$lumen" data synth ct "$demo/phantom" --patients 12 --slices 6 --size 128 --seed 0
+[ -d "$demo/phantom" ] || "$lumen" data synth ct "$demo/phantom" --patients 40 --slices 6 --size 128 --seed 0
 "$lumen" data import "$demo/phantom" --name ct-phantom --split 0.7,0.15,0.15 --seed 0 --workspace "$demo"
 "$lumen" data split ct-phantom --check --workspace "$demo"
 "$lumen" data validate ct-phantom --workspace "$demo"
@@ -30,13 +30,13 @@ data:
   image_size: 64
   window: lung
   augment: [flip]
+  balanced: true
 model:
   name: simple-cnn
 trainer:
-  epochs: 6
+  epochs: 15
   batch_size: 16
   lr: 0.003
-  early_stopping: {metric: val_auc, mode: max}
 YAML
 "$lumen" train "$demo/phantom.yaml" --register ct-phantom-cnn --workspace "$demo"
 echo

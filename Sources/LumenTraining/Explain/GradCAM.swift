@@ -32,7 +32,11 @@ public enum GradCAM {
     static func features(_ model: any Module, _ x: Tensor) throws(LumenError) -> Tensor {
         switch model {
         case let m as ResNet: return try m.features(x)
-        case let m as SimpleCNN: return try m.features(x)
+        case let m as SimpleCNN:
+            // The last convolution's maps, before the global pooling that ends `features`.
+            var y = x
+            for layer in m.features.layers.dropLast() where !(layer is AdaptiveAvgPool2d) { y = try layer(y) }
+            return y
         case let m as VGG: return try m.features(x)
         default: throw .invalidArgument(field: "model", reason: "Grad-CAM supports ResNet, VGG and SimpleCNN, not \(type(of: model))")
         }
@@ -41,7 +45,9 @@ public enum GradCAM {
     static func head(_ model: any Module, _ maps: Tensor) throws(LumenError) -> Tensor {
         switch model {
         case let m as ResNet: return try m.fc(m.avgpool(maps).flatten(startDim: 1))
-        case let m as SimpleCNN: return try m.classifier(maps)
+        case let m as SimpleCNN:
+            guard let pool = m.features.layers.last else { return try m.classifier(maps) }
+            return try m.classifier(pool(maps))
         case let m as VGG: return try m.classifier(m.avgpool(maps).flatten(startDim: 1))
         default: throw .invalidArgument(field: "model", reason: "Grad-CAM supports ResNet, VGG and SimpleCNN, not \(type(of: model))")
         }
