@@ -44,3 +44,6 @@ swift build -c release --product lumen-data-bench >/dev/null
 "$VENV/bin/python" -c "import PIL, numpy" 2>/dev/null || "$VENV/bin/pip" install -q pillow numpy
 "$VENV/bin/python" Benchmarks/data_bench.py "$(swift build -c release --show-bin-path)/lumen" \
   "$(swift build -c release --show-bin-path)/lumen-data-bench" "$DVCVENV/bin/dvc" "$VENV/bin/python"
+
+# Training: one ResNet-18 epoch at 64×64 through `lumen train` against PyTorch + DataLoader (2 workers).
+"$VENV/bin/python" Benchmarks/training_bench.py "$(swift build -c release --show-bin-path)/lumen" "$VENV/bin/python"

@@ -123,6 +123,7 @@ public struct Trainer {
                 if epoch == config.freezeBackboneEpochs, config.freezeBackboneEpochs > 0 { try model.unfreeze() }
                 model.train()
                 var sum = 0.0, seen = 0, correct = 0
+                let epochStart = Date()
                 let batches = trainLoader.epoch(epoch)
                 var b = 0
                 try optimizer.zeroGrad()
@@ -148,8 +149,9 @@ public struct Trainer {
                     }
                     events(.batch(epoch: epoch, batch: b, batches: trainLoader.count, loss: l))
                 }
+                let seconds = Date().timeIntervalSince(epochStart)
                 var metrics: [String: Double] = ["train_loss": sum / Double(max(seen, 1)), "train_accuracy": Double(correct) / Double(max(seen, 1)),
-                                                 "lr": optimizer.learningRate()]
+                                                 "lr": optimizer.learningRate(), "epoch_seconds": seconds, "train_images_per_s": Double(seen) / max(seconds, 1e-9)]
                 if let valLoader {
                     let v = try evaluate(model, valLoader, loss: loss)
                     metrics["val_loss"] = v.loss
