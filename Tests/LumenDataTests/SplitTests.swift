@@ -52,3 +52,26 @@ struct SplitTests {
         #expect(throws: DataError.self) { try SplitRatios.parse("0.5,0.6") }
     }
 }
+
+@Suite("Published splits")
+struct PublishedSplitTests {
+    @Test func elpvProtocolGives1968And656() throws {
+        // ELPV's 2,624 cells: four defect probabilities × two cell types, stratified 75/25 without groups.
+        let cells: [(String, String, Int)] = [("0.0", "mono", 588), ("0.0", "poly", 920), ("0.333", "mono", 117), ("0.333", "poly", 178),
+                                              ("0.666", "mono", 56), ("0.666", "poly", 50), ("1.0", "mono", 313), ("1.0", "poly", 402)]
+        var entries: [DatasetEntry] = []
+        for (label, type, count) in cells {
+            for i in 0..<count {
+                entries.append(DatasetEntry(path: "\(label)-\(type)-\(i).png", sha256: "\(label)\(type)\(i)", size: 1, format: "png", label: label, metadata: ["type": type]))
+            }
+        }
+        #expect(entries.count == 2624)
+        let split = Splitter.split(entries, ratios: try SplitRatios.parse("0.75,0.25"), seed: 0, stratifyBy: ["label", "type"], grouped: false)
+        #expect(split.filter { $0.split == "train" }.count == 1968)
+        #expect(split.filter { $0.split == "test" }.count == 656)
+        for (label, type, count) in cells {
+            let test = split.filter { $0.label == label && $0.metadata["type"] == type && $0.split == "test" }.count
+            #expect(abs(Double(test) - Double(count) * 0.25) < 1, "\(label)/\(type)")
+        }
+    }
+}
