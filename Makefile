@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD_FLAGS = -c $(CONFIG) -j $(JOBS)
 LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
 
-.PHONY: setup build test unit interop bench interop-torch demo clean
+.PHONY: setup build test unit interop bench bench-elpv interop-torch demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -36,6 +36,10 @@ interop: setup
 
 bench: setup
 	bash Benchmarks/run.sh
+
+# Long: the ELPV demo configuration trained by Lumen and by PyTorch on the same split (accuracy, AUC, time).
+bench-elpv: setup
+	bash Benchmarks/elpv_bench.sh
 
 # Heavy interop: checkpoints and outputs against torchvision (downloads PyTorch; not part of `make test`).
 interop-torch: setup

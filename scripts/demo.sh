@@ -45,39 +45,12 @@ echo
 echo
 # ELPV: 2,624 real electroluminescence images of solar cells (PyPI `elpv-dataset`), the published protocol:
 # defective = probability ≥ 0.5, a 75/25 split stratified by probability and cell type with a fixed seed.
-if [ ! -f "$demo/elpv/labels.csv" ]; then
-  mkdir -p "$demo/downloads"
-  if python3 -m pip download -q --no-deps "elpv-dataset==1.0.0.post1" -d "$demo/downloads"; then
-    python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); [z.extract(n, sys.argv[2]) for n in z.namelist() if n.startswith('elpv_dataset/data/')]" \
-      "$demo"/downloads/elpv_dataset-*.whl "$demo/downloads" && mv "$demo/downloads/elpv_dataset/data" "$demo/elpv"
-  else
-    echo "demo: PyPI is not reachable; skipping the ELPV part"
-  fi
-fi
+bash scripts/fetch-elpv.sh "$demo/elpv" || echo "demo: PyPI is not reachable; skipping the ELPV part"
 if [ -f "$demo/elpv/labels.csv" ]; then
   "$lumen" data import "$demo/elpv/labels.csv" --columns path,label,type --name elpv-raw --workspace "$demo"
   "$lumen" data split elpv-raw --ratios 0.75,0.25 --stratify label,type --no-groups --seed 0 --workspace "$demo"
-  cat > "$demo/elpv.yaml" <<'YAML'
-experiment: elpv
-data:
-  dataset: elpv-raw
-  val_split: test          # the published protocol has no validation split: test is reported each epoch,
-  image_size: 96           # and the checkpoint is chosen by training loss, never by test figures
-  label_threshold: 0.5
-  augment: [flip, vflip, rotate]
-model:
-  name: resnet18
-trainer:
-  epochs: ${ELPV_EPOCHS:-8}
-  batch_size: 32
-  optimizer: adamw
-  lr: 0.001
-  schedule: cosine
-  early_stopping: {metric: train_loss, mode: min}
-YAML
-  sed -i "s/\${ELPV_EPOCHS:-8}/${ELPV_EPOCHS:-8}/" "$demo/elpv.yaml"
   start=$(date +%s)
-  "$lumen" train "$demo/elpv.yaml" --register elpv-resnet18 --workspace "$demo"
+  "$lumen" train examples/elpv.yaml trainer.epochs="${ELPV_EPOCHS:-8}" --register elpv-resnet18 --workspace "$demo"
   "$lumen" evaluate elpv-resnet18 --data elpv-raw --split test --out "$demo/elpv-evaluation.json" --workspace "$demo"
   echo "demo: ELPV training and evaluation took $(( $(date +%s) - start )) s; report: $demo/elpv-evaluation.html"
 fi

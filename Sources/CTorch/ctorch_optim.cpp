@@ -7,6 +7,7 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
+#include <torch/serialize/archive.h>
 
 #include <memory>
 
@@ -102,6 +103,24 @@ int32_t lm_optimizer_zero_grad(lm_optimizer *o, bool set_to_none, lm_error *err)
 }
 
 int64_t lm_optimizer_state_count(const lm_optimizer *o) { return static_cast<int64_t>(o->opt->state().size()); }
+
+int32_t lm_optimizer_save(const lm_optimizer *o, const char *path, lm_error *err) {
+  LM_GUARD(err, -1, {
+    torch::serialize::OutputArchive archive;
+    o->opt->save(archive);
+    archive.save_to(std::string(path));
+    return 0;
+  })
+}
+
+int32_t lm_optimizer_load(lm_optimizer *o, const char *path, lm_error *err) {
+  LM_GUARD(err, -1, {
+    torch::serialize::InputArchive archive;
+    archive.load_from(std::string(path));
+    o->opt->load(archive);
+    return 0;
+  })
+}
 
 void lm_optimizer_free(lm_optimizer *o) { delete o; }
 

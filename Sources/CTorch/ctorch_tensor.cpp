@@ -4,6 +4,10 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstring>
+#include <mutex>
 
 // `lmops` sees all of at:: plus the few ops that libtorch has only as methods.
 namespace lmops {
@@ -21,6 +25,30 @@ void lm_error_clear(lm_error *err) {
 }
 
 void lm_manual_seed(uint64_t seed) { at::manual_seed(seed); }
+
+int64_t lm_cpu_rng_state(uint8_t *out, int64_t capacity) {
+  try {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    at::Tensor state = gen.get_state();
+    int64_t n = state.numel();
+    if (out && capacity >= n) std::memcpy(out, state.data_ptr<uint8_t>(), static_cast<size_t>(n));
+    return n;
+  } catch (...) {
+    return -1;
+  }
+}
+
+int32_t lm_set_cpu_rng_state(const uint8_t *bytes, int64_t n, lm_error *err) {
+  LM_GUARD(err, -1, {
+    at::Tensor state = at::empty({n}, at::kByte);
+    std::memcpy(state.data_ptr<uint8_t>(), bytes, static_cast<size_t>(n));
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+    return 0;
+  })
+}
 void lm_set_num_threads(int32_t n) {
   if (n > 0) at::set_num_threads(n);
 }

@@ -35,9 +35,11 @@ final class ProgressBar: @unchecked Sendable {
     let enabled = isatty(2) != 0
     private let lock = NSLock()
     private var last = Date.distantPast
-    private let start = Date()
+    private var start = Date()
     init(_ title: String) { self.title = title }
-    func update(_ done: Int, _ total: Int, label: String? = nil) {
+    /// Starts counting time again (a new epoch on the same bar).
+    func restart() { lock.withLock { start = Date(); last = .distantPast } }
+    func update(_ done: Int, _ total: Int, label: String? = nil, suffix: String = "") {
         guard enabled else { return }
         lock.withLock {
             let now = Date()
@@ -47,7 +49,7 @@ final class ProgressBar: @unchecked Sendable {
             let elapsed = now.timeIntervalSince(start)
             let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(label ?? title) \(bar) \(done)/\(total)  \(String(format: "%.0f", Double(done) / max(elapsed, 1e-3)))/s  ETA \(Int(eta))s   \(done == total ? "\n" : "")".utf8))
+            FileHandle.standardError.write(Data("\r\(label ?? title) \(bar) \(done)/\(total)  \(String(format: "%.0f", Double(done) / max(elapsed, 1e-3)))/s  ETA \(Int(eta))s  \(suffix)   \(done == total ? "\n" : "")".utf8))
         }
     }
 }

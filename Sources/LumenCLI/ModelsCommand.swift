@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LumenStore
+import LumenTensor
+import LumenTraining
 
 /// `lumen models …`: the model registry from the terminal.
 struct ModelsCommand: AsyncParsableCommand {
@@ -55,16 +57,32 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 
     struct Register: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a run's model as the next version of NAME (created when missing).")
+        static let configuration = CommandConfiguration(
+            abstract: "Register a run's model as the next version of NAME (created when missing).",
+            discussion: """
+            A finished `lumen train` run registers its best checkpoint with its signature, preprocessing, lineage and a \
+            model card (the same as `lumen train --register`). Other runs (logged with the mlflow client, say) register \
+            the artifact at --path.
+            """)
         @OptionGroup var options: WorkspaceOptions
         @Argument(help: "Run id (a unique prefix is enough).") var run: String
         @Argument(help: "Registered model name.") var name: String
-        @Option(name: .long, help: "Artifact path of the model inside the run.") var path = "model"
+        @Option(name: .long, help: "Artifact path of the model inside the run (runs not made by lumen train).") var path = "model"
         @Option(name: .long, help: "Alias to point at the new version (e.g. champion).") var alias: String?
 
         func run() async throws {
+            let ws = try options.open()
             try await options.withStore { store in
                 let r = try await resolveRun(run, in: store)
+                if let record = try await ModelRegistration.trainingRecord(runID: r.info.runID, store: store, workspace: ws) {
+                    let registered = try await ModelRegistration.register(name: name, result: record.result, config: record.config, store: store,
+                                                                          workspace: ws, alias: alias, libtorch: Runtime.libtorchVersion)
+                    print("registered \(name) version \(registered.version.version) from run \(r.info.runID)\(alias.map { " as @\($0)" } ?? ""); model card: \(registered.card.path)")
+                    return
+                }
+                if r.tags["lumen.model"] != nil {
+                    throw CLIError("run \(r.info.runID) is \(r.info.status.rawValue) and has no training result to register: only finished lumen train runs register (lumen train --resume \(r.info.runID) finishes a stopped one)")
+                }
                 if (try? await store.registeredModel(name: name)) == nil {
                     _ = try await store.createRegisteredModel(name: name, description: "", tags: [:])
                 }

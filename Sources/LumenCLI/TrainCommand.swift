@@ -13,6 +13,10 @@ struct TrainCommand: AsyncParsableCommand {
         Overrides follow the config file as KEY=VALUE (e.g. trainer.epochs=20 model.name=resnet34). Unknown or \
         mistyped keys are refused with their path. `lumen train --example` prints a commented config.
 
+        Ctrl-C (or SIGTERM) finishes the current batch, saves a checkpoint, marks the run KILLED and exits with \
+        status 130; `lumen train --resume RUN` continues it exactly where it stopped (same batches, optimizer \
+        state and schedule). A run killed harder (SIGKILL, power loss) resumes from its last finished epoch.
+
         Keys:
         \(ConfigTree.documentation(ExperimentConfig.schema))
         """
@@ -20,61 +24,92 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var workspace: WorkspaceOptions
     @Argument(help: "Experiment config (YAML), then KEY=VALUE overrides.") var arguments: [String] = []
     @Option(help: "Register the best checkpoint as a new version of this model.") var register: String?
+    @Option(help: "Continue this interrupted, killed or failed run (id or unique prefix) with its own config.") var resume: String?
     @Flag(help: "Print a commented example config and exit.") var example = false
 
     func run() async throws {
         if example { print(ExperimentConfig.example); return }
-        guard let first = arguments.first else { throw CLIError("give an experiment config: lumen train exp.yaml [KEY=VALUE…] (lumen train --example prints one)") }
-        var yaml = "", source = "command line", overrides = arguments
-        if !first.contains("=") {
-            guard let text = try? String(contentsOfFile: first, encoding: .utf8) else { throw CLIError("\(first): cannot read the config file") }
-            yaml = text
-            source = first
-            overrides.removeFirst()
-        }
-        let config: ExperimentConfig
-        do { config = try ExperimentConfig(yaml: yaml, source: source, overrides: overrides) } catch { throw CLIError("\(error)") }
         let ws = try workspace.open()
-        let bar = ProgressBar("")
-        let terminal = isatty(1) != 0
-        let result = try await workspace.withStore { store in
-            try await Trainer(config: config, workspace: ws, store: store).run { event in
-                switch event {
-                case .started(let runID, let train, let val, let classes):
-                    print("run \(runID): \(train) training and \(val) validation images, classes \(classes.joined(separator: ", "))")
-                case .batch(let epoch, let batch, let batches, _):
-                    if terminal { bar.update(batch, batches, label: "epoch \(epoch + 1)/\(config.epochs)") }
-                case .epoch(let epoch, let metrics, let best):
-                    let shown = metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  ")
-                    print("epoch \(epoch + 1)/\(config.epochs)  \(shown)\(best ? "  *" : "")")
-                case .stoppedEarly(let epoch):
-                    print("early stop after epoch \(epoch + 1): \(config.monitor) did not improve for \(config.patience) epochs")
+        var config: ExperimentConfig
+        var resumeID: String?
+        if let resume {
+            guard arguments.isEmpty else { throw CLIError("--resume continues a run with its own config: give no config file or overrides") }
+            (config, resumeID) = try await workspace.withStore { store -> (ExperimentConfig, String) in
+                let run = try await resolveRun(resume, in: store)
+                let prefix = "\(run.info.experimentID)/\(run.info.runID)/artifacts/"
+                guard let entry = try await store.artifact(path: prefix + TrainingResult.configArtifactPath), let sha = entry.sha256 else {
+                    throw CLIError("run \(run.info.runID) was not made by lumen train (it has no \(TrainingResult.configArtifactPath)), so it cannot be resumed")
                 }
+                let data = try Data(contentsOf: ArtifactStore(root: ws.artifactRoot).url(for: sha))
+                do { return (try ExperimentConfig(record: JSONDecoder().decode(ConfigRecord.self, from: data)), run.info.runID) } catch { throw CLIError("run \(run.info.runID): \(error)") }
             }
+        } else {
+            guard let first = arguments.first else { throw CLIError("give an experiment config: lumen train exp.yaml [KEY=VALUE…] (lumen train --example prints one)") }
+            var yaml = "", source = "command line", overrides = arguments
+            if !first.contains("=") {
+                guard let text = try? String(contentsOfFile: first, encoding: .utf8) else { throw CLIError("\(first): cannot read the config file") }
+                yaml = text
+                source = first
+                overrides.removeFirst()
+            }
+            do { config = try ExperimentConfig(yaml: yaml, source: source, overrides: overrides) } catch { throw CLIError("\(error)") }
+        }
+        let interrupt = Interrupt()
+        interrupt.install(message: "stopping: finishing this batch and saving a checkpoint")
+        let result: TrainingResult
+        do {
+            result = try await workspace.withStore { store in
+                var trainer = Trainer(config: config, workspace: ws, store: store, resume: resumeID)
+                trainer.shouldStop = { interrupt.isRaised }
+                return try await trainer.run(events: TrainingPrinter(config: config).handle)
+            }
+        } catch TrainingError.interrupted(let runID, let epoch, let batch) {
+            print("interrupted in epoch \(epoch + 1) after batch \(batch): run \(runID) is marked KILLED, its checkpoint is saved")
+            print("continue with: lumen train --resume \(runID)")
+            throw ExitCode(130)
+        } catch let error as TrainingError {
+            throw CLIError("\(error)")
         }
         print("best (\(config.monitor)): " + result.best.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  "))
         if let name = register {
-            let (version, cardPath) = try await workspace.withStore { store -> (ModelVersion, String) in
-                if (try? await store.registeredModel(name: name)) == nil { _ = try await store.createRegisteredModel(name: name, description: "", tags: [:]) }
-                let version = try await store.createModelVersion(name: name, source: "runs:/\(result.runID)/checkpoints/best.safetensors", runID: result.runID,
-                                                                 description: "trained by lumen train", tags: ["classes": result.classes.joined(separator: ",")],
-                                                                 signature: result.signature, preprocessing: result.preprocessing)
-                // The model card, kept with the run's artifacts and named by a tag on the version.
-                let card = ModelCard.markdown(name: name, version: version.version, runID: result.runID, config: config, dataset: result.dataset,
-                                              trainImages: result.trainImages, validation: result.validation, libtorch: Runtime.libtorchVersion)
-                let run = try await store.run(id: result.runID)
-                let path = "\(run.info.experimentID)/\(result.runID)/artifacts/model_card.md"
-                let (sha, size) = try ArtifactStore(root: ws.artifactRoot).put(Data(card.utf8))
-                try await store.recordArtifact(path: path, sha256: sha, size: size)
-                try await store.setModelVersionTag(name: name, version: version.version, key: "model_card", value: "model_card.md")
-                let folder = ws.folder.appendingPathComponent("model-cards")
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                let file = folder.appendingPathComponent("\(name)-v\(version.version).md")
-                try card.write(to: file, atomically: true, encoding: .utf8)
-                return (version, file.path)
+            let registered = try await workspace.withStore { store in
+                try await ModelRegistration.register(name: name, result: result, config: config, store: store, workspace: ws, libtorch: Runtime.libtorchVersion)
             }
-            print("registered \(name) version \(version.version); model card: \(cardPath) (also model_card.md of the run)")
+            print("registered \(name) version \(registered.version.version); model card: \(registered.card.path) (also model_card.md of the run)")
         }
         print("run \(result.runID) finished (lumen runs show \(result.runID))")
+    }
+}
+
+/// Prints a training run's events: a live bar per epoch on a terminal (batch, ETA, loss), a line per epoch.
+final class TrainingPrinter: @unchecked Sendable {
+    // @unchecked: used from the training task only.
+    let config: ExperimentConfig
+    let bar = ProgressBar("")
+    let prefix: String
+    private var lossSum = 0.0, lossCount = 0, currentEpoch = -1
+
+    init(config: ExperimentConfig, prefix: String = "") {
+        self.config = config
+        self.prefix = prefix
+    }
+
+    func handle(_ event: TrainingEvent) {
+        switch event {
+        case .started(let runID, let train, let val, let classes):
+            print("\(prefix)run \(runID): \(train) training and \(val) validation images, classes \(classes.joined(separator: ", "))")
+        case .resumed(let epoch, let batch):
+            print("\(prefix)resuming in epoch \(epoch + 1)/\(config.epochs) after batch \(batch)")
+        case .batch(let epoch, let batch, let batches, let loss):
+            if epoch != currentEpoch { currentEpoch = epoch; lossSum = 0; lossCount = 0; bar.restart() }
+            lossSum += loss
+            lossCount += 1
+            bar.update(batch, batches, label: "\(prefix)epoch \(epoch + 1)/\(config.epochs)", suffix: String(format: "loss %.4f", lossSum / Double(max(lossCount, 1))))
+        case .epoch(let epoch, let metrics, let best):
+            let shown = metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  ")
+            print("\(prefix)epoch \(epoch + 1)/\(config.epochs)  \(shown)\(best ? "  *" : "")")
+        case .stoppedEarly(let epoch):
+            print("\(prefix)early stop after epoch \(epoch + 1): \(config.monitor) did not improve for \(config.patience) epochs")
+        }
     }
 }

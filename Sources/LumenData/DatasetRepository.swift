@@ -53,7 +53,16 @@ public struct DatasetRepository: Sendable {
         for file in files where file.hasSuffix(".json") {
             versions.append(try load(dir.appendingPathComponent(file)))
         }
-        return versions.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        // Manifests keep whole seconds: a version derived in the same second as its parent (an import
+        // and its split) still sorts after it, by its depth in the parent chain.
+        let byID = Dictionary(versions.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func depth(_ v: DatasetVersion) -> Int {
+            var d = 0, seen = Set<String>(), parent = v.parent
+            while let id = parent, let p = byID[id], seen.insert(id).inserted { d += 1; parent = p.parent }
+            return d
+        }
+        let keyed = versions.map { (v: $0, created: $0.createdAt.timeIntervalSince1970.rounded(.down), depth: depth($0)) }
+        return keyed.sorted { ($0.created, $0.depth, $0.v.id) < ($1.created, $1.depth, $1.v.id) }.map(\.v)
     }
 
     /// Resolves `NAME`, `NAME:latest`, `NAME:ID` or `NAME:ID-prefix`.

@@ -6,6 +6,22 @@ public enum Runtime {
     /// Seeds libtorch's generators (`torch.manual_seed`).
     public static func manualSeed(_ seed: UInt64) { lm_manual_seed(seed) }
 
+    /// The CPU generator's state (`torch.get_rng_state()`), saved with a checkpoint so that a resumed run
+    /// draws the same dropout masks as one that never stopped.
+    public static func rngState() -> [UInt8] {
+        let n = lm_cpu_rng_state(nil, 0)
+        guard n > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: Int(n))
+        _ = bytes.withUnsafeMutableBufferPointer { lm_cpu_rng_state($0.baseAddress, n) }
+        return bytes
+    }
+
+    /// Restores a state from `rngState()` (`torch.set_rng_state`).
+    public static func setRNGState(_ bytes: [UInt8]) throws(LumenError) {
+        guard !bytes.isEmpty else { throw .invalidArgument(field: "rng state", reason: "empty") }
+        _ = try torchCall("set_rng_state") { err in bytes.withUnsafeBufferPointer { lm_set_cpu_rng_state($0.baseAddress, Int64($0.count), err) } }
+    }
+
     /// Intra-op threads used by libtorch. Lumen sets it to all cores at start-up (libtorch's default here is 1).
     public static var threads: Int {
         get { Int(lm_get_num_threads()) }

@@ -34,6 +34,35 @@ import Testing
         let typo = try lumen(["train", config.path, "trainer.epoch=2", "--workspace", dir.path])
         #expect(typo.status != 0 && typo.output.contains("trainer.epoch") && typo.output.contains("epochs"))
         #expect(try lumen(["models", "show", "phantom", "--workspace", dir.path]).output.contains("phantom"))
+
+        // Ctrl-C: the run saves a checkpoint, is marked KILLED, exits 130, and --resume finishes it.
+        let long = Process()
+        long.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
+        long.arguments = ["train", config.path, "trainer.epochs=40", "trainer.threads=1", "--workspace", dir.path]
+        let pipe = Pipe()
+        long.standardOutput = pipe
+        long.standardError = pipe
+        try long.run()
+        var text = ""
+        while !text.contains("epoch 1/40") {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        long.interrupt()
+        text += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        long.waitUntilExit()
+        #expect(long.terminationStatus == 130, "\(text)")
+        let runID = try #require(text.components(separatedBy: "lumen train --resume ").last?.prefix(32)).description
+        #expect(text.contains("is marked KILLED") && runID.count == 32, "\(text)")
+        #expect(try lumen(["runs", "show", runID, "--workspace", dir.path]).output.contains("KILLED"))
+        let unfinished = try lumen(["models", "register", runID, "phantom", "--workspace", dir.path])
+        #expect(unfinished.status != 0 && unfinished.output.contains("--resume"), "\(unfinished.output)")
+        let resumed = try lumen(["train", "--resume", String(runID.prefix(8)), "--workspace", dir.path])
+        #expect(resumed.status == 0 && resumed.output.contains("resuming in epoch") && resumed.output.contains("epoch 40/40"), "\(resumed.output)")
+        let later = try lumen(["models", "register", runID, "phantom", "--alias", "candidate", "--workspace", dir.path])
+        #expect(later.status == 0 && later.output.contains("registered phantom version 2"), "\(later.output)")
+        #expect(try lumen(["train", "--resume", runID, "--workspace", dir.path]).output.contains("FINISHED"))
         let reportFile = dir.appendingPathComponent("eval.json")
         let evaluated = try lumen(["evaluate", "phantom/1", "--data", "ct", "--split", "val", "--bootstrap", "50", "--out", reportFile.path, "--workspace", dir.path])
         #expect(evaluated.status == 0, "\(evaluated.output)")

@@ -34,6 +34,22 @@ struct ImportTests {
         #expect(throws: DataError.self) { try s.repository.resolve("chest:ffff") }
     }
 
+    @Test func aVersionDerivedInTheSameSecondIsTheLatest() throws {
+        let s = Scratch()
+        defer { s.cleanup() }
+        // Manifests keep whole seconds; a split saved right after its import must still be what NAME means.
+        let when = Date(timeIntervalSince1970: 1_800_000_000.2)
+        let entries = (0..<4).map { DatasetEntry(path: "\($0).png", sha256: String(repeating: "\($0)", count: 64), size: 1, format: "png", label: "a") }
+        let imported = DatasetVersion(name: "d", task: .classification, source: "t", entries: entries, createdAt: when)
+        var splitEntries = entries
+        for i in splitEntries.indices { splitEntries[i].split = i < 2 ? "train" : "test" }
+        let split = DatasetVersion(name: "d", task: .classification, source: "t", parent: imported.id, entries: splitEntries, createdAt: when.addingTimeInterval(0.5))
+        _ = try s.repository.save(split)
+        _ = try s.repository.save(imported)
+        for _ in 0..<3 { #expect(try s.repository.resolve("d").id == split.id) }
+        #expect(try s.repository.versions(of: "d").map(\.id) == [imported.id, split.id])
+    }
+
     @Test func blobsArePackedOnceAndSurviveANewRepository() throws {
         let s = Scratch()
         defer { s.cleanup() }

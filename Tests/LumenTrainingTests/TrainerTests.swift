@@ -70,4 +70,64 @@ struct TrainerTests {
         await #expect { try await Trainer(config: numeric, workspace: ws, store: store).run() } throws: { "\($0)".contains("is not a number") }
         try await store.close()
     }
+
+    /// Stops a run at its `after`-th chance.
+    final class StopAfter: @unchecked Sendable {
+        // @unchecked: `calls` is only touched under `lock`.
+        let lock = NSLock()
+        var calls = 0
+        let after: Int
+        init(_ after: Int) { self.after = after }
+        func ask() -> Bool { lock.withLock { calls += 1; return calls >= after } }
+    }
+
+    @Test func interruptedRunResumesExactlyAndRegisters() async throws {
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: ws.root) }
+        let store = try await ws.openStore()
+        // AdamW with a cosine schedule: the optimizer moments and the schedule position must both survive.
+        let config = try ExperimentConfig(yaml: Self.yaml, overrides: ["trainer.epochs=3", "trainer.optimizer=adamw"])
+        let straight = try await Trainer(config: config, workspace: ws, store: store).run()
+
+        // Stopped in the middle of the second epoch (3 batches per epoch: 24 images of 8; asked after
+        // batches 1 and 2, at the end of epoch 1, then after batch 1 of epoch 2)…
+        var trainer = Trainer(config: config, workspace: ws, store: store)
+        let stop = StopAfter(4)
+        trainer.shouldStop = { stop.ask() }
+        var interruptedRun = ""
+        do {
+            _ = try await trainer.run()
+            Issue.record("the run should have been interrupted")
+        } catch TrainingError.interrupted(let runID, let epoch, let batch) {
+            interruptedRun = runID
+            #expect(epoch == 1 && batch == 1, "stopped at epoch \(epoch) batch \(batch)")
+        }
+        #expect(try await store.run(id: interruptedRun).info.status == .killed)
+        let prefix = "\(try await store.run(id: interruptedRun).info.experimentID)/\(interruptedRun)/artifacts/"
+        #expect(try await store.artifact(path: prefix + "checkpoints/last.safetensors") != nil, "a killed run keeps its checkpoints")
+        #expect(try await ModelRegistration.trainingRecord(runID: interruptedRun, store: store, workspace: ws) == nil, "nothing to register before it finishes")
+
+        // …continues to exactly the same weights and metrics as the run that was never stopped.
+        var events: [TrainingEvent] = []
+        let resumed = try await Trainer(config: config, workspace: ws, store: store, resume: interruptedRun).run { events.append($0) }
+        #expect(resumed.runID == interruptedRun && resumed.epochs == 3)
+        #expect(events.contains { if case .resumed(1, 1) = $0 { return true } else { return false } })
+        #expect(resumed.last["train_loss"] == straight.last["train_loss"], "\(resumed.last) vs \(straight.last)")
+        #expect(resumed.last["val_loss"] == straight.last["val_loss"])
+        #expect(resumed.last["lr"] == straight.last["lr"])
+        #expect(try await store.run(id: interruptedRun).info.status == .finished)
+        #expect(try await store.metricHistory(runID: interruptedRun, key: "val_loss").count == 3, "one validation per epoch, none repeated")
+        #expect(!FileManager.default.fileExists(atPath: Trainer.checkpointFolder(ws, runID: interruptedRun).path), "resume state is removed when the run finishes")
+        await #expect { try await Trainer(config: config, workspace: ws, store: store, resume: interruptedRun).run() } throws: { "\($0)".contains("FINISHED") }
+
+        // A finished run registers later from its artifacts, with its model card.
+        let record = try #require(try await ModelRegistration.trainingRecord(runID: interruptedRun, store: store, workspace: ws))
+        #expect(record.config.record == config.record && record.result.classes == ["lesion", "normal"])
+        let registered = try await ModelRegistration.register(name: "phantom", result: record.result, config: record.config, store: store,
+                                                              workspace: ws, alias: "champion", libtorch: "test")
+        #expect(registered.version.version == 1 && registered.version.signature == resumed.signature)
+        #expect(try await store.modelVersion(name: "phantom", alias: "champion").version == 1)
+        #expect(try String(contentsOf: registered.card, encoding: .utf8).contains("Model card: phantom version 1"))
+        try await store.close()
+    }
 }

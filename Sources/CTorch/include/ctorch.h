@@ -38,6 +38,10 @@ enum { LM_REDUCTION_NONE = 0, LM_REDUCTION_MEAN = 1, LM_REDUCTION_SUM = 2 };
 
 /* ---------- runtime ---------- */
 void lm_manual_seed(uint64_t seed);
+/** Copies the CPU generator's state into out (when capacity allows); returns its size in bytes, -1 on failure. */
+int64_t lm_cpu_rng_state(uint8_t *out, int64_t capacity);
+/** Restores a state from lm_cpu_rng_state (invalid bytes are refused with an error). */
+int32_t lm_set_cpu_rng_state(const uint8_t *bytes, int64_t n, lm_error *err);
 void lm_set_num_threads(int32_t n);
 int32_t lm_get_num_threads(void);
 bool lm_cuda_is_available(void);
@@ -198,6 +202,10 @@ int32_t lm_optimizer_step(lm_optimizer *o, lm_error *err);
 int32_t lm_optimizer_zero_grad(lm_optimizer *o, bool set_to_none, lm_error *err);
 /** Number of per-parameter state entries held (0 before the first step). */
 int64_t lm_optimizer_state_count(const lm_optimizer *o);
+/** Writes the optimizer's state (momenta, Adam moments and step counts, group options) to a file. */
+int32_t lm_optimizer_save(const lm_optimizer *o, const char *path, lm_error *err);
+/** Reads state written by lm_optimizer_save into an optimizer over the same parameters. */
+int32_t lm_optimizer_load(lm_optimizer *o, const char *path, lm_error *err);
 void lm_optimizer_free(lm_optimizer *o);
 
 #ifdef __cplusplus

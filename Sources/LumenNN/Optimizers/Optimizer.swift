@@ -1,3 +1,4 @@
+import Foundation
 import CTorch
 import LumenTensor
 
@@ -71,6 +72,17 @@ public final class Optimizer {
 
     /// Learning rate of the first group.
     public var learningRate: Double { learningRate(group: 0) }
+
+    /// Writes the optimizer's state (momentum buffers, Adam moments and step counts, learning rates) to
+    /// `url`, for `--resume` (libtorch's archive format, like `torch.save(optimizer.state_dict())` in C++).
+    public func save(to url: URL) throws(LumenError) {
+        _ = try torchCall("optimizer save") { lm_optimizer_save(handle, url.path, $0) }
+    }
+
+    /// Reads state written by `save(to:)` into this optimizer (same kind, same parameters).
+    public func load(from url: URL) throws(LumenError) {
+        _ = try torchCall("optimizer load") { lm_optimizer_load(handle, url.path, $0) }
+    }
 
     /// Number of parameters that have optimizer state (momentum buffers, Adam moments).
     public var stateCount: Int { Int(lm_optimizer_state_count(handle)) }

@@ -82,9 +82,11 @@ public final class LRScheduler {
     public let schedule: any LRSchedule
     public private(set) var stepCount = 0
 
-    public init(_ optimizer: Optimizer, schedule: any LRSchedule) throws(LumenError) {
+    /// `stepCount` > 0 continues a schedule where a resumed run stopped.
+    public init(_ optimizer: Optimizer, schedule: any LRSchedule, stepCount: Int = 0) throws(LumenError) {
         self.optimizer = optimizer
         self.schedule = schedule
+        self.stepCount = max(0, stepCount)
         try apply()
     }
 

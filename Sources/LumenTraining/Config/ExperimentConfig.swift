@@ -1,5 +1,12 @@
 import Foundation
 
+/// The text and overrides an `ExperimentConfig` was made from.
+public struct ConfigRecord: Codable, Sendable, Equatable {
+    public var yaml: String
+    public var source: String
+    public var overrides: [String]
+}
+
 /// A training experiment: data, model and trainer settings, read from YAML with dotted overrides.
 /// Every key, its type, default and meaning is in `ExperimentConfig.schema` (printed by
 /// `lumen train --help` and copied into docs/configuration.md).
@@ -39,6 +46,8 @@ public struct ExperimentConfig: Sendable {
     ]
 
     public let tree: ConfigTree
+    /// Where the config came from, kept with the run so that `--resume` and `lumen models register` rebuild it.
+    public let record: ConfigRecord
 
     public var experiment: String
     public var runName: String?
@@ -80,6 +89,7 @@ public struct ExperimentConfig: Sendable {
         try tree.load(yaml: yaml, source: source)
         try tree.override(overrides)
         self.tree = tree
+        record = ConfigRecord(yaml: yaml, source: source, overrides: overrides)
         experiment = try tree.string("experiment") ?? "default"
         runName = try tree.string("run_name")
         dataset = try tree.string("data.dataset")!
@@ -112,6 +122,11 @@ public struct ExperimentConfig: Sendable {
         patience = try tree.int("trainer.early_stopping.patience")
         threads = try tree.int("trainer.threads")
         try validate()
+    }
+
+    /// Rebuilds a config from its record (the `lumen/config.json` artifact of a run).
+    public init(record: ConfigRecord) throws(TrainingError) {
+        try self.init(yaml: record.yaml, source: record.source, overrides: record.overrides)
     }
 
     func validate() throws(TrainingError) {

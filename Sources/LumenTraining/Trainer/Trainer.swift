@@ -8,13 +8,16 @@ import LumenTensor
 /// What a training run reports as it goes.
 public enum TrainingEvent: Sendable {
     case started(runID: String, trainSamples: Int, valSamples: Int, classes: [String])
+    /// A stopped run continues from `epoch` (0-based) after `batch` batches of it.
+    case resumed(epoch: Int, batch: Int)
     case batch(epoch: Int, batch: Int, batches: Int, loss: Double)
     case epoch(epoch: Int, metrics: [String: Double], best: Bool)
     case stoppedEarly(epoch: Int)
 }
 
-/// The result of a finished run.
-public struct TrainingResult: Sendable {
+/// The result of a finished run (also kept as the run's `lumen/training_result.json` artifact, from
+/// which `lumen models register RUN NAME` registers it later).
+public struct TrainingResult: Sendable, Codable {
     public var runID: String
     public var epochs: Int
     public var best: [String: Double]
@@ -29,20 +32,58 @@ public struct TrainingResult: Sendable {
     public var validation: ClassificationReport?
     public var dataset: String
     public var trainImages: Int
+
+    /// Artifact paths (relative to a run's artifacts) where a run keeps what it was made from and what it made.
+    public static let artifactPath = "lumen/training_result.json"
+    public static let configArtifactPath = "lumen/config.json"
+}
+
+/// Where a stopped run is, written after every epoch and when the run is interrupted: enough to
+/// continue exactly (the loader's batches depend on seed, epoch and position only).
+struct TrainingState: Codable {
+    /// The epoch in progress, and how many of its batches are trained.
+    var epoch = 0, batch = 0
+    var globalStep: Int64 = 0
+    var schedulerSteps = 0
+    var bestValue: Double?
+    var bestMetrics: [String: Double] = [:]
+    var lastMetrics: [String: Double] = [:]
+    var sinceBest = 0
+    var epochsRun = 0
+    /// The running sums of the epoch in progress.
+    var sum = 0.0, seen = 0, correct = 0
+    var epochSeconds = 0.0
+    /// libtorch's CPU generator (dropout masks) at the save.
+    var rng: [UInt8]?
 }
 
 /// Trains a classifier from an experiment config on a dataset version, logging everything to the store:
 /// the config as parameters, the dataset version as lineage, per-step and per-epoch metrics, system
-/// information as tags, and the best and last checkpoints as artifacts.
+/// information as tags, and the best and last checkpoints as artifacts. A run that was interrupted
+/// (`shouldStop`, Ctrl-C in `lumen train`), failed or was killed continues with `resume`.
 public struct Trainer {
     public let config: ExperimentConfig
     public let workspace: Workspace
     public let store: any Store
+    /// Continue this run from its last checkpoint instead of starting a new one.
+    public var resume: String?
+    /// Make the run a child of this one (a sweep's trials).
+    public var parentRunID: String?
+    /// Asked after every optimizer step: true saves a checkpoint, marks the run KILLED and throws
+    /// `TrainingError.interrupted`.
+    public var shouldStop: @Sendable () -> Bool = { false }
 
-    public init(config: ExperimentConfig, workspace: Workspace, store: any Store) {
+    public init(config: ExperimentConfig, workspace: Workspace, store: any Store, resume: String? = nil, parentRunID: String? = nil) {
         self.config = config
         self.workspace = workspace
         self.store = store
+        self.resume = resume
+        self.parentRunID = parentRunID
+    }
+
+    /// The folder holding a run's resumable state (last model, optimizer, position, best model) until it finishes.
+    public static func checkpointFolder(_ workspace: Workspace, runID: String) -> URL {
+        workspace.folder.appendingPathComponent("checkpoints").appendingPathComponent(runID)
     }
 
     public func run(events: (TrainingEvent) -> Void = { _ in }) async throws -> TrainingResult {
@@ -65,6 +106,21 @@ public struct Trainer {
         var valSplit: String? = config.valSplit
         if version.entries(in: valSplit).isEmpty { valSplit = version.entries(in: "test").isEmpty ? nil : "test" }
 
+        // A resumed run: its record, checkpoint folder and saved position.
+        var state = TrainingState()
+        var resumedFrom: URL?
+        if let resume {
+            let previous = try await store.run(id: resume)
+            guard previous.info.status != .finished else {
+                throw TrainingError.training("run \(resume) is FINISHED; only interrupted, killed or failed runs continue with --resume")
+            }
+            guard let saved = Self.savedState(workspace, runID: resume) else {
+                throw TrainingError.training("run \(resume) has no checkpoint to continue from (\(Self.checkpointFolder(workspace, runID: resume).path) is missing): it stopped before its first epoch ended")
+            }
+            state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: saved.appendingPathComponent("state.json")))
+            resumedFrom = saved
+        }
+
         // The first tensor op installs the default thread count once per process; do it before choosing ours.
         _ = try Tensor.zeros([1])
         if config.threads > 0 { Runtime.threads = config.threads }
@@ -85,47 +141,82 @@ public struct Trainer {
         let model = try makeModel(classes: classes.count)
         let optimizer = try makeOptimizer(model)
         let stepsPerEpoch = max(1, trainLoader.count / config.accumulate)
-        let scheduler = try makeSchedule(optimizer, totalSteps: stepsPerEpoch * config.epochs)
+        if let resumedFrom {
+            _ = try model.load(from: resumedFrom.appendingPathComponent("model.safetensors"), strict: true)
+            try optimizer.load(from: resumedFrom.appendingPathComponent("optimizer.pt"))
+            if let rng = state.rng { try Runtime.setRNGState(rng) }
+        }
+        let scheduler = try makeSchedule(optimizer, totalSteps: stepsPerEpoch * config.epochs, stepCount: state.schedulerSteps)
         let loss = CrossEntropyLoss(classWeights: config.classWeights ? classWeights(trainEntries, classes) : nil)
 
         // Tracking.
         let experiment: Experiment
-        if let existing = try await store.experiment(named: config.experiment) { experiment = existing } else {
-            experiment = try await store.createExperiment(name: config.experiment, artifactLocation: nil, tags: [:])
-        }
-        var tags = ["lumen.dataset": version.reference, "lumen.model": config.model, "lumen.libtorch": Runtime.libtorchVersion,
-                    "lumen.threads": String(Runtime.threads), "lumen.cpu": cpuModel(), "mlflow.source.type": "LOCAL", "lumen.classes": classes.joined(separator: ",")]
-        if let commit = gitCommit() { tags["mlflow.source.git.commit"] = commit }
-        let run = try await store.createRun(experimentID: experiment.id, name: config.runName, startTime: nil, tags: tags, parentRunID: nil)
-        let runID = run.info.runID
-        do {
-            let params = config.tree.effectiveValues().map { Param(key: $0.0, value: String($0.1.prefix(6000))) }
-            for chunk in stride(from: 0, to: params.count, by: 100) {
-                try await store.logBatch(runID: runID, metrics: [], params: Array(params[chunk..<min(chunk + 100, params.count)]), tags: [])
+        let runID: String
+        if let resume {
+            runID = resume
+            let info = try await store.updateRun(id: runID, status: .running, endTime: nil, name: nil)
+            experiment = try await store.experiment(id: info.experimentID)
+        } else {
+            if let existing = try await store.experiment(named: config.experiment) { experiment = existing } else {
+                experiment = try await store.createExperiment(name: config.experiment, artifactLocation: nil, tags: [:])
             }
-            try await store.linkDatasets(runID: runID, [DatasetUse(dataset: version.name, version: version.id, context: "training")])
+            var tags = ["lumen.dataset": version.reference, "lumen.model": config.model, "lumen.libtorch": Runtime.libtorchVersion,
+                        "lumen.threads": String(Runtime.threads), "lumen.cpu": cpuModel(), "mlflow.source.type": "LOCAL", "lumen.classes": classes.joined(separator: ",")]
+            if let commit = gitCommit() { tags["mlflow.source.git.commit"] = commit }
+            if let parentRunID { tags["mlflow.parentRunId"] = parentRunID }
+            runID = try await store.createRun(experimentID: experiment.id, name: config.runName, startTime: nil, tags: tags, parentRunID: parentRunID).info.runID
+        }
+        let artifacts = ArtifactStore(root: workspace.artifactRoot)
+        let artifactPrefix = "\(experiment.id)/\(runID)/artifacts"
+        let folder = Self.checkpointFolder(workspace, runID: runID)
+        do {
+            if resume == nil {
+                let params = config.tree.effectiveValues().map { Param(key: $0.0, value: String($0.1.prefix(6000))) }
+                for chunk in stride(from: 0, to: params.count, by: 100) {
+                    try await store.logBatch(runID: runID, metrics: [], params: Array(params[chunk..<min(chunk + 100, params.count)]), tags: [])
+                }
+                try await store.linkDatasets(runID: runID, [DatasetUse(dataset: version.name, version: version.id, context: "training")])
+                try await recordData(try JSONEncoder().encode(config.record), as: "\(artifactPrefix)/\(TrainingResult.configArtifactPath)", artifacts)
+            }
             events(.started(runID: runID, trainSamples: trainLoader.entries.count, valSamples: valLoader?.entries.count ?? 0, classes: classes))
+            if resume != nil { events(.resumed(epoch: state.epoch, batch: state.batch)) }
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
 
-            let artifacts = ArtifactStore(root: workspace.artifactRoot)
-            let artifactPrefix = "\(experiment.id)/\(runID)/artifacts"
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-train-\(runID)")
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: scratch) }
+            /// Saves model, optimizer and position together (written to a new folder, then swapped in).
+            func saveState() throws {
+                let next = folder.appendingPathComponent("next")
+                let current = folder.appendingPathComponent("current")
+                try? FileManager.default.removeItem(at: next)
+                try FileManager.default.createDirectory(at: next, withIntermediateDirectories: true)
+                try model.save(to: next.appendingPathComponent("model.safetensors"), metadata: ["epoch": String(state.epoch), "classes": classes.joined(separator: ",")])
+                try optimizer.save(to: next.appendingPathComponent("optimizer.pt"))
+                state.rng = Runtime.rngState()
+                try JSONEncoder().encode(state).write(to: next.appendingPathComponent("state.json"))
+                let old = folder.appendingPathComponent("old")
+                try? FileManager.default.removeItem(at: old)
+                if FileManager.default.fileExists(atPath: current.path) { try FileManager.default.moveItem(at: current, to: old) }
+                try FileManager.default.moveItem(at: next, to: current)
+                try? FileManager.default.removeItem(at: old)
+            }
+            /// Copies the last and best checkpoints into the run's artifacts.
+            func publishCheckpoints() async throws {
+                let current = folder.appendingPathComponent("current/model.safetensors")
+                if FileManager.default.fileExists(atPath: current.path) { try await record(current, as: "\(artifactPrefix)/checkpoints/last.safetensors", artifacts) }
+                let best = folder.appendingPathComponent("best.safetensors")
+                if FileManager.default.fileExists(atPath: best.path) { try await record(best, as: "\(artifactPrefix)/checkpoints/best.safetensors", artifacts) }
+            }
 
-            var bestValue: Double?
-            var bestMetrics: [String: Double] = [:]
-            var lastMetrics: [String: Double] = [:]
-            var sinceBest = 0
-            var globalStep: Int64 = 0
-            var epochsRun = 0
-            if config.freezeBackboneEpochs > 0, let classifier = model as? any Classifier { try classifier.freezeBackbone() }
-            for epoch in 0..<config.epochs {
+            if config.freezeBackboneEpochs > 0, state.epoch < config.freezeBackboneEpochs, let classifier = model as? any Classifier { try classifier.freezeBackbone() }
+            var stoppedEarly = false
+            while state.epoch < config.epochs && !stoppedEarly {
+                let epoch = state.epoch
                 if epoch == config.freezeBackboneEpochs, config.freezeBackboneEpochs > 0 { try model.unfreeze() }
                 model.train()
-                var sum = 0.0, seen = 0, correct = 0
-                let epochStart = Date()
+                let epochStart = Date().addingTimeInterval(-state.epochSeconds)
                 let batches = trainLoader.epoch(epoch)
                 var b = 0
+                // A resumed epoch skips the batches it already trained (same order: seed, epoch and position decide it).
+                while b < state.batch, try batches.nextBatch() != nil { b += 1 }
                 try optimizer.zeroGrad()
                 while let batch = try batches.nextBatch() {
                     guard let targets = batch.targets else { throw TrainingError.data("a training batch has unlabelled images") }
@@ -133,25 +224,35 @@ public struct Trainer {
                     let value = try loss(logits, targets)
                     try (value / Double(config.accumulate)).backward()
                     b += 1
-                    if b % config.accumulate == 0 || b == trainLoader.count {
+                    let stepped = b % config.accumulate == 0 || b == trainLoader.count
+                    if stepped {
                         try optimizer.step()
                         try optimizer.zeroGrad()
                         if let scheduler { _ = try scheduler.step() }
-                        globalStep += 1
+                        state.globalStep += 1
                     }
                     let l = try value.item()
                     let n = batch.images.shape[0]
-                    sum += l * Double(n)
-                    seen += n
-                    correct += zip(try logits.argmax(dim: 1).int64s(), try targets.int64s()).filter { $0 == $1 }.count
+                    state.sum += l * Double(n)
+                    state.seen += n
+                    state.correct += zip(try logits.argmax(dim: 1).int64s(), try targets.int64s()).filter { $0 == $1 }.count
                     if b % 10 == 0 || b == trainLoader.count {
-                        try await store.logMetric(runID: runID, key: "train_loss_step", value: l, step: globalStep)
+                        try await store.logMetric(runID: runID, key: "train_loss_step", value: l, step: state.globalStep)
                     }
                     events(.batch(epoch: epoch, batch: b, batches: trainLoader.count, loss: l))
+                    if stepped && b < trainLoader.count && shouldStop() {
+                        state.batch = b
+                        state.schedulerSteps = scheduler?.stepCount ?? 0
+                        state.epochSeconds = Date().timeIntervalSince(epochStart)
+                        try saveState()
+                        try await publishCheckpoints()
+                        _ = try await store.updateRun(id: runID, status: .killed, endTime: Clock.nowMillis(), name: nil)
+                        throw TrainingError.interrupted(runID: runID, epoch: epoch, batch: b)
+                    }
                 }
                 let seconds = Date().timeIntervalSince(epochStart)
-                var metrics: [String: Double] = ["train_loss": sum / Double(max(seen, 1)), "train_accuracy": Double(correct) / Double(max(seen, 1)),
-                                                 "lr": optimizer.learningRate(), "epoch_seconds": seconds, "train_images_per_s": Double(seen) / max(seconds, 1e-9)]
+                var metrics: [String: Double] = ["train_loss": state.sum / Double(max(state.seen, 1)), "train_accuracy": Double(state.correct) / Double(max(state.seen, 1)),
+                                                 "lr": optimizer.learningRate(), "epoch_seconds": seconds, "train_images_per_s": Double(state.seen) / max(seconds, 1e-9)]
                 if let valLoader {
                     let v = try evaluate(model, valLoader, loss: loss)
                     metrics["val_loss"] = v.loss
@@ -159,46 +260,75 @@ public struct Trainer {
                     metrics["val_auc"] = ClassificationMetrics.auc(probabilities: v.probabilities, labels: v.labels)
                 }
                 try await store.logBatch(runID: runID, metrics: metrics.map { Metric(key: $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: Int64(epoch)) }, params: [], tags: [])
-                lastMetrics = metrics
-                epochsRun = epoch + 1
+                state.lastMetrics = metrics
+                state.epochsRun = epoch + 1
                 let watched = metrics[config.monitor] ?? metrics["train_loss"]!
-                let improved = bestValue.map { config.monitorMode == "min" ? watched < $0 : watched > $0 } ?? true
-                let lastFile = scratch.appendingPathComponent("last.safetensors")
-                try model.save(to: lastFile, metadata: ["epoch": String(epoch), "classes": classes.joined(separator: ",")])
-                try await record(lastFile, as: "\(artifactPrefix)/checkpoints/last.safetensors", artifacts)
-                if improved && !watched.isNaN {
-                    bestValue = watched
-                    bestMetrics = metrics
-                    sinceBest = 0
-                    try await record(lastFile, as: "\(artifactPrefix)/checkpoints/best.safetensors", artifacts)
+                let improved = !watched.isNaN && (state.bestValue.map { config.monitorMode == "min" ? watched < $0 : watched > $0 } ?? true)
+                if improved {
+                    state.bestValue = watched
+                    state.bestMetrics = metrics
+                    state.sinceBest = 0
+                    let tmp = folder.appendingPathComponent("best.tmp")
+                    try model.save(to: tmp, metadata: ["epoch": String(epoch), "classes": classes.joined(separator: ",")])
+                    guard rename(tmp.path, folder.appendingPathComponent("best.safetensors").path) == 0 else {
+                        throw TrainingError.training("cannot write the best checkpoint in \(folder.path): \(String(cString: strerror(errno)))")
+                    }
                 } else {
-                    sinceBest += 1
+                    state.sinceBest += 1
                 }
                 events(.epoch(epoch: epoch, metrics: metrics, best: improved))
-                if config.patience > 0 && sinceBest >= config.patience {
+                if config.patience > 0 && state.sinceBest >= config.patience {
                     events(.stoppedEarly(epoch: epoch))
-                    break
+                    stoppedEarly = true
+                }
+                state.epoch = epoch + 1
+                state.batch = 0
+                state.sum = 0; state.seen = 0; state.correct = 0; state.epochSeconds = 0
+                state.schedulerSteps = scheduler?.stepCount ?? 0
+                try saveState()
+                if !stoppedEarly && state.epoch < config.epochs && shouldStop() {
+                    try await publishCheckpoints()
+                    _ = try await store.updateRun(id: runID, status: .killed, endTime: Clock.nowMillis(), name: nil)
+                    throw TrainingError.interrupted(runID: runID, epoch: state.epoch, batch: 0)
                 }
             }
-            try await store.logBatch(runID: runID, metrics: bestMetrics.map { Metric(key: "best_" + $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: 0) }, params: [], tags: [])
-            _ = try await store.updateRun(id: runID, status: .finished, endTime: Clock.nowMillis(), name: nil)
+            try await publishCheckpoints()
+            try await store.logBatch(runID: runID, metrics: state.bestMetrics.map { Metric(key: "best_" + $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: 0) }, params: [], tags: [])
             // The best checkpoint on the validation split, for the model card's figures and intervals.
             var validation: ClassificationReport?
-            if let valLoader, let best = try await store.artifact(path: "\(artifactPrefix)/checkpoints/best.safetensors"), let sha = best.sha256 {
-                _ = try model.load(from: artifacts.url(for: sha), strict: true)
+            if let valLoader {
+                _ = try model.load(from: folder.appendingPathComponent("best.safetensors"), strict: true)
                 let v = try evaluate(model, valLoader, loss: loss)
                 let predictions = zip(v.probabilities, v.labels).enumerated().map { Prediction(path: valLoader.entries[$0.offset].path, label: $0.element.1, probabilities: $0.element.0) }
                 validation = ClassificationReport(classes: classes, predictions: predictions, bootstrap: 1000, seed: config.seed)
             }
             let signature = "{\"inputs\": {\"shape\": [-1, \(config.channels), \(config.imageSize), \(config.imageSize)], \"dtype\": \"float32\"}, \"outputs\": {\"shape\": [-1, \(classes.count)], \"classes\": [\(classes.map { "\"\($0)\"" }.joined(separator: ", "))]}}"
             let preprocessing = String(decoding: try JSONEncoder().encode(pipelines.eval), as: UTF8.self)
-            return TrainingResult(runID: runID, epochs: epochsRun, best: bestMetrics, last: lastMetrics, classes: classes,
-                                  bestCheckpoint: "\(artifactPrefix)/checkpoints/best.safetensors", signature: signature, preprocessing: preprocessing,
-                                  validation: validation, dataset: version.reference, trainImages: trainLoader.entries.count)
+            let result = TrainingResult(runID: runID, epochs: state.epochsRun, best: state.bestMetrics, last: state.lastMetrics, classes: classes,
+                                        bestCheckpoint: "\(artifactPrefix)/checkpoints/best.safetensors", signature: signature, preprocessing: preprocessing,
+                                        validation: validation, dataset: version.reference, trainImages: trainLoader.entries.count)
+            try await recordData(try JSONEncoder().encode(result), as: "\(artifactPrefix)/\(TrainingResult.artifactPath)", artifacts)
+            _ = try await store.updateRun(id: runID, status: .finished, endTime: Clock.nowMillis(), name: nil)
+            try? FileManager.default.removeItem(at: folder)
+            return result
+        } catch let error as TrainingError {
+            if case .interrupted = error { throw error }
+            _ = try? await store.updateRun(id: runID, status: .failed, endTime: Clock.nowMillis(), name: nil)
+            throw error
         } catch {
             _ = try? await store.updateRun(id: runID, status: .failed, endTime: Clock.nowMillis(), name: nil)
             throw error
         }
+    }
+
+    /// The saved state of a run, if it has one (`current`, or `old` when a save was cut short between its two renames).
+    static func savedState(_ workspace: Workspace, runID: String) -> URL? {
+        let folder = checkpointFolder(workspace, runID: runID)
+        for name in ["current", "old"] {
+            let candidate = folder.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("state.json").path) { return candidate }
+        }
+        return nil
     }
 
     struct Evaluation { var loss: Double; var probabilities: [[Double]]; var labels: [Int] }
@@ -224,7 +354,10 @@ public struct Trainer {
     }
 
     func record(_ file: URL, as path: String, _ artifacts: ArtifactStore) async throws {
-        let data = try Data(contentsOf: file)
+        try await recordData(try Data(contentsOf: file), as: path, artifacts)
+    }
+
+    func recordData(_ data: Data, as path: String, _ artifacts: ArtifactStore) async throws {
         let (sha, size) = try artifacts.put(data)
         try await store.recordArtifact(path: path, sha256: sha, size: size)
     }
@@ -288,11 +421,11 @@ public struct Trainer {
         }
     }
 
-    func makeSchedule(_ optimizer: Optimizer, totalSteps: Int) throws -> LRScheduler? {
+    func makeSchedule(_ optimizer: Optimizer, totalSteps: Int, stepCount: Int = 0) throws -> LRScheduler? {
         switch config.schedule {
-        case "cosine": return try LRScheduler(optimizer, schedule: CosineAnnealingLR(tMax: totalSteps))
-        case "step": return try LRScheduler(optimizer, schedule: StepLR(stepSize: max(1, totalSteps / 3)))
-        case "onecycle": return try LRScheduler(optimizer, schedule: OneCycleLR(maxLR: config.lr, totalSteps: totalSteps))
+        case "cosine": return try LRScheduler(optimizer, schedule: CosineAnnealingLR(tMax: totalSteps), stepCount: stepCount)
+        case "step": return try LRScheduler(optimizer, schedule: StepLR(stepSize: max(1, totalSteps / 3)), stepCount: stepCount)
+        case "onecycle": return try LRScheduler(optimizer, schedule: OneCycleLR(maxLR: config.lr, totalSteps: totalSteps), stepCount: stepCount)
         default: return nil
         }
     }
