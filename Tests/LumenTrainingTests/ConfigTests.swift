@@ -134,3 +134,42 @@ struct GradCAMTests {
         #expect(rgb.count == 32 * 32 * 3)
     }
 }
+
+@Suite("Sweep files")
+struct SweepConfigTests {
+    let yaml = "experiment: cxr\ndata: {dataset: chest}\ntrainer: {early_stopping: {metric: val_auc, mode: max}}\n"
+
+    @Test func sweepFilesAreCheckedAndExpanded() throws {
+        let text = yaml
+        let base: (String) throws -> String = { _ in text }
+        let grid = try SweepConfig(yaml: "base: b.yaml\nparameters:\n  trainer.lr: [0.1, 0.01, 0.001]\n  model.name: [simple-cnn, resnet18]\n", loadBase: base)
+        #expect(grid.metric == "val_auc" && grid.mode == "max", "the base config's early-stopping metric by default")
+        let combos = grid.trialOverrides()
+        #expect(combos.count == 6 && Set(combos.map { $0.joined(separator: " ") }).count == 6)
+        #expect(combos.first == ["trainer.lr=0.1", "model.name=simple-cnn"])
+
+        let random = "base: b.yaml\nmethod: random\ntrials: 20\nseed: 4\nparameters:\n  trainer.lr: {min: 0.0001, max: 0.1, log: true}\n  trainer.batch_size: {min: 8, max: 64, int: true}\n  model.name: [simple-cnn, resnet18]\n"
+        let r = try SweepConfig(yaml: random, loadBase: base)
+        let draws = r.trialOverrides()
+        let again = try SweepConfig(yaml: random, loadBase: base).trialOverrides()
+        #expect(draws.count == 20 && draws == again, "seeded draws repeat")
+        for d in draws {
+            let lr = Double(d[0].dropFirst("trainer.lr=".count))!
+            let batch = Int(d[1].dropFirst("trainer.batch_size=".count))!
+            #expect(lr >= 0.0001 && lr <= 0.1 && batch >= 8 && batch <= 64)
+            _ = try ExperimentConfig(yaml: yaml, overrides: d)
+        }
+        #expect(Set(draws.map { $0[0] }).count > 15, "log-uniform draws differ")
+
+        func refused(_ text: String, _ fragment: String) {
+            #expect { try SweepConfig(yaml: text, loadBase: base) } throws: { "\($0)".contains(fragment) }
+        }
+        refused("base: b.yaml\nparameters:\n  trainer.lrr: [1]\n", "parameters.trainer.lrr")
+        refused("base: b.yaml\nparameters:\n  trainer.optimizer: [adamw, sgdd]\n", "sgdd")
+        refused("base: b.yaml\nmethod: bayes\nparameters:\n  trainer.lr: [1]\n", "grid, random")
+        refused("base: b.yaml\nparameters:\n  trainer.lr: {min: 0.1, max: 1}\n", "method: random")
+        refused("base: b.yaml\ntrails: 3\nparameters:\n  trainer.lr: [1]\n", "trails")
+        refused("parameters:\n  trainer.lr: [1]\n", "base")
+        refused("base: b.yaml\n", "parameters")
+    }
+}
