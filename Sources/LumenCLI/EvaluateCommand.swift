@@ -6,11 +6,13 @@ import LumenTraining
 struct EvaluateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Evaluate a registered classifier on a dataset split: clinical metrics with 95 % bootstrap intervals.",
+        abstract: "Evaluate a registered model on a dataset split: clinical metrics with 95 % bootstrap intervals, or Dice/IoU/HD95.",
         discussion: """
         MODEL is NAME@ALIAS, NAME/VERSION or NAME (latest version). The model's own preprocessing is applied. \
         The JSON report (every metric, the confusion matrix, calibration bins, the chosen threshold and every \
-        prediction) goes to --out, a self-contained HTML report with ROC, PR, confusion-matrix, calibration and training-curve charts and the worst-predicted images to --html; both are logged as artifacts of an evaluation run.
+        prediction) goes to --out, a self-contained HTML report with ROC, PR, confusion-matrix, calibration and training-curve charts and the worst-predicted images to --html; both are logged as artifacts of an evaluation run. A segmentation model (U-Net) is scored per class with \
+        Dice, IoU, 95th-percentile Hausdorff distance and pixel accuracy (per image and pooled), and its HTML report \
+        shows the worst-segmented images with the true and predicted outlines.
         """
     )
     @OptionGroup var workspace: WorkspaceOptions
@@ -21,6 +23,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap: Int = 1000
     @Option(help: "Where to write the JSON report (default: evaluation-NAME-vVERSION.json).") var out: String?
     @Option(help: "Where to write the HTML report (default: the JSON report's path with .html).") var html: String?
+    @Option(help: "Segmentation: also write every predicted mask (8-bit PNG of class indices) under this folder.") var saveMasks: String?
 
     func htmlPath(_ loaded: LoadedModel) -> String {
         html ?? (out.map { ($0 as NSString).deletingPathExtension } ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version)") + ".html"
@@ -28,6 +31,28 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let ws = try workspace.open()
+        let segmentation = try await workspace.withStore { store -> Bool in
+            let loaded = try await Evaluator.load(model, store: store, workspace: ws)
+            guard loaded.segments else { return false }
+            let (report, worst) = try Evaluator.evaluateSegmentation(loaded, dataset: data, split: split, workspace: ws, saveMasks: saveMasks.map { URL(fileURLWithPath: $0) })
+            let (runID, html) = try await Evaluator.record(report, worst: worst, of: loaded, dataset: data, split: split, store: store, workspace: ws)
+            try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
+            func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
+            print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(report.images.count) images")
+            print("mean foreground Dice  \(f(report.meanForegroundDice))")
+            print("mean foreground IoU   \(f(report.meanForegroundIoU))")
+            print("pixel accuracy        \(f(report.pixelAccuracy))")
+            print(table(["class", "Dice", "IoU", "HD95 mean", "HD95 median", "pooled Dice", "images"],
+                        report.classes.map { [$0.name, f($0.meanDice), f($0.meanIoU), f($0.meanHD95), f($0.medianHD95), f($0.pooledDice), String($0.images)] }))
+            let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
+            print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
+            return true
+        }
+        if segmentation { return }
         let (report, loaded, runID) = try await workspace.withStore { store in
             let loaded = try await Evaluator.load(model, store: store, workspace: ws)
             let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap)

@@ -5,7 +5,7 @@ import Foundation
 /// and the full training configuration.
 public enum ModelCard {
     public static func markdown(name: String, version: Int64, runID: String, config: ExperimentConfig, dataset: String,
-                                trainImages: Int, validation: ClassificationReport?, libtorch: String, date: Date = Date()) -> String {
+                                trainImages: Int, validation: ClassificationReport?, segmentation: SegmentationReport? = nil, libtorch: String, date: Date = Date()) -> String {
         func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.3f", v) }
         let day = ISO8601DateFormatter().string(from: date).prefix(10)
         var md = """
@@ -41,9 +41,21 @@ public enum ModelCard {
             if let t = r.threshold { md += "\nSuggested threshold (\(t.method)): \(f(t.threshold)) for \(r.classes[1]), with sensitivity \(f(t.sensitivity)) and specificity \(f(t.specificity)).\n" }
             md += "\n"
         }
+        if let r = segmentation {
+            md += """
+            ## Performance (validation split, \(r.images.count) images)
+            Mean foreground Dice \(f(r.meanForegroundDice)), IoU \(f(r.meanForegroundIoU)), pixel accuracy \(f(r.pixelAccuracy)).
+
+            | class | Dice | IoU | HD95 mean (px) | HD95 median (px) | images |
+            | --- | --- | --- | --- | --- | --- |
+
+            """
+            for c in r.classes { md += "| \(c.name) | \(f(c.meanDice)) | \(f(c.meanIoU)) | \(f(c.meanHD95)) | \(f(c.medianHD95)) | \(c.images) |\n" }
+            md += "\n"
+        }
         md += """
         ## Intended use
-        Research and development of \(validation?.classes.joined(separator: " vs ") ?? "this") classification on images like those of `\(dataset)`, and decision support only after validation on the target site's own data. It is not a medical device and must not be used for diagnosis on its own.
+        Research and development of \(segmentation != nil ? "segmentation of" : (validation?.classes.joined(separator: " vs ") ?? "this") + " classification on") images like those of `\(dataset)`, and decision support only after validation on the target site's own data. It is not a medical device and must not be used for diagnosis on its own.
 
         ## Limitations
         - Trained and validated on one dataset version (\(trainImages) training images); performance on other scanners, sites, protocols or populations is unknown.

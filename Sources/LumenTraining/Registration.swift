@@ -16,7 +16,7 @@ public enum ModelRegistration {
             return try Data(contentsOf: artifacts.url(for: sha))
         }
         guard let resultData = try await read(TrainingResult.artifactPath), let configData = try await read(TrainingResult.configArtifactPath) else { return nil }
-        let result = try JSONDecoder().decode(TrainingResult.self, from: resultData)
+        let result = try TrainingResult.decoder.decode(TrainingResult.self, from: resultData)
         let config = try ExperimentConfig(record: JSONDecoder().decode(ConfigRecord.self, from: configData))
         return (result, config)
     }
@@ -27,10 +27,10 @@ public enum ModelRegistration {
                                 alias: String? = nil, libtorch: String) async throws -> (version: ModelVersion, card: URL) {
         if (try? await store.registeredModel(name: name)) == nil { _ = try await store.createRegisteredModel(name: name, description: "", tags: [:]) }
         let version = try await store.createModelVersion(name: name, source: "runs:/\(result.runID)/checkpoints/best.safetensors", runID: result.runID,
-                                                         description: "trained by lumen train", tags: ["classes": result.classes.joined(separator: ",")],
+                                                         description: "trained by lumen train", tags: ["classes": result.classes.joined(separator: ","), "task": result.task],
                                                          signature: result.signature, preprocessing: result.preprocessing)
         let card = ModelCard.markdown(name: name, version: version.version, runID: result.runID, config: config, dataset: result.dataset,
-                                      trainImages: result.trainImages, validation: result.validation, libtorch: libtorch)
+                                      trainImages: result.trainImages, validation: result.validation, segmentation: result.segmentationValidation, libtorch: libtorch)
         let run = try await store.run(id: result.runID)
         let path = "\(run.info.experimentID)/\(result.runID)/artifacts/model_card.md"
         let (sha, size) = try ArtifactStore(root: workspace.artifactRoot).put(Data(card.utf8))

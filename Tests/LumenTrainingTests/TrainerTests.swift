@@ -160,4 +160,34 @@ struct TrainerTests {
         #expect(try await store.metricHistory(runID: outcome.parentRunID, key: "trial_val_auc").count == 4)
         try await store.close()
     }
+
+    @Test func segmentationTrainsAUNetAndReportsDice() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-seg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ws = try Workspace.create(at: root)
+        _ = try Synthesizer.cells(out: root.appendingPathComponent("cells"), count: 12, size: 32, seed: 2)
+        let repository = DatasetRepository(workspace: ws)
+        let pairs = try ArrayImporters.segmentationFolders(images: root.appendingPathComponent("cells/images"), masks: root.appendingPathComponent("cells/masks"))
+        var options = ImportOptions()
+        options.threads = 1
+        let result = DatasetBuilder(repository: repository, options: options, salt: "s").ingest(pairs.items)
+        let entries = Splitter.split(result.entries, ratios: try SplitRatios.parse("0.5,0.5"), seed: 1)
+        try repository.save(DatasetVersion(name: "cells", task: .segmentation, source: "test", entries: entries))
+        let store = try await ws.openStore()
+        let yaml = "data: {dataset: cells, image_size: 32, augment: [flip]}\nmodel: {name: unet, unet_width: 8, unet_depth: 2}\ntrainer: {epochs: 3, batch_size: 4, lr: 0.01, threads: 1, early_stopping: {metric: val_dice, mode: max}}\n"
+        let trained = try await Trainer(config: try ExperimentConfig(yaml: yaml), workspace: ws, store: store).run()
+        #expect(trained.task == "segmentation" && trained.classes == ["background", "foreground"])
+        #expect(trained.signature.contains("[-1, 2, 32, 32]"))
+        let report = try #require(trained.segmentationValidation)
+        #expect(report.images.count == 6 && report.classes.count == 2)
+        #expect(report.meanForegroundDice > 0.3, "cells are bright blobs; three epochs find them: \(report.meanForegroundDice)")
+        #expect(try await store.metricHistory(runID: trained.runID, key: "val_dice").count == 3)
+        // A classifier on a segmentation dataset is a config error naming the key.
+        let wrong = try ExperimentConfig(yaml: "data: {dataset: cells}\nmodel: {name: resnet18}\n")
+        await #expect { try await Trainer(config: wrong, workspace: ws, store: store).run() } throws: { "\($0)".contains("model.name") && "\($0)".contains("unet") }
+        let card = try await ModelRegistration.register(name: "cells", result: trained, config: try ExperimentConfig(yaml: yaml), store: store, workspace: ws, libtorch: "test")
+        #expect(try String(contentsOf: card.card, encoding: .utf8).contains("Mean foreground Dice"))
+        try await store.close()
+    }
 }

@@ -13,6 +13,7 @@ public struct ConfigRecord: Codable, Sendable, Equatable {
 public struct ExperimentConfig: Sendable {
     public static let schema: [ConfigKey] = [
         .init(path: "experiment", type: .string, defaultValue: "default", required: false, help: "experiment the run is logged under"),
+        .init(path: "task", type: .choice(["auto", "classification", "segmentation"]), defaultValue: "auto", required: false, help: "what to learn (auto: segmentation for datasets with masks, else classification)"),
         .init(path: "run_name", type: .string, defaultValue: nil, required: false, help: "name of the run (default: generated)"),
         .init(path: "data.dataset", type: .string, defaultValue: nil, required: true, help: "dataset version, NAME or NAME:ID (lumen data list)"),
         .init(path: "data.train_split", type: .string, defaultValue: "train", required: false, help: "split trained on"),
@@ -23,10 +24,13 @@ public struct ExperimentConfig: Sendable {
         .init(path: "data.label_threshold", type: .double, defaultValue: nil, required: false, help: "numeric labels ≥ threshold become class 1, others 0 (ELPV: 0.5)"),
         .init(path: "data.augment", type: .strings, defaultValue: "flip", required: false, help: "training augmentation: flip, vflip, rotate, affine, elastic, brightness, contrast, noise, blur"),
         .init(path: "data.normalize", type: .choice(["minmax", "zscore", "none"]), defaultValue: "minmax", required: false, help: "intensity normalisation per image"),
+        .init(path: "data.mask_classes", type: .int, defaultValue: "2", required: false, help: "segmentation: label values 0…N-1 in the masks (2: background and foreground)"),
         .init(path: "data.balanced", type: .bool, defaultValue: "false", required: false, help: "class-balanced sampling"),
         .init(path: "data.cache", type: .bool, defaultValue: "true", required: false, help: "keep decoded images in memory across epochs"),
         .init(path: "data.workers", type: .int, defaultValue: "2", required: false, help: "loader threads"),
-        .init(path: "model.name", type: .choice(["simple-cnn", "resnet18", "resnet34", "resnet50", "vgg16", "vgg16-bn"]), defaultValue: "resnet18", required: false, help: "architecture"),
+        .init(path: "model.name", type: .choice(["simple-cnn", "resnet18", "resnet34", "resnet50", "vgg16", "vgg16-bn", "unet"]), defaultValue: "resnet18", required: false, help: "architecture (unet for segmentation; resnet18 is the default for classification)"),
+        .init(path: "model.unet_width", type: .int, defaultValue: "16", required: false, help: "U-Net: channels of the first level (doubled per level)"),
+        .init(path: "model.unet_depth", type: .int, defaultValue: "3", required: false, help: "U-Net: down-sampling levels"),
         .init(path: "model.pretrained", type: .string, defaultValue: nil, required: false, help: "safetensors weights with torchvision key names; the head is replaced"),
         .init(path: "model.freeze_backbone_epochs", type: .int, defaultValue: "0", required: false, help: "epochs with the backbone frozen (pretrained weights)"),
         .init(path: "trainer.epochs", type: .int, defaultValue: "10", required: false, help: "training epochs"),
@@ -50,6 +54,10 @@ public struct ExperimentConfig: Sendable {
     public let record: ConfigRecord
 
     public var experiment: String
+    public var task: String
+    public var maskClasses: Int
+    public var unetWidth: Int
+    public var unetDepth: Int
     public var runName: String?
     public var dataset: String
     public var trainSplit: String
@@ -91,6 +99,10 @@ public struct ExperimentConfig: Sendable {
         self.tree = tree
         record = ConfigRecord(yaml: yaml, source: source, overrides: overrides)
         experiment = try tree.string("experiment") ?? "default"
+        task = try tree.string("task") ?? "auto"
+        maskClasses = try tree.int("data.mask_classes")
+        unetWidth = try tree.int("model.unet_width")
+        unetDepth = try tree.int("model.unet_depth")
         runName = try tree.string("run_name")
         dataset = try tree.string("data.dataset")!
         trainSplit = try tree.string("data.train_split") ?? "train"
@@ -136,6 +148,13 @@ public struct ExperimentConfig: Sendable {
         try positive(batchSize, "trainer.batch_size")
         try positive(accumulate, "trainer.accumulate")
         try positive(workers, "data.workers")
+        guard maskClasses >= 2 else { throw .config(path: "data.mask_classes", reason: "must be ≥ 2 (background and at least one class), got \(maskClasses)") }
+        try positive(unetWidth, "model.unet_width")
+        guard (1...5).contains(unetDepth) else { throw .config(path: "model.unet_depth", reason: "must be 1–5, got \(unetDepth)") }
+        if model == "unet" && imageSize % (1 << unetDepth) != 0 {
+            throw .config(path: "data.image_size", reason: "U-Net with model.unet_depth \(unetDepth) needs a multiple of \(1 << unetDepth), got \(imageSize)")
+        }
+        if task == "classification" && model == "unet" { throw .config(path: "model.name", reason: "unet segments; classification needs simple-cnn, resnet18/34/50 or vgg16(-bn)") }
         guard [1, 3].contains(channels) else { throw .config(path: "data.channels", reason: "must be 1 or 3, got \(channels)") }
         guard lr > 0 else { throw .config(path: "trainer.lr", reason: "must be > 0, got \(lr)") }
         for a in augment where !Self.augmentations.contains(a) {

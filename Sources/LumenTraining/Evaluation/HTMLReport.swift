@@ -20,11 +20,7 @@ public enum HTMLReport {
         }
         if let t = r.threshold { rows.append(("Threshold (\(escape(t.method)))", "\(f(t.threshold)): sensitivity \(f(t.sensitivity)), specificity \(f(t.specificity))")) }
         var html = """
-        <!doctype html><html><head><meta charset="utf-8"><title>\(escape(title))</title><style>
-        body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
-        table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}
-        td:first-child,th:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1.5em}figure{margin:0}figcaption{font-size:.9em;color:#555}
-        .thumbs{display:flex;flex-wrap:wrap;gap:1em}.thumbs figure{width:150px}.thumbs img{width:150px;image-rendering:pixelated}
+        <!doctype html><html><head><meta charset="utf-8"><title>\(escape(title))</title><style>\(style)
         </style></head><body><h1>\(escape(title))</h1><p>\(r.samples) images, classes: \(r.classes.map(escape).joined(separator: ", ")). 95 % bootstrap intervals in brackets.</p>
         <table>\(rows.map { "<tr><td>\($0.0)</td><td>\($0.1)</td></tr>" }.joined())</table>
         <h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>specificity</th><th>F1</th><th>ROC-AUC</th><th>AP</th><th>support</th></tr>
@@ -43,14 +39,7 @@ public enum HTMLReport {
         html += figure(confusion(r), "Confusion matrix (rows: true class)")
         html += figure(lineChart([("model", r.calibrationBins.map { ($0[0], $0[1]) })], xLabel: "confidence", yLabel: "accuracy", diagonal: true, dots: true),
                        "Reliability diagram (ECE \(f(r.expectedCalibrationError)))")
-        let series = curves.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }
-        if !series.isEmpty {
-            let maxY = max(series.flatMap(\.value).filter { $0.isFinite }.max() ?? 1, 1e-9)
-            let epochs = Double(max(series.map(\.value.count).max() ?? 1, 2) - 1)
-            let lines = series.map { s in (s.key, s.value.enumerated().map { (Double($0.offset) / epochs, $0.element / maxY) }) }
-            html += figure(lineChart(lines, xLabel: "epoch", yLabel: "value / \(f(maxY))", diagonal: false),
-                           "Training curves of the source run")
-        }
+        html += trainingCurves(curves)
         html += "</div>"
         let worst = r.predictions.sorted { $0.probabilities[$0.label] < $1.probabilities[$1.label] }.prefix(12)
         if !worst.isEmpty {
@@ -59,6 +48,50 @@ public enum HTMLReport {
                 let image = thumbnails[p.path].map { "<img alt=\"\(escape(p.path))\" src=\"data:image/png;base64,\(Data($0).base64EncodedString())\">" } ?? ""
                 let top = p.probabilities.indices.max { p.probabilities[$0] < p.probabilities[$1] } ?? 0
                 html += "<figure>\(image)<figcaption>\(escape(p.path))<br>true \(escape(r.classes[p.label])) (p \(f(p.probabilities[p.label]))), predicted \(escape(r.classes[top]))</figcaption></figure>"
+            }
+            html += "</div>"
+        }
+        return html + "</body></html>\n"
+    }
+
+    /// The source run's metric histories on one chart, scaled by their maximum ("" without any).
+    static func trainingCurves(_ curves: [String: [Double]]) -> String {
+        let series = curves.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }
+        guard !series.isEmpty else { return "" }
+        let maxY = max(series.flatMap(\.value).filter { $0.isFinite }.max() ?? 1, 1e-9)
+        let epochs = Double(max(series.map(\.value.count).max() ?? 1, 2) - 1)
+        let lines = series.map { s in (s.key, s.value.enumerated().map { (Double($0.offset) / epochs, $0.element / maxY) }) }
+        return figure(lineChart(lines, xLabel: "epoch", yLabel: "value / \(String(format: "%.3f", maxY))", diagonal: false), "Training curves of the source run")
+    }
+
+    static let style = """
+        body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
+        table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}
+        td:first-child,th:first-child{text-align:left}.charts{display:flex;flex-wrap:wrap;gap:1.5em}figure{margin:0}figcaption{font-size:.9em;color:#555}
+        .thumbs{display:flex;flex-wrap:wrap;gap:1em}.thumbs figure{width:150px}.thumbs img{width:150px;image-rendering:pixelated}
+        """
+
+    /// A segmentation report: per-class Dice, IoU and HD95, training curves, the worst images with
+    /// the truth's outline in green and the prediction's in red.
+    public static func render(_ r: SegmentationReport, title: String, curves: [String: [Double]], worst: [(path: String, dice: Double, png: [UInt8])]) -> String {
+        func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.3f", v) }
+        var html = """
+        <!doctype html><html><head><meta charset="utf-8"><title>\(escape(title))</title><style>\(style)</style></head><body><h1>\(escape(title))</h1>
+        <p>\(r.images.count) images. Means are over the images where a class is present in the truth or the prediction; pooled figures count all pixels together; HD95 in pixels.</p>
+        <table><tr><td>Mean foreground Dice</td><td>\(f(r.meanForegroundDice))</td></tr><tr><td>Mean foreground IoU</td><td>\(f(r.meanForegroundIoU))</td></tr>
+        <tr><td>Pixel accuracy</td><td>\(f(r.pixelAccuracy))</td></tr></table>
+        <h2>Per class</h2><table><tr><th>class</th><th>Dice</th><th>IoU</th><th>HD95 mean</th><th>HD95 median</th><th>pooled Dice</th><th>pooled IoU</th><th>images</th></tr>
+        \(r.classes.map { "<tr><td>\(escape($0.name))</td><td>\(f($0.meanDice))</td><td>\(f($0.meanIoU))</td><td>\(f($0.meanHD95))</td><td>\(f($0.medianHD95))</td><td>\(f($0.pooledDice))</td><td>\(f($0.pooledIoU))</td><td>\($0.images)</td></tr>" }.joined())
+        </table><div class="charts">
+        """
+        html += figure(lineChart([("images", r.images.map { $0.dice.dropFirst().first ?? $0.dice[0] }.filter { !$0.isNaN }.sorted().enumerated().map { (Double($0.offset) / Double(max(r.images.count - 1, 1)), $0.element) })],
+                                 xLabel: "fraction of images", yLabel: "Dice", diagonal: false, dots: true), "Per-image foreground Dice, sorted")
+        html += trainingCurves(curves)
+        html += "</div>"
+        if !worst.isEmpty {
+            html += "<h2>Worst-segmented images</h2><p>Green: the true outline; red: the predicted one.</p><div class=\"thumbs\">"
+            for w in worst {
+                html += "<figure><img alt=\"\(escape(w.path))\" src=\"data:image/png;base64,\(Data(w.png).base64EncodedString())\"><figcaption>\(escape(w.path))<br>Dice \(f(w.dice))</figcaption></figure>"
             }
             html += "</div>"
         }

@@ -28,14 +28,30 @@ public struct TrainingResult: Sendable, Codable {
     public var signature: String
     /// The evaluation pipeline as JSON: what serving and evaluation apply to an image (for the registry).
     public var preprocessing: String
-    /// The best checkpoint evaluated on the validation split (nil without one).
+    /// The best checkpoint evaluated on the validation split (nil without one, or for segmentation).
     public var validation: ClassificationReport?
+    /// Segmentation: the best checkpoint's Dice, IoU and HD95 on the validation split.
+    public var segmentationValidation: SegmentationReport?
+    /// "classification" or "segmentation".
+    public var task: String = "classification"
     public var dataset: String
     public var trainImages: Int
 
     /// Artifact paths (relative to a run's artifacts) where a run keeps what it was made from and what it made.
     public static let artifactPath = "lumen/training_result.json"
     public static let configArtifactPath = "lumen/config.json"
+
+    /// JSON with NaN and infinities as strings (a metric of an empty class is NaN).
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return e
+    }
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return d
+    }
 }
 
 /// Where a stopped run is, written after every epoch and when the run is interrupted: enough to
@@ -52,6 +68,8 @@ struct TrainingState: Codable {
     var epochsRun = 0
     /// The running sums of the epoch in progress.
     var sum = 0.0, seen = 0, correct = 0
+    /// What `correct` counts out of: images (classification) or pixels (segmentation).
+    var counted = 0
     var epochSeconds = 0.0
     /// libtorch's CPU generator (dropout masks) at the save.
     var rng: [UInt8]?
@@ -97,8 +115,21 @@ public struct Trainer {
                 version.entries[i].label = value >= threshold ? "1" : "0"
             }
         }
-        let classes = version.classes
-        guard classes.count >= 2 else { throw TrainingError.data("\(version.reference) has \(classes.count) class(es); classification needs at least 2") }
+        let segmentation = config.task == "segmentation" || (config.task == "auto" && version.task == .segmentation)
+        let classes: [String]
+        if segmentation {
+            guard config.model == "unet" else {
+                throw TrainingError.config(path: "model.name", reason: "\(version.reference) is a segmentation dataset: set model.name: unet (\(config.model) classifies)")
+            }
+            if let unmasked = version.entries(in: config.trainSplit).first(where: { $0.maskSHA256 == nil }) {
+                throw TrainingError.data("\(unmasked.path) has no mask: segmentation needs a mask for every training image (lumen data import IMAGES --masks MASKS)")
+            }
+            classes = (0..<config.maskClasses).map { $0 == 0 ? "background" : (config.maskClasses == 2 ? "foreground" : "class\($0)") }
+        } else {
+            guard config.model != "unet" else { throw TrainingError.config(path: "model.name", reason: "unet segments, and \(version.reference) has no masks") }
+            classes = version.classes
+            guard classes.count >= 2 else { throw TrainingError.data("\(version.reference) has \(classes.count) class(es); classification needs at least 2") }
+        }
         let trainEntries = version.entries(in: config.trainSplit)
         guard !trainEntries.isEmpty else {
             throw TrainingError.data("\(version.reference) has no '\(config.trainSplit)' split: assign one with `lumen data split \(version.name)`")
@@ -147,7 +178,7 @@ public struct Trainer {
             if let rng = state.rng { try Runtime.setRNGState(rng) }
         }
         let scheduler = try makeSchedule(optimizer, totalSteps: stepsPerEpoch * config.epochs, stepCount: state.schedulerSteps)
-        let loss = CrossEntropyLoss(classWeights: config.classWeights ? classWeights(trainEntries, classes) : nil)
+        let loss: any Loss = segmentation ? DiceCELoss(dice: DiceLoss(includeBackground: false)) : CrossEntropyLoss(classWeights: config.classWeights ? classWeights(trainEntries, classes) : nil)
 
         // Tracking.
         let experiment: Experiment
@@ -219,7 +250,9 @@ public struct Trainer {
                 while b < state.batch, try batches.nextBatch() != nil { b += 1 }
                 try optimizer.zeroGrad()
                 while let batch = try batches.nextBatch() {
-                    guard let targets = batch.targets else { throw TrainingError.data("a training batch has unlabelled images") }
+                    guard let targets = segmentation ? batch.masks : batch.targets else {
+                        throw TrainingError.data(segmentation ? "a training batch has images without masks" : "a training batch has unlabelled images")
+                    }
                     let logits = try model(batch.images)
                     let value = try loss(logits, targets)
                     try (value / Double(config.accumulate)).backward()
@@ -235,7 +268,9 @@ public struct Trainer {
                     let n = batch.images.shape[0]
                     state.sum += l * Double(n)
                     state.seen += n
-                    state.correct += zip(try logits.argmax(dim: 1).int64s(), try targets.int64s()).filter { $0 == $1 }.count
+                    let truth = try targets.int64s()
+                    state.correct += zip(try logits.argmax(dim: 1).int64s(), truth).filter { $0 == $1 }.count
+                    state.counted += truth.count
                     if b % 10 == 0 || b == trainLoader.count {
                         try await store.logMetric(runID: runID, key: "train_loss_step", value: l, step: state.globalStep)
                     }
@@ -251,9 +286,15 @@ public struct Trainer {
                     }
                 }
                 let seconds = Date().timeIntervalSince(epochStart)
-                var metrics: [String: Double] = ["train_loss": state.sum / Double(max(state.seen, 1)), "train_accuracy": Double(state.correct) / Double(max(state.seen, 1)),
+                var metrics: [String: Double] = ["train_loss": state.sum / Double(max(state.seen, 1)), (segmentation ? "train_pixel_accuracy" : "train_accuracy"): Double(state.correct) / Double(max(state.counted, 1)),
                                                  "lr": optimizer.learningRate(), "epoch_seconds": seconds, "train_images_per_s": Double(state.seen) / max(seconds, 1e-9)]
-                if let valLoader {
+                if let valLoader, segmentation {
+                    let (valLoss, report) = try evaluateSegmentation(model, valLoader, loss: loss, classes: classes, distances: false)
+                    metrics["val_loss"] = valLoss
+                    metrics["val_dice"] = report.meanForegroundDice
+                    metrics["val_iou"] = report.meanForegroundIoU
+                    metrics["val_pixel_accuracy"] = report.pixelAccuracy
+                } else if let valLoader {
                     let v = try evaluate(model, valLoader, loss: loss)
                     metrics["val_loss"] = v.loss
                     metrics["val_accuracy"] = ClassificationMetrics.accuracy(probabilities: v.probabilities, labels: v.labels)
@@ -283,7 +324,7 @@ public struct Trainer {
                 }
                 state.epoch = epoch + 1
                 state.batch = 0
-                state.sum = 0; state.seen = 0; state.correct = 0; state.epochSeconds = 0
+                state.sum = 0; state.seen = 0; state.correct = 0; state.counted = 0; state.epochSeconds = 0
                 state.schedulerSteps = scheduler?.stepCount ?? 0
                 try saveState()
                 if !stoppedEarly && state.epoch < config.epochs && shouldStop() {
@@ -296,18 +337,23 @@ public struct Trainer {
             try await store.logBatch(runID: runID, metrics: state.bestMetrics.map { Metric(key: "best_" + $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: 0) }, params: [], tags: [])
             // The best checkpoint on the validation split, for the model card's figures and intervals.
             var validation: ClassificationReport?
-            if let valLoader {
+            var segmentationValidation: SegmentationReport?
+            if let valLoader, segmentation {
+                _ = try model.load(from: folder.appendingPathComponent("best.safetensors"), strict: true)
+                segmentationValidation = try evaluateSegmentation(model, valLoader, loss: loss, classes: classes, distances: true).report
+            } else if let valLoader {
                 _ = try model.load(from: folder.appendingPathComponent("best.safetensors"), strict: true)
                 let v = try evaluate(model, valLoader, loss: loss)
                 let predictions = zip(v.probabilities, v.labels).enumerated().map { Prediction(path: valLoader.entries[$0.offset].path, label: $0.element.1, probabilities: $0.element.0) }
                 validation = ClassificationReport(classes: classes, predictions: predictions, bootstrap: 1000, seed: config.seed)
             }
-            let signature = "{\"inputs\": {\"shape\": [-1, \(config.channels), \(config.imageSize), \(config.imageSize)], \"dtype\": \"float32\"}, \"outputs\": {\"shape\": [-1, \(classes.count)], \"classes\": [\(classes.map { "\"\($0)\"" }.joined(separator: ", "))]}}"
+            let signature = "{\"inputs\": {\"shape\": [-1, \(config.channels), \(config.imageSize), \(config.imageSize)], \"dtype\": \"float32\"}, \"outputs\": {\"shape\": [-1, \(classes.count)\(segmentation ? ", \(config.imageSize), \(config.imageSize)" : "")], \"classes\": [\(classes.map { "\"\($0)\"" }.joined(separator: ", "))]}}"
             let preprocessing = String(decoding: try JSONEncoder().encode(pipelines.eval), as: UTF8.self)
             let result = TrainingResult(runID: runID, epochs: state.epochsRun, best: state.bestMetrics, last: state.lastMetrics, classes: classes,
                                         bestCheckpoint: "\(artifactPrefix)/checkpoints/best.safetensors", signature: signature, preprocessing: preprocessing,
-                                        validation: validation, dataset: version.reference, trainImages: trainLoader.entries.count)
-            try await recordData(try JSONEncoder().encode(result), as: "\(artifactPrefix)/\(TrainingResult.artifactPath)", artifacts)
+                                        validation: validation, segmentationValidation: segmentationValidation, task: segmentation ? "segmentation" : "classification",
+                                        dataset: version.reference, trainImages: trainLoader.entries.count)
+            try await recordData(try TrainingResult.encoder.encode(result), as: "\(artifactPrefix)/\(TrainingResult.artifactPath)", artifacts)
             _ = try await store.updateRun(id: runID, status: .finished, endTime: Clock.nowMillis(), name: nil)
             try? FileManager.default.removeItem(at: folder)
             return result
@@ -333,7 +379,31 @@ public struct Trainer {
 
     struct Evaluation { var loss: Double; var probabilities: [[Double]]; var labels: [Int] }
 
-    func evaluate(_ model: any Module, _ loader: DataLoader, loss: CrossEntropyLoss) throws -> Evaluation {
+    /// Segmentation on a loader: the mean loss and the report of the predicted label maps (HD95 only with `distances`).
+    func evaluateSegmentation(_ model: any Module, _ loader: DataLoader, loss: any Loss, classes: [String], distances: Bool) throws -> (loss: Double, report: SegmentationReport) {
+        model.eval()
+        var total = 0.0, n = 0
+        var maps: [(path: String, predicted: [Int], truth: [Int], width: Int, height: Int)] = []
+        let batches = loader.epoch(0)
+        while let batch = try batches.nextBatch() {
+            guard let masks = batch.masks else { throw TrainingError.data("\(batch.paths.first ?? "an image") of the validation split has no mask") }
+            let (l, predicted) = try withNoGrad { () throws(LumenError) -> (Double, [Int64]) in
+                let logits = try model(batch.images)
+                return (try loss(logits, masks).item(), try logits.argmax(dim: 1).int64s())
+            }
+            let truth = try masks.int64s()
+            let count = batch.images.shape[0], h = masks.shape[1], w = masks.shape[2]
+            for i in 0..<count {
+                let range = i * h * w..<(i + 1) * h * w
+                maps.append((batch.paths[i], predicted[range].map { Int($0) }, truth[range].map { Int($0) }, w, h))
+            }
+            total += l * Double(count)
+            n += count
+        }
+        return (total / Double(max(n, 1)), SegmentationReport(classNames: classes, maps: maps, distances: distances))
+    }
+
+    func evaluate(_ model: any Module, _ loader: DataLoader, loss: any Loss) throws -> Evaluation {
         model.eval()
         var total = 0.0, n = 0
         var probabilities: [[Double]] = [], labels: [Int] = []
@@ -398,6 +468,7 @@ public struct Trainer {
         case "resnet50": model = try ResNet(.resnet50, inChannels: c, numClasses: classes)
         case "vgg16": model = try VGG(batchNorm: false, inChannels: c, numClasses: classes)
         case "vgg16-bn": model = try VGG(batchNorm: true, inChannels: c, numClasses: classes)
+        case "unet": model = try UNet(inChannels: c, numClasses: classes, depth: config.unetDepth, baseWidth: config.unetWidth)
         default: model = try ResNet(.resnet18, inChannels: c, numClasses: classes)
         }
         if let pretrained = config.pretrained {
