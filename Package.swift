@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
         .testTarget(name: "LumenImagingTests", dependencies: ["LumenImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
-        .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenStore", "LumenNN", "LumenTensor"]),
+        .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(
             name: "LumenServingTests",

@@ -20,7 +20,7 @@ start=$(date +%s.%N)
 "$lumen" train examples/elpv.yaml trainer.epochs="$EPOCHS" --register elpv-resnet18 --workspace "$ws" >"$data/lumen-train.log"
 "$lumen" evaluate elpv-resnet18 --data elpv-raw --split test --out "$data/lumen-evaluation.json" --workspace "$ws" >/dev/null
 lumen_seconds=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
-"$VENV/bin/python" Benchmarks/elpv_torch.py "$data/manifest.json" "$data/elpv" "$EPOCHS" > "$data/pytorch.json"
+"$VENV/bin/python" Benchmarks/elpv_torch.py "$data/manifest.json" "$data/elpv" "$EPOCHS" > "$data/pytorch.json" || { echo "bench-elpv: the PyTorch run failed"; exit 1; }
 python3 - "$data/lumen-evaluation.json" "$data/pytorch.json" "$lumen_seconds" "$EPOCHS" <<'PY'
 import json, sys
 lumen, torch, seconds, epochs = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), float(sys.argv[3]), sys.argv[4]

@@ -55,3 +55,50 @@ def test_metrics_equal_scikit_learn(report):
     assert close(t["sensitivity"] - (1 - t["specificity"]), max(tpr - fpr))
     for name, ci in report["confidenceIntervals"].items():
         assert ci["low"] <= ci["value"] + 1e-9 and ci["value"] <= ci["high"] + 1e-9, name
+
+
+@pytest.fixture(scope="module")
+def multilabel_report(tmp_path_factory):
+    """Two independent findings per image (a bright top half, a bright left half), labels written as top|left."""
+    from PIL import Image
+    ws = tmp_path_factory.mktemp("multilabel")
+    lumen("init", str(ws))
+    (ws / "img").mkdir()
+    rng = np.random.default_rng(0)
+    rows = ["path,label"]
+    for i in range(80):
+        top, left = rng.random() < 0.5, rng.random() < 0.5
+        a = rng.integers(0, 60, (32, 32)).astype(np.uint8)
+        a[:16] += 120 if top else 0
+        a[:, :16] += 90 if left else 0
+        Image.fromarray(a).save(ws / "img" / f"{i:03d}.png")
+        rows.append(f"img/{i:03d}.png," + ("|".join(n for n, b in (("top", top), ("left", left)) if b) or "none"))
+    (ws / "labels.csv").write_text("\n".join(rows) + "\n")
+    lumen("data", "import", str(ws / "labels.csv"), "--name", "ml", "--split", "0.6,0,0.4", "--workspace", str(ws))
+    (ws / "exp.yaml").write_text("data: {dataset: ml, image_size: 32, val_split: test}\nmodel: {name: simple-cnn}\n"
+                                 "trainer: {epochs: 3, batch_size: 8, lr: 0.01, threads: 1}\n")
+    lumen("train", str(ws / "exp.yaml"), "--register", "ml", "--workspace", str(ws))
+    out = lumen("evaluate", "ml", "--data", "ml", "--split", "test", "--out", str(ws / "report.json"), "--workspace", str(ws))
+    assert "macro ROC-AUC" in out
+    return json.loads((ws / "report.json").read_text())
+
+
+def test_multilabel_metrics_equal_scikit_learn(multilabel_report):
+    r = multilabel_report
+    y = np.array([p["labels"] for p in r["predictions"]])
+    proba = np.array([p["probabilities"] for p in r["predictions"]])
+    pred = (proba >= r["threshold"]).astype(int)
+    assert r["classes"] == ["left", "none", "top"] and y.shape == (r["samples"], 3) and r["samples"] > 20
+    close = lambda a, b: abs(float(a) - b) <= 1e-6
+    p, rec, f1, support = metrics.precision_recall_fscore_support(y, pred, average=None, zero_division=0)
+    for i, label in enumerate(r["perLabel"]):
+        assert close(label["precision"], p[i]) and close(label["recall"], rec[i]) and close(label["f1"], f1[i]) and label["support"] == support[i]
+        if 0 < y[:, i].sum() < len(y):
+            assert close(label["rocAUC"], metrics.roc_auc_score(y[:, i], proba[:, i]))
+            assert close(label["averagePrecision"], metrics.average_precision_score(y[:, i], proba[:, i]))
+    assert close(r["microF1"], metrics.f1_score(y, pred, average="micro", zero_division=0))
+    assert close(r["macroF1"], metrics.f1_score(y, pred, average="macro", zero_division=0))
+    assert close(r["subsetAccuracy"], metrics.accuracy_score(y, pred))
+    assert close(r["hammingLoss"], metrics.hamming_loss(y, pred))
+    if all(0 < y[:, i].sum() < len(y) for i in range(y.shape[1])):
+        assert close(r["macroAUC"], metrics.roc_auc_score(y, proba, average="macro"))

@@ -31,8 +31,27 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let ws = try workspace.open()
-        let segmentation = try await workspace.withStore { store -> Bool in
+        let handled = try await workspace.withStore { store -> Bool in
             let loaded = try await Evaluator.load(model, store: store, workspace: ws)
+            if loaded.task == "multi-label" {
+                let report = try Evaluator.evaluateMultiLabel(loaded, dataset: data, split: split, workspace: ws)
+                let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
+                try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
+                func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
+                print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(report.samples) images, \(report.classes.count) labels")
+                print("macro ROC-AUC     \(f(report.macroAUC))")
+                print("micro F1          \(f(report.microF1))   macro F1 \(f(report.macroF1))")
+                print("subset accuracy   \(f(report.subsetAccuracy))   Hamming loss \(f(report.hammingLoss))")
+                print(table(["label", "AUC", "AP", "precision", "recall", "F1", "support"],
+                            report.perLabel.map { [$0.name, f($0.rocAUC), f($0.averagePrecision), f($0.precision), f($0.recall), f($0.f1), String($0.support)] }))
+                let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+                try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
+                print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))")
+                return true
+            }
             guard loaded.segments else { return false }
             let (report, worst) = try Evaluator.evaluateSegmentation(loaded, dataset: data, split: split, workspace: ws, saveMasks: saveMasks.map { URL(fileURLWithPath: $0) })
             let (runID, html) = try await Evaluator.record(report, worst: worst, of: loaded, dataset: data, split: split, store: store, workspace: ws)
@@ -52,7 +71,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
             return true
         }
-        if segmentation { return }
+        if handled { return }
         let (report, loaded, runID) = try await workspace.withStore { store in
             let loaded = try await Evaluator.load(model, store: store, workspace: ws)
             let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap)

@@ -5,7 +5,7 @@ import Foundation
 /// and the full training configuration.
 public enum ModelCard {
     public static func markdown(name: String, version: Int64, runID: String, config: ExperimentConfig, dataset: String,
-                                trainImages: Int, validation: ClassificationReport?, segmentation: SegmentationReport? = nil, libtorch: String, date: Date = Date()) -> String {
+                                trainImages: Int, validation: ClassificationReport?, segmentation: SegmentationReport? = nil, multiLabel: MultiLabelReport? = nil, libtorch: String, date: Date = Date()) -> String {
         func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.3f", v) }
         let day = ISO8601DateFormatter().string(from: date).prefix(10)
         var md = """
@@ -39,6 +39,18 @@ public enum ModelCard {
             }
             md += "| PR-AUC | \(f(r.prAUC)) | |\n| Expected calibration error | \(f(r.expectedCalibrationError)) | |\n"
             if let t = r.threshold { md += "\nSuggested threshold (\(t.method)): \(f(t.threshold)) for \(r.classes[1]), with sensitivity \(f(t.sensitivity)) and specificity \(f(t.specificity)).\n" }
+            md += "\n"
+        }
+        if let r = multiLabel {
+            md += """
+            ## Performance (validation split, \(r.samples) images, decisions at \(f(r.threshold)))
+            Macro ROC-AUC \(f(r.macroAUC)), micro F1 \(f(r.microF1)), macro F1 \(f(r.macroF1)), subset accuracy \(f(r.subsetAccuracy)), Hamming loss \(f(r.hammingLoss)).
+
+            | label | ROC-AUC | AP | precision | recall | F1 | support |
+            | --- | --- | --- | --- | --- | --- | --- |
+
+            """
+            for l in r.perLabel { md += "| \(l.name) | \(f(l.rocAUC)) | \(f(l.averagePrecision)) | \(f(l.precision)) | \(f(l.recall)) | \(f(l.f1)) | \(l.support) |\n" }
             md += "\n"
         }
         if let r = segmentation {

@@ -30,7 +30,7 @@ public enum ModelRegistration {
                                                          description: "trained by lumen train", tags: ["classes": result.classes.joined(separator: ","), "task": result.task],
                                                          signature: result.signature, preprocessing: result.preprocessing)
         let card = ModelCard.markdown(name: name, version: version.version, runID: result.runID, config: config, dataset: result.dataset,
-                                      trainImages: result.trainImages, validation: result.validation, segmentation: result.segmentationValidation, libtorch: libtorch)
+                                      trainImages: result.trainImages, validation: result.validation, segmentation: result.segmentationValidation, multiLabel: result.multiLabelValidation, libtorch: libtorch)
         let run = try await store.run(id: result.runID)
         let path = "\(run.info.experimentID)/\(result.runID)/artifacts/model_card.md"
         let (sha, size) = try ArtifactStore(root: workspace.artifactRoot).put(Data(card.utf8))

@@ -1,5 +1,6 @@
 import Foundation
 import LumenData
+import LumenImaging
 import LumenStore
 import Testing
 @testable import LumenTraining
@@ -188,6 +189,40 @@ struct TrainerTests {
         await #expect { try await Trainer(config: wrong, workspace: ws, store: store).run() } throws: { "\($0)".contains("model.name") && "\($0)".contains("unet") }
         let card = try await ModelRegistration.register(name: "cells", result: trained, config: try ExperimentConfig(yaml: yaml), store: store, workspace: ws, libtorch: "test")
         #expect(try String(contentsOf: card.card, encoding: .utf8).contains("Mean foreground Dice"))
+        try await store.close()
+    }
+
+    @Test func multiLabelTrainsOneSigmoidPerFinding() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-ml-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let ws = try Workspace.create(at: root)
+        // Two independent findings: a bright top half and a bright left half; "top|left" lists both.
+        var rng = SeededGenerator(seed: 7)
+        var items: [ImportItem] = []
+        for i in 0..<48 {
+            let top = i % 2 == 0, left = (i / 2) % 2 == 0
+            var pixels = (0..<(16 * 16)).map { _ in UInt8(rng.next() % 50) }
+            for y in 0..<16 { for x in 0..<16 where (top && y < 8) || (left && x < 8) { pixels[y * 16 + x] &+= 100 } }
+            let png = try ImageWriter.encode(".png", data: pixels, width: 16, height: 16, channels: 1, type: .uint8)
+            let labels = [top ? "top" : nil, left ? "left" : nil].compactMap { $0 }
+            items.append(ImportItem(path: "\(i).png", bytes: png, label: labels.isEmpty ? "none" : labels.joined(separator: "|"), split: i < 32 ? "train" : "val"))
+        }
+        var options = ImportOptions()
+        options.threads = 1
+        let result = DatasetBuilder(repository: DatasetRepository(workspace: ws), options: options, salt: "s").ingest(items)
+        try DatasetRepository(workspace: ws).save(DatasetVersion(name: "findings", task: .classification, source: "test", entries: result.entries))
+        let store = try await ws.openStore()
+        let yaml = "data: {dataset: findings, image_size: 16}\nmodel: {name: simple-cnn}\ntrainer: {epochs: 6, batch_size: 8, lr: 0.01, threads: 1}\n"
+        let trained = try await Trainer(config: try ExperimentConfig(yaml: yaml), workspace: ws, store: store).run()
+        #expect(trained.task == "multi-label" && trained.classes == ["left", "none", "top"])
+        let report = try #require(trained.multiLabelValidation)
+        #expect(report.samples == 16 && report.perLabel.count == 3)
+        #expect(report.predictions.allSatisfy { $0.labels.count == 3 && $0.probabilities.allSatisfy { $0 >= 0 && $0 <= 1 } })
+        #expect(report.predictions.contains { $0.labels == [1, 0, 1] }, "an image with both findings has two positive labels")
+        #expect(report.macroAUC > 0.7, "the findings are plain to see: \(report.macroAUC)")
+        #expect(try await store.run(id: trained.runID).tags["lumen.task"] == "multi-label")
+        #expect(try await store.metricHistory(runID: trained.runID, key: "val_f1_micro").count == 6)
         try await store.close()
     }
 }

@@ -13,7 +13,7 @@ public struct ConfigRecord: Codable, Sendable, Equatable {
 public struct ExperimentConfig: Sendable {
     public static let schema: [ConfigKey] = [
         .init(path: "experiment", type: .string, defaultValue: "default", required: false, help: "experiment the run is logged under"),
-        .init(path: "task", type: .choice(["auto", "classification", "segmentation"]), defaultValue: "auto", required: false, help: "what to learn (auto: segmentation for datasets with masks, else classification)"),
+        .init(path: "task", type: .choice(["auto", "classification", "multi-label", "segmentation"]), defaultValue: "auto", required: false, help: "what to learn (auto: segmentation for datasets with masks, multi-label when a label lists several findings as a|b, else classification)"),
         .init(path: "run_name", type: .string, defaultValue: nil, required: false, help: "name of the run (default: generated)"),
         .init(path: "data.dataset", type: .string, defaultValue: nil, required: true, help: "dataset version, NAME or NAME:ID (lumen data list)"),
         .init(path: "data.train_split", type: .string, defaultValue: "train", required: false, help: "split trained on"),

@@ -13,6 +13,8 @@ public struct LoadedModel {
     public let classes: [String]
     public let preprocessing: Pipeline
     public let model: any Module
+    /// "classification", "multi-label" or "segmentation" (the training run's `lumen.task` tag).
+    public let task: String
 }
 
 /// Evaluates registered classifiers on dataset versions and records the result as a run.
@@ -34,7 +36,8 @@ public enum Evaluator {
         let run = try await store.run(id: runID)
         let config = try ExperimentConfig(yaml: "", source: "run \(runID)", overrides: run.params.filter { !$0.value.isEmpty }.map { "\($0.key)=\($0.value)" })
         let classes = (run.tags["lumen.classes"] ?? "").split(separator: ",").map(String.init)
-        guard classes.count >= 2 else { throw TrainingError.data("run \(runID) does not record its classes (tag lumen.classes)") }
+        let task = run.tags["lumen.task"] ?? (config.model == "unet" ? "segmentation" : "classification")
+        guard classes.count >= (task == "multi-label" ? 1 : 2) else { throw TrainingError.data("run \(runID) does not record its classes (tag lumen.classes)") }
         let preprocessing: Pipeline
         if let spec = version.preprocessing, let data = spec.data(using: .utf8), let pipeline = try? JSONDecoder().decode(Pipeline.self, from: data) {
             preprocessing = pipeline
@@ -48,7 +51,7 @@ public enum Evaluator {
         let model = try Trainer(config: config, workspace: workspace, store: store).makeModel(classes: classes.count)
         _ = try model.load(from: ArtifactStore(root: workspace.artifactRoot).url(for: sha), strict: true)
         model.eval()
-        return LoadedModel(version: version, config: config, classes: classes, preprocessing: preprocessing, model: model)
+        return LoadedModel(version: version, config: config, classes: classes, preprocessing: preprocessing, model: model, task: task)
     }
 
     /// Predicts every image of `split` of `dataset` and computes the report.

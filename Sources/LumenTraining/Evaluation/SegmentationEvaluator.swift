@@ -7,7 +7,7 @@ import LumenTensor
 
 extension LoadedModel {
     /// Whether the model segments (a U-Net) rather than classifies.
-    public var segments: Bool { config.model == "unet" }
+    public var segments: Bool { task == "segmentation" }
 }
 
 /// One badly segmented image, drawn for the report: the input with the true outline in green and the

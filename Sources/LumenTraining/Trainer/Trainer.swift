@@ -32,7 +32,9 @@ public struct TrainingResult: Sendable, Codable {
     public var validation: ClassificationReport?
     /// Segmentation: the best checkpoint's Dice, IoU and HD95 on the validation split.
     public var segmentationValidation: SegmentationReport?
-    /// "classification" or "segmentation".
+    /// Multi-label: the best checkpoint's per-label figures on the validation split.
+    public var multiLabelValidation: MultiLabelReport?
+    /// "classification", "multi-label" or "segmentation".
     public var task: String = "classification"
     public var dataset: String
     public var trainImages: Int
@@ -116,6 +118,8 @@ public struct Trainer {
             }
         }
         let segmentation = config.task == "segmentation" || (config.task == "auto" && version.task == .segmentation)
+        let multiLabel = !segmentation && (config.task == "multi-label" || (config.task == "auto" && version.entries.contains { $0.labels.count > 1 }))
+        let task = segmentation ? "segmentation" : (multiLabel ? "multi-label" : "classification")
         let classes: [String]
         if segmentation {
             guard config.model == "unet" else {
@@ -128,7 +132,7 @@ public struct Trainer {
         } else {
             guard config.model != "unet" else { throw TrainingError.config(path: "model.name", reason: "unet segments, and \(version.reference) has no masks") }
             classes = version.classes
-            guard classes.count >= 2 else { throw TrainingError.data("\(version.reference) has \(classes.count) class(es); classification needs at least 2") }
+            guard classes.count >= (multiLabel ? 1 : 2) else { throw TrainingError.data("\(version.reference) has \(classes.count) class(es); classification needs at least 2") }
         }
         let trainEntries = version.entries(in: config.trainSplit)
         guard !trainEntries.isEmpty else {
@@ -163,6 +167,7 @@ public struct Trainer {
         options.workers = config.workers
         options.balanced = config.balanced
         options.cache = config.cache
+        options.multiLabel = multiLabel
         let trainLoader = try DataLoader(version: version, split: config.trainSplit, repository: repository, pipeline: pipelines.train, options: options, classes: classes)
         var evalOptions = options
         evalOptions.shuffle = false
@@ -178,7 +183,10 @@ public struct Trainer {
             if let rng = state.rng { try Runtime.setRNGState(rng) }
         }
         let scheduler = try makeSchedule(optimizer, totalSteps: stepsPerEpoch * config.epochs, stepCount: state.schedulerSteps)
-        let loss: any Loss = segmentation ? DiceCELoss(dice: DiceLoss(includeBackground: false)) : CrossEntropyLoss(classWeights: config.classWeights ? classWeights(trainEntries, classes) : nil)
+        let loss: any Loss
+        if segmentation { loss = DiceCELoss(dice: DiceLoss(includeBackground: false)) } else if multiLabel { loss = MultiLabelLoss() } else {
+            loss = CrossEntropyLoss(classWeights: config.classWeights ? classWeights(trainEntries, classes) : nil)
+        }
 
         // Tracking.
         let experiment: Experiment
@@ -192,7 +200,7 @@ public struct Trainer {
                 experiment = try await store.createExperiment(name: config.experiment, artifactLocation: nil, tags: [:])
             }
             var tags = ["lumen.dataset": version.reference, "lumen.model": config.model, "lumen.libtorch": Runtime.libtorchVersion,
-                        "lumen.threads": String(Runtime.threads), "lumen.cpu": cpuModel(), "mlflow.source.type": "LOCAL", "lumen.classes": classes.joined(separator: ",")]
+                        "lumen.threads": String(Runtime.threads), "lumen.cpu": cpuModel(), "mlflow.source.type": "LOCAL", "lumen.classes": classes.joined(separator: ","), "lumen.task": task]
             if let commit = gitCommit() { tags["mlflow.source.git.commit"] = commit }
             if let parentRunID { tags["mlflow.parentRunId"] = parentRunID }
             runID = try await store.createRun(experimentID: experiment.id, name: config.runName, startTime: nil, tags: tags, parentRunID: parentRunID).info.runID
@@ -268,9 +276,15 @@ public struct Trainer {
                     let n = batch.images.shape[0]
                     state.sum += l * Double(n)
                     state.seen += n
-                    let truth = try targets.int64s()
-                    state.correct += zip(try logits.argmax(dim: 1).int64s(), truth).filter { $0 == $1 }.count
-                    state.counted += truth.count
+                    if multiLabel {
+                        let truth = try targets.floats()
+                        state.correct += zip(try logits.floats(), truth).filter { ($0 >= 0) == ($1 >= 0.5) }.count
+                        state.counted += truth.count
+                    } else {
+                        let truth = try targets.int64s()
+                        state.correct += zip(try logits.argmax(dim: 1).int64s(), truth).filter { $0 == $1 }.count
+                        state.counted += truth.count
+                    }
                     if b % 10 == 0 || b == trainLoader.count {
                         try await store.logMetric(runID: runID, key: "train_loss_step", value: l, step: state.globalStep)
                     }
@@ -286,7 +300,7 @@ public struct Trainer {
                     }
                 }
                 let seconds = Date().timeIntervalSince(epochStart)
-                var metrics: [String: Double] = ["train_loss": state.sum / Double(max(state.seen, 1)), (segmentation ? "train_pixel_accuracy" : "train_accuracy"): Double(state.correct) / Double(max(state.counted, 1)),
+                var metrics: [String: Double] = ["train_loss": state.sum / Double(max(state.seen, 1)), (segmentation ? "train_pixel_accuracy" : multiLabel ? "train_label_accuracy" : "train_accuracy"): Double(state.correct) / Double(max(state.counted, 1)),
                                                  "lr": optimizer.learningRate(), "epoch_seconds": seconds, "train_images_per_s": Double(state.seen) / max(seconds, 1e-9)]
                 if let valLoader, segmentation {
                     let (valLoss, report) = try evaluateSegmentation(model, valLoader, loss: loss, classes: classes, distances: false)
@@ -294,6 +308,13 @@ public struct Trainer {
                     metrics["val_dice"] = report.meanForegroundDice
                     metrics["val_iou"] = report.meanForegroundIoU
                     metrics["val_pixel_accuracy"] = report.pixelAccuracy
+                } else if let valLoader, multiLabel {
+                    let (valLoss, report) = try evaluateMultiLabel(model, valLoader, loss: loss, classes: classes)
+                    metrics["val_loss"] = valLoss
+                    metrics["val_auc"] = report.macroAUC
+                    metrics["val_f1_micro"] = report.microF1
+                    metrics["val_subset_accuracy"] = report.subsetAccuracy
+                    metrics["val_label_accuracy"] = 1 - report.hammingLoss
                 } else if let valLoader {
                     let v = try evaluate(model, valLoader, loss: loss)
                     metrics["val_loss"] = v.loss
@@ -338,7 +359,11 @@ public struct Trainer {
             // The best checkpoint on the validation split, for the model card's figures and intervals.
             var validation: ClassificationReport?
             var segmentationValidation: SegmentationReport?
-            if let valLoader, segmentation {
+            var multiLabelValidation: MultiLabelReport?
+            if let valLoader, multiLabel {
+                _ = try model.load(from: folder.appendingPathComponent("best.safetensors"), strict: true)
+                multiLabelValidation = try evaluateMultiLabel(model, valLoader, loss: loss, classes: classes).report
+            } else if let valLoader, segmentation {
                 _ = try model.load(from: folder.appendingPathComponent("best.safetensors"), strict: true)
                 segmentationValidation = try evaluateSegmentation(model, valLoader, loss: loss, classes: classes, distances: true).report
             } else if let valLoader {
@@ -351,7 +376,7 @@ public struct Trainer {
             let preprocessing = String(decoding: try JSONEncoder().encode(pipelines.eval), as: UTF8.self)
             let result = TrainingResult(runID: runID, epochs: state.epochsRun, best: state.bestMetrics, last: state.lastMetrics, classes: classes,
                                         bestCheckpoint: "\(artifactPrefix)/checkpoints/best.safetensors", signature: signature, preprocessing: preprocessing,
-                                        validation: validation, segmentationValidation: segmentationValidation, task: segmentation ? "segmentation" : "classification",
+                                        validation: validation, segmentationValidation: segmentationValidation, multiLabelValidation: multiLabelValidation, task: task,
                                         dataset: version.reference, trainImages: trainLoader.entries.count)
             try await recordData(try TrainingResult.encoder.encode(result), as: "\(artifactPrefix)/\(TrainingResult.artifactPath)", artifacts)
             _ = try await store.updateRun(id: runID, status: .finished, endTime: Clock.nowMillis(), name: nil)
@@ -401,6 +426,30 @@ public struct Trainer {
             n += count
         }
         return (total / Double(max(n, 1)), SegmentationReport(classNames: classes, maps: maps, distances: distances))
+    }
+
+    /// Multi-label on a loader: the mean loss and the per-label report (sigmoid probabilities, threshold 0.5).
+    func evaluateMultiLabel(_ model: any Module, _ loader: DataLoader, loss: any Loss, classes: [String]) throws -> (loss: Double, report: MultiLabelReport) {
+        model.eval()
+        var total = 0.0, n = 0
+        var predictions: [MultiLabelPrediction] = []
+        let batches = loader.epoch(0)
+        while let batch = try batches.nextBatch() {
+            guard let targets = batch.targets else { continue }
+            let (l, p) = try withNoGrad { () throws(LumenError) -> (Double, [Double]) in
+                let logits = try model(batch.images)
+                return (try loss(logits, targets).item(), try logits.sigmoid().doubles())
+            }
+            let truth = try targets.floats()
+            let k = classes.count, count = batch.images.shape[0]
+            for i in 0..<count {
+                predictions.append(MultiLabelPrediction(path: batch.paths[i], labels: truth[i * k..<(i + 1) * k].map { $0 >= 0.5 ? 1 : 0 },
+                                                        probabilities: Array(p[i * k..<(i + 1) * k])))
+            }
+            total += l * Double(count)
+            n += count
+        }
+        return (total / Double(max(n, 1)), MultiLabelReport(classes: classes, predictions: predictions))
     }
 
     func evaluate(_ model: any Module, _ loader: DataLoader, loss: any Loss) throws -> Evaluation {
