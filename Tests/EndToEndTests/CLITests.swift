@@ -34,6 +34,8 @@ func temporaryFolder() throws -> URL {
         let created = try lumen(["init", dir.path])
         #expect(created.status == 0, "\(created.output)")
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".lumen/config.yaml").path))
+        let example = try String(contentsOf: dir.appendingPathComponent("experiment.yaml"), encoding: .utf8)
+        #expect(example.contains("# Lumen experiment config") && example.contains("dataset:"), "a commented example config to start from")
         #expect(try lumen(["init", dir.path]).status != 0)  // never overwrites a workspace
 
         // Log two runs through the library, as the trainer will.

@@ -35,7 +35,7 @@ struct ConfigTests {
         } catch {
             #expect(error == .config(path: "trainer.early_stopping.patiense", reason: "unknown key; allowed under 'trainer.early_stopping': metric, mode, patience"))
         }
-        #expect { try ExperimentConfig(yaml: "modle:\n  name: x\ndata:\n  dataset: d\n") } throws: { "\($0)".contains("'modle'") && "\($0)".contains("allowed at the top level: data, experiment, model, run_name, trainer") }
+        #expect { try ExperimentConfig(yaml: "modle:\n  name: x\ndata:\n  dataset: d\n") } throws: { "\($0)".contains("'modle'") && "\($0)".contains("allowed at the top level: data, experiment, model, run_name, task, trainer") }
     }
 
     @Test func typesAndValuesAreChecked() {

@@ -166,26 +166,34 @@ public struct ExperimentConfig: Sendable {
     /// A commented example configuration (what `lumen train --example` prints).
     public static var example: String {
         """
-        # Lumen experiment: every key, its default and meaning is listed by `lumen train --help`.
-        experiment: chest-xray
+        # Lumen experiment config. Every key, its type, default and meaning: `lumen train --help`
+        # (or docs/configuration.md). Override any key on the command line:
+        #   lumen train experiment.yaml trainer.epochs=20 model.name=resnet34
+        experiment: chest-xray      # runs are grouped under this experiment
+        # task: auto                # auto | classification | multi-label | segmentation
         data:
           dataset: cxr              # NAME or NAME:ID from `lumen data list`
-          image_size: 64
-          channels: 1
-          augment: [flip, rotate]
+          image_size: 64            # images are resized to this square size
+          channels: 1               # 1 (grey) or 3
+          # window: lung            # CT window preset or CENTER,WIDTH
+          augment: [flip, rotate]   # flip vflip rotate affine elastic brightness contrast noise blur
+          normalize: minmax         # minmax | zscore | none
+          balanced: false           # class-balanced sampling
         model:
-          name: resnet18
+          name: resnet18            # simple-cnn resnet18 resnet34 resnet50 vgg16 vgg16-bn unet
+          # pretrained: resnet18.safetensors   # torchvision key names; the head is replaced
+          # freeze_backbone_epochs: 2
         trainer:
           epochs: 10
           batch_size: 32
-          optimizer: adamw
+          optimizer: adamw          # sgd | adam | adamw
           lr: 0.001
-          schedule: cosine
-          seed: 0
+          schedule: cosine          # none | cosine | step | onecycle (stepped per batch)
+          seed: 0                   # same seed, config and data: same metrics
           early_stopping:
-            metric: val_auc
+            metric: val_auc         # the best checkpoint is chosen by it
             mode: max
-            patience: 5
+            patience: 5             # 0: never stop early
         """
     }
 }
