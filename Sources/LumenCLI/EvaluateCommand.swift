@@ -45,10 +45,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                 print(table(["label", "AUC", "AP", "precision", "recall", "F1", "support"],
                             report.perLabel.map { [$0.name, f($0.rocAUC), f($0.averagePrecision), f($0.precision), f($0.recall), f($0.f1), String($0.support)] }))
                 let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-                try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
+                try Evaluator.reportEncoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
                 print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))")
                 return true
             }
@@ -64,10 +61,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             print(table(["class", "Dice", "IoU", "HD95 mean", "HD95 median", "pooled Dice", "images"],
                         report.classes.map { [$0.name, f($0.meanDice), f($0.meanIoU), f($0.meanHD95), f($0.medianHD95), f($0.pooledDice), String($0.images)] }))
             let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-            try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Evaluator.reportEncoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
             print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
             return true
         }
@@ -99,10 +93,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         print("confusion matrix (rows: true, columns: predicted)")
         print(table(["true \\ predicted"] + report.classes, report.classes.enumerated().map { [$0.element] + report.confusionMatrix[$0.offset].map(String.init) }))
         let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try Evaluator.reportEncoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
         print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))")
     }
 }

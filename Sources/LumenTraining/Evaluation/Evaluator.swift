@@ -19,6 +19,14 @@ public struct LoadedModel {
 
 /// Evaluates registered classifiers on dataset versions and records the result as a run.
 public enum Evaluator {
+    /// Reports as JSON: indented, keys sorted, NaN and infinities as strings (a metric of an absent class is NaN).
+    public static var reportEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }
+
     /// Resolves `NAME@ALIAS`, `NAME/VERSION` or `NAME` (the latest version) and loads its best checkpoint.
     public static func load(_ reference: String, store: any Store, workspace: Workspace) async throws -> LoadedModel {
         let version: ModelVersion
@@ -88,34 +96,13 @@ public enum Evaluator {
     /// Logs the report as an evaluation run (metrics, lineage, `evaluation/report.json` and
     /// `evaluation/report.html`) and returns its id with the HTML.
     public static func record(_ report: ClassificationReport, of loaded: LoadedModel, dataset: String, split: String?, store: any Store, workspace: Workspace) async throws -> (runID: String, html: String) {
-        let experimentName = "evaluation"
-        let experiment: Experiment
-        if let e = try await store.experiment(named: experimentName) { experiment = e } else {
-            experiment = try await store.createExperiment(name: experimentName, artifactLocation: nil, tags: [:])
-        }
-        let run = try await store.createRun(experimentID: experiment.id, name: "\(loaded.version.name)-v\(loaded.version.version)-\(split ?? "all")",
-                                            startTime: nil, tags: ["lumen.evaluates": "\(loaded.version.name)/\(loaded.version.version)", "lumen.dataset": dataset],
-                                            parentRunID: nil)
-        let id = run.info.runID
         var metrics: [String: Double] = ["accuracy": report.accuracy, "balanced_accuracy": report.balancedAccuracy, "roc_auc": report.rocAUC,
                                          "pr_auc": report.prAUC, "ece": report.expectedCalibrationError]
         for (k, v) in report.macro { metrics["macro_\(k)"] = v }
         for (name, e) in report.confidenceIntervals { metrics["\(name)_ci_low"] = e.low; metrics["\(name)_ci_high"] = e.high }
         if let t = report.threshold { metrics["threshold"] = t.threshold; metrics["threshold_sensitivity"] = t.sensitivity; metrics["threshold_specificity"] = t.specificity }
-        try await store.logBatch(runID: id, metrics: metrics.filter { !$0.value.isNaN }.map { Metric(key: $0.key, value: $0.value, timestamp: Clock.nowMillis(), step: 0) },
-                                 params: [Param(key: "model", value: "\(loaded.version.name)/\(loaded.version.version)"), Param(key: "dataset", value: dataset), Param(key: "split", value: split ?? "all")], tags: [])
-        let parts = dataset.split(separator: ":", maxSplits: 1).map(String.init)
-        if parts.count == 2 { try await store.linkDatasets(runID: id, [DatasetUse(dataset: parts[0], version: parts[1], context: "evaluation")]) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let artifacts = ArtifactStore(root: workspace.artifactRoot)
-        let (sha, size) = try artifacts.put(try encoder.encode(report))
-        try await store.recordArtifact(path: "\(experiment.id)/\(id)/artifacts/evaluation/report.json", sha256: sha, size: size)
         let html = try await self.html(report, of: loaded, dataset: dataset, split: split, store: store, workspace: workspace)
-        let (htmlSHA, htmlSize) = try artifacts.put(Data(html.utf8))
-        try await store.recordArtifact(path: "\(experiment.id)/\(id)/artifacts/evaluation/report.html", sha256: htmlSHA, size: htmlSize)
-        _ = try await store.updateRun(id: id, status: .finished, endTime: Clock.nowMillis(), name: nil)
+        let id = try await recordRun(metrics: metrics, json: try reportEncoder.encode(report), html: html, of: loaded, dataset: dataset, split: split, store: store, workspace: workspace)
         return (id, html)
     }
 

@@ -44,9 +44,7 @@ extension Evaluator {
             }
         }
         let html = HTMLReport.render(report, title: "\(loaded.version.name) version \(loaded.version.version) on \(dataset) [\(split ?? "all")]", curves: curves)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let encoder = Evaluator.reportEncoder
         let id = try await recordRun(metrics: metrics, json: try encoder.encode(report), html: html, of: loaded, dataset: dataset, split: split, store: store, workspace: workspace)
         return (id, html)
     }
