@@ -21,9 +21,11 @@ try:
     subprocess.run([LUMEN, "data", "import", folder, "--name", "bench", "--workspace", ws], check=True, capture_output=True)
     with open(os.path.join(root, "exp.yaml"), "w") as f:
         f.write("data: {dataset: bench, image_size: 64, augment: [flip], normalize: minmax, cache: false, workers: 2, val_split: none}\n"
-                "model: {name: resnet18}\ntrainer: {epochs: 1, batch_size: 32, optimizer: sgd, lr: 0.01, schedule: none}\n")
+                "model: {name: resnet18}\n"
+                # The reference's optimizer: plain SGD (torch.optim.SGD(lr=0.01): no momentum, no weight decay).
+                "trainer: {epochs: 1, batch_size: 32, optimizer: sgd, lr: 0.01, momentum: 0, weight_decay: 0, schedule: none}\n")
     results = {"lumen": [], "pytorch": []}
-    for _ in range(int(os.environ.get("ROUNDS", "2"))):
+    for _ in range(int(os.environ.get("ROUNDS", "3"))):
         out = subprocess.run([LUMEN, "train", os.path.join(root, "exp.yaml"), "--workspace", ws], check=True, capture_output=True, text=True).stdout
         results["lumen"].append(float(re.search(r"train_images_per_s ([0-9.]+)", out).group(1)))
         torch_out = subprocess.run([TORCH_PY, os.path.join(os.path.dirname(__file__), "torch_train_bench.py"), os.path.join(folder, "train")],

@@ -6,7 +6,9 @@
 #include <torch/version.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 #include <mutex>
 
 // `lmops` sees all of at:: plus the few ops that libtorch has only as methods.
@@ -53,6 +55,13 @@ void lm_set_num_threads(int32_t n) {
   if (n > 0) at::set_num_threads(n);
 }
 int32_t lm_get_num_threads(void) { return at::get_num_threads(); }
+void lm_tune_allocator(void) {
+#if defined(__GLIBC__)
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (!std::getenv("MALLOC_TOP_PAD_")) mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
 bool lm_is_grad_enabled(void) { return at::GradMode::is_enabled(); }
 bool lm_set_grad_enabled(bool enabled) {
   bool previous = at::GradMode::is_enabled();
@@ -329,6 +338,10 @@ int32_t lm_add_(lm_tensor *dst, const lm_tensor *src, double alpha, lm_error *er
 }
 int32_t lm_mul_scalar_(lm_tensor *t, double s, lm_error *err) {
   LM_GUARD(err, -1, { at::NoGradGuard g; t->t.mul_(s); return 0; })
+}
+int32_t lm_relu_inplace(lm_tensor *t, lm_error *err) { LM_GUARD(err, -1, { t->t.relu_(); return 0; }) }
+int32_t lm_add_inplace(lm_tensor *dst, const lm_tensor *src, lm_error *err) {
+  LM_GUARD(err, -1, { dst->t.add_(src->t); return 0; })
 }
 
 }  // extern "C"

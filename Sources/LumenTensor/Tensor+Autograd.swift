@@ -73,6 +73,21 @@ extension Tensor {
     public func scaleInPlace(_ factor: Double) throws(LumenError) {
         _ = try torchCall("mul_") { lm_mul_scalar_(handle, factor, $0) }
     }
+
+    /// `relu_()`: overwrites this tensor with its ReLU, recorded by autograd, and returns it. Only for a tensor that
+    /// nothing else reads afterwards (a layer's fresh output), as torchvision's `ReLU(inplace=True)`.
+    @discardableResult
+    public func reluInPlace() throws(LumenError) -> Tensor {
+        _ = try torchCall("relu_") { lm_relu_inplace(handle, $0) }
+        return self
+    }
+
+    /// `self += other`, recorded by autograd (a residual connection), returning `self`.
+    @discardableResult
+    public func addRecordedInPlace(_ other: Tensor) throws(LumenError) -> Tensor {
+        _ = try torchCall("add_") { lm_add_inplace(handle, other.handle, $0) }
+        return self
+    }
 }
 
 /// Scales the gradients of `parameters` so that their joint L2 norm is at most `maxNorm`

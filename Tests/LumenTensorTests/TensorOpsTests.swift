@@ -135,6 +135,21 @@ import Testing
         #expect(try a.floats() == [7, 7, 7])
     }
 
+    @Test func recordedInPlaceOpsKeepGradients() throws {
+        // (relu_(2x + y)) summed: the gradient is 2 where 2x + y > 0 for x, 1 there for y, and 0 elsewhere.
+        let x = try Tensor([-3, -1, 1, 2] as [Float]).requiringGrad()
+        let y = try Tensor([1, 4, -5, 1] as [Float]).requiringGrad()
+        let h = try x * 2
+        let same = try h.addRecordedInPlace(y).reluInPlace()
+        #expect(same === h)
+        #expect(try h.floats() == [0, 2, 0, 5])
+        try h.sum().backward()
+        #expect(try x.grad?.floats() == [0, 2, 0, 2])
+        #expect(try y.grad?.floats() == [0, 1, 0, 1])
+        // A leaf that needs its gradient cannot be overwritten: a clear error, not a crash.
+        #expect(throws: LumenError.self) { try x.reluInPlace() }
+    }
+
     @Test func threadsDefaultToAllCores() throws {
         _ = try Tensor.zeros([1])
         #expect(Runtime.threads >= 1)

@@ -43,6 +43,9 @@ int64_t lm_cpu_rng_state(uint8_t *out, int64_t capacity);
 /** Restores a state from lm_cpu_rng_state (invalid bytes are refused with an error). */
 int32_t lm_set_cpu_rng_state(const uint8_t *bytes, int64_t n, lm_error *err);
 void lm_set_num_threads(int32_t n);
+/** Keeps freed tensor memory in the process (glibc malloc: no mmap below 32 MiB, no trimming below 1 GiB) instead of
+ * returning it to the kernel and faulting it back in at the next step; the environment's MALLOC_* settings win. */
+void lm_tune_allocator(void);
 int32_t lm_get_num_threads(void);
 bool lm_cuda_is_available(void);
 int32_t lm_cuda_device_count(void);
@@ -182,6 +185,9 @@ int32_t lm_uniform_(lm_tensor *t, double low, double high, lm_error *err);
 int32_t lm_normal_(lm_tensor *t, double mean, double std, lm_error *err);
 /** dst += alpha * src, in place and outside autograd. */
 int32_t lm_add_(lm_tensor *dst, const lm_tensor *src, double alpha, lm_error *err);
+/** In-place ops that autograd records (torchvision's `ReLU(inplace=True)` and `out += identity`). */
+int32_t lm_relu_inplace(lm_tensor *t, lm_error *err);
+int32_t lm_add_inplace(lm_tensor *dst, const lm_tensor *src, lm_error *err);
 int32_t lm_mul_scalar_(lm_tensor *t, double s, lm_error *err);
 /** Scales the gradients of `params` so that their total L2 norm is at most max_norm; returns the norm before. */
 double lm_clip_grad_norm(lm_tensor *const *params, int64_t n, double max_norm, lm_error *err);

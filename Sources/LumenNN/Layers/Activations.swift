@@ -3,8 +3,10 @@ import LumenTensor
 /// `nn.ReLU`.
 public final class ReLU: Module {
     public var isTraining = true
-    public init() {}
-    public func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor { try x.relu() }
+    /// Overwrite the input (`nn.ReLU(inplace=True)`): no new tensor, for inputs that nothing else reads.
+    public let inPlace: Bool
+    public init(inPlace: Bool = false) { self.inPlace = inPlace }
+    public func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor { inPlace ? try x.reluInPlace() : try x.relu() }
 }
 
 /// `nn.LeakyReLU`.

@@ -3,7 +3,7 @@ import LumenTensor
 /// ResNet's two-convolution block (ResNet-18/34), named as torchvision's `BasicBlock`.
 public final class BasicBlock: Module {
     public static let expansion = 1
-    public let conv1: Conv2d, bn1: BatchNorm2d, relu = ReLU(), conv2: Conv2d, bn2: BatchNorm2d
+    public let conv1: Conv2d, bn1: BatchNorm2d, relu = ReLU(inPlace: true), conv2: Conv2d, bn2: BatchNorm2d
     public let downsample: Sequential?
     public var isTraining = true
 
@@ -17,14 +17,14 @@ public final class BasicBlock: Module {
 
     public func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor {
         let out = try bn2(conv2(relu(bn1(conv1(x)))))
-        return try (out + (downsample.map { (d) throws(LumenError) in try d(x) } ?? x)).relu()
+        return try out.addRecordedInPlace(downsample.map { (d) throws(LumenError) in try d(x) } ?? x).reluInPlace()
     }
 }
 
 /// ResNet's 1×1–3×3–1×1 block (ResNet-50 and deeper), named as torchvision's `Bottleneck` (stride on the 3×3, v1.5).
 public final class Bottleneck: Module {
     public static let expansion = 4
-    public let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d, conv3: Conv2d, bn3: BatchNorm2d, relu = ReLU()
+    public let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d, conv3: Conv2d, bn3: BatchNorm2d, relu = ReLU(inPlace: true)
     public let downsample: Sequential?
     public var isTraining = true
 
@@ -42,7 +42,7 @@ public final class Bottleneck: Module {
         var out = try relu(bn1(conv1(x)))
         out = try relu(bn2(conv2(out)))
         out = try bn3(conv3(out))
-        return try (out + (downsample.map { (d) throws(LumenError) in try d(x) } ?? x)).relu()
+        return try out.addRecordedInPlace(downsample.map { (d) throws(LumenError) in try d(x) } ?? x).reluInPlace()
     }
 }
 
@@ -59,7 +59,7 @@ public final class ResNet: Classifier {
         var bottleneck: Bool { self == .resnet50 }
     }
 
-    public let conv1: Conv2d, bn1: BatchNorm2d, relu = ReLU(), maxpool = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
+    public let conv1: Conv2d, bn1: BatchNorm2d, relu = ReLU(inPlace: true), maxpool = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
     public let layer1: [any Module], layer2: [any Module], layer3: [any Module], layer4: [any Module]
     public let avgpool = AdaptiveAvgPool2d(1)
     public var fc: Linear

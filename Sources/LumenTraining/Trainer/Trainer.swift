@@ -106,7 +106,13 @@ public struct Trainer {
         workspace.folder.appendingPathComponent("checkpoints").appendingPathComponent(runID)
     }
 
+    /// Trains, evaluates the best checkpoint on the validation split and records everything in the run.
+    /// The work runs on `ComputeThread.shared` (one OpenMP team whatever the awaits in between).
     public func run(events: (TrainingEvent) -> Void = { _ in }) async throws -> TrainingResult {
+        try await withTaskExecutorPreference(ComputeThread.shared) { try await train(events: events) }
+    }
+
+    private func train(events: (TrainingEvent) -> Void) async throws -> TrainingResult {
         let repository = DatasetRepository(workspace: workspace)
         var version = try repository.resolve(config.dataset)
         if let threshold = config.labelThreshold {
