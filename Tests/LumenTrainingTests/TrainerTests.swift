@@ -1,7 +1,9 @@
 import Foundation
 import LumenData
 import LumenImaging
+import LumenNN
 import LumenStore
+import LumenTensor
 import Testing
 @testable import LumenTraining
 
@@ -136,6 +138,50 @@ struct TrainerTests {
         #expect(registered.version.version == 1 && registered.version.signature == resumed.signature)
         #expect(try await store.modelVersion(name: "phantom", alias: "champion").version == 1)
         #expect(try String(contentsOf: registered.card, encoding: .utf8).contains("Model card: phantom version 1"))
+        try await store.close()
+    }
+
+    /// Fine-tuning weights shaped like torchvision's ImageNet ResNet-18 (3-channel stem, 1000-class head) on grey
+    /// images: the stem is summed over RGB, the head replaced, the backbone frozen for the first epoch and then
+    /// trained at lr × model.backbone_lr_factor.
+    @Test func fineTunesPretrainedWeights() async throws {
+        let ws = try Self.workspace()
+        defer { try? FileManager.default.removeItem(at: ws.root) }
+        let store = try await ws.openStore()
+        let file = ws.root.appendingPathComponent("resnet18-imagenet.safetensors")
+        try ResNet(.resnet18, inChannels: 3, numClasses: 1000).save(to: file)
+        let pretrained = try Safetensors.load(file)
+        let overrides = ["model.name=resnet18", "model.pretrained=\(file.path)", "model.freeze_backbone_epochs=1", "model.backbone_lr_factor=0.1",
+                         "trainer.optimizer=sgd", "trainer.schedule=none"]
+        func train(epochs: Int) async throws -> (result: TrainingResult, weights: [String: Tensor]) {
+            let config = try ExperimentConfig(yaml: Self.yaml, overrides: overrides + ["trainer.epochs=\(epochs)"])
+            let result = try await Trainer(config: config, workspace: ws, store: store).run()
+            let last = result.bestCheckpoint.replacingOccurrences(of: "best.safetensors", with: "last.safetensors")
+            let sha = try #require(try await store.artifact(path: last)?.sha256)
+            return (result, try Safetensors.load(ArtifactStore(root: ws.artifactRoot).url(for: sha)))
+        }
+
+        // Two parameter groups: the new head at lr, the backbone at lr × 0.1.
+        let trainer = Trainer(config: try ExperimentConfig(yaml: Self.yaml, overrides: overrides), workspace: ws, store: store)
+        let model = try trainer.makeModel(classes: 2)
+        let optimizer = try trainer.makeOptimizer(model)
+        #expect(optimizer.groupCount == 2)
+        #expect(abs(optimizer.learningRate(group: 0) - 0.003) < 1e-12 && abs(optimizer.learningRate(group: 1) - 0.0003) < 1e-12)
+
+        let stem = try pretrained["conv1.weight"]!.sum(dims: [1], keepDim: true).floats()
+        let deep = try pretrained["layer4.1.conv2.weight"]!.floats()
+        // One frozen epoch: only the new two-class head (and batch-norm statistics) moved.
+        let frozen = try await train(epochs: 1)
+        #expect(frozen.weights["fc.weight"]?.shape == [2, 512])
+        #expect(try frozen.weights["conv1.weight"]?.floats() == stem, "the RGB stem is summed for grey input")
+        #expect(try frozen.weights["layer4.1.conv2.weight"]?.floats() == deep, "the backbone is frozen in epoch 1")
+        #expect(frozen.result.last["lr_backbone"].map { abs($0 - 0.0003) < 1e-12 } == true)
+        // A second epoch trains the backbone too.
+        let unfrozen = try await train(epochs: 2)
+        #expect(try unfrozen.weights["layer4.1.conv2.weight"]?.floats() != deep, "the backbone trains after the frozen epochs")
+        #expect(try unfrozen.weights["conv1.weight"]?.floats() != stem)
+
+        #expect(throws: TrainingError.self) { try ExperimentConfig(yaml: Self.yaml, overrides: ["model.backbone_lr_factor=0"]) }
         try await store.close()
     }
 

@@ -33,6 +33,7 @@ public struct ExperimentConfig: Sendable {
         .init(path: "model.unet_depth", type: .int, defaultValue: "3", required: false, help: "U-Net: down-sampling levels"),
         .init(path: "model.pretrained", type: .string, defaultValue: nil, required: false, help: "safetensors weights with torchvision key names; the head is replaced"),
         .init(path: "model.freeze_backbone_epochs", type: .int, defaultValue: "0", required: false, help: "epochs with the backbone frozen (pretrained weights)"),
+        .init(path: "model.backbone_lr_factor", type: .double, defaultValue: "0.1", required: false, help: "fine-tuning (model.pretrained or frozen epochs): the backbone learns at trainer.lr × this, the new head at trainer.lr (1: same rate)"),
         .init(path: "trainer.epochs", type: .int, defaultValue: "10", required: false, help: "training epochs"),
         .init(path: "trainer.batch_size", type: .int, defaultValue: "32", required: false, help: "images per batch"),
         .init(path: "trainer.optimizer", type: .choice(["sgd", "adam", "adamw"]), defaultValue: "adamw", required: false, help: "optimizer"),
@@ -74,6 +75,7 @@ public struct ExperimentConfig: Sendable {
     public var model: String
     public var pretrained: String?
     public var freezeBackboneEpochs: Int
+    public var backboneLRFactor: Double
     public var epochs: Int
     public var batchSize: Int
     public var optimizer: String
@@ -119,6 +121,7 @@ public struct ExperimentConfig: Sendable {
         model = try tree.string("model.name") ?? "resnet18"
         pretrained = try tree.string("model.pretrained")
         freezeBackboneEpochs = try tree.int("model.freeze_backbone_epochs")
+        backboneLRFactor = try tree.double("model.backbone_lr_factor")
         epochs = try tree.int("trainer.epochs")
         batchSize = try tree.int("trainer.batch_size")
         optimizer = try tree.string("trainer.optimizer") ?? "adamw"
@@ -157,6 +160,8 @@ public struct ExperimentConfig: Sendable {
         if task == "classification" && model == "unet" { throw .config(path: "model.name", reason: "unet segments; classification needs simple-cnn, resnet18/34/50 or vgg16(-bn)") }
         guard [1, 3].contains(channels) else { throw .config(path: "data.channels", reason: "must be 1 or 3, got \(channels)") }
         guard lr > 0 else { throw .config(path: "trainer.lr", reason: "must be > 0, got \(lr)") }
+        guard backboneLRFactor > 0 && backboneLRFactor <= 1 else { throw .config(path: "model.backbone_lr_factor", reason: "must be in (0, 1], got \(backboneLRFactor)") }
+        guard freezeBackboneEpochs >= 0 else { throw .config(path: "model.freeze_backbone_epochs", reason: "must be ≥ 0, got \(freezeBackboneEpochs)") }
         for a in augment where !Self.augmentations.contains(a) {
             throw .config(path: "data.augment", reason: "unknown augmentation '\(a)'; use \(Self.augmentations.joined(separator: ", "))")
         }
@@ -182,7 +187,8 @@ public struct ExperimentConfig: Sendable {
         model:
           name: resnet18            # simple-cnn resnet18 resnet34 resnet50 vgg16 vgg16-bn unet
           # pretrained: resnet18.safetensors   # torchvision key names; the head is replaced
-          # freeze_backbone_epochs: 2
+          # freeze_backbone_epochs: 2       # then the whole network trains,
+          # backbone_lr_factor: 0.1         # the backbone at lr × 0.1
         trainer:
           epochs: 10
           batch_size: 32

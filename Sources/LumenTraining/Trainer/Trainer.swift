@@ -308,6 +308,7 @@ public struct Trainer {
                 let seconds = Date().timeIntervalSince(epochStart)
                 var metrics: [String: Double] = ["train_loss": state.sum / Double(max(state.seen, 1)), (segmentation ? "train_pixel_accuracy" : multiLabel ? "train_label_accuracy" : "train_accuracy"): Double(state.correct) / Double(max(state.counted, 1)),
                                                  "lr": optimizer.learningRate(), "epoch_seconds": seconds, "train_images_per_s": Double(state.seen) / max(seconds, 1e-9)]
+                if optimizer.groupCount > 1 { metrics["lr_backbone"] = optimizer.learningRate(group: 1) }
                 if let valLoader, segmentation {
                     let (valLoss, report) = try evaluateSegmentation(model, valLoader, loss: loss, classes: classes, distances: false)
                     metrics["val_loss"] = valLoss
@@ -530,6 +531,18 @@ public struct Trainer {
             // torchvision key names; the head (another class count) keeps its fresh initialisation.
             var weights = try Safetensors.load(URL(fileURLWithPath: pretrained))
             if let head = (model as? any Classifier)?.headPrefix { weights = weights.filter { !$0.key.hasPrefix(head + ".") } }
+            // ImageNet weights on grey images (or grey weights on colour ones): the stem's filters are summed over
+            // RGB (or shared out over it), as timm's `adapt_input_conv` does, so that a grey image that repeats one
+            // plane three times gives the same first activations.
+            let own = Dictionary(model.stateEntries(), uniquingKeysWith: { a, _ in a })
+            for (name, w) in weights where w.rank == 4 {
+                guard let target = own[name], target.rank == 4, target.shape[0] == w.shape[0], Array(target.shape[2...]) == Array(w.shape[2...]) else { continue }
+                if w.shape[1] == 3 && target.shape[1] == 1 {
+                    weights[name] = try w.sum(dims: [1], keepDim: true)
+                } else if w.shape[1] == 1 && target.shape[1] == 3 {
+                    weights[name] = try (w / 3).expand(target.shape).contiguous()
+                }
+            }
             let report = try model.load(stateDict: weights, strict: false)
             if report.missingKeys.count >= model.stateEntries().count {
                 throw TrainingError.config(path: "model.pretrained", reason: "\(pretrained) has no weights whose names fit \(config.model)")
@@ -538,20 +551,36 @@ public struct Trainer {
         return model
     }
 
+    /// One parameter group, or two when fine-tuning a classifier: the new head at `trainer.lr` (group 0)
+    /// and the backbone at `trainer.lr × model.backbone_lr_factor` (group 1), as `param_groups` in PyTorch.
     func makeOptimizer(_ model: any Module) throws -> Optimizer {
-        let parameters = model.parameters()
+        let groups: [ParameterGroup]
+        if let classifier = model as? any Classifier, fineTuning, config.backboneLRFactor != 1 {
+            let named = model.namedParameters()
+            let isHead = { (name: String) in name.hasPrefix(classifier.headPrefix + ".") }
+            groups = [ParameterGroup(named.filter { isHead($0.0) }.map(\.1)),
+                      ParameterGroup(named.filter { !isHead($0.0) }.map(\.1), learningRate: config.lr * config.backboneLRFactor)]
+        } else {
+            groups = [ParameterGroup(model.parameters())]
+        }
         switch config.optimizer {
-        case "sgd": return try SGD(parameters, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay)
-        case "adam": return try Adam(parameters, lr: config.lr, weightDecay: config.weightDecay)
-        default: return try AdamW(parameters, lr: config.lr, weightDecay: config.weightDecay)
+        case "sgd": return try SGD(groups, lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay)
+        case "adam": return try Adam(groups, lr: config.lr, weightDecay: config.weightDecay)
+        default: return try AdamW(groups, lr: config.lr, weightDecay: config.weightDecay)
         }
     }
+
+    /// Whether the run fine-tunes a backbone (pretrained weights, or epochs with the backbone frozen).
+    var fineTuning: Bool { config.pretrained != nil || config.freezeBackboneEpochs > 0 }
 
     func makeSchedule(_ optimizer: Optimizer, totalSteps: Int, stepCount: Int = 0) throws -> LRScheduler? {
         switch config.schedule {
         case "cosine": return try LRScheduler(optimizer, schedule: CosineAnnealingLR(tMax: totalSteps), stepCount: stepCount)
         case "step": return try LRScheduler(optimizer, schedule: StepLR(stepSize: max(1, totalSteps / 3)), stepCount: stepCount)
-        case "onecycle": return try LRScheduler(optimizer, schedule: OneCycleLR(maxLR: config.lr, totalSteps: totalSteps), stepCount: stepCount)
+        case "onecycle":
+            // One cycle per group, each peaking at its own rate (PyTorch's list of max_lr).
+            let schedule: any LRSchedule = optimizer.groupCount > 1 ? ScaledSchedule(OneCycleLR(maxLR: 1, totalSteps: totalSteps)) : OneCycleLR(maxLR: config.lr, totalSteps: totalSteps)
+            return try LRScheduler(optimizer, schedule: schedule, stepCount: stepCount)
         default: return nil
         }
     }
@@ -579,4 +608,11 @@ public struct Trainer {
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return process.terminationStatus == 0 && out.count == 40 ? out : nil
     }
+}
+
+/// A schedule defined for a peak of 1, scaled by each group's base rate.
+struct ScaledSchedule: LRSchedule {
+    let unit: any LRSchedule
+    init(_ unit: any LRSchedule) { self.unit = unit }
+    func learningRate(afterSteps step: Int, base: Double) -> Double { base * unit.learningRate(afterSteps: step, base: 1) }
 }
