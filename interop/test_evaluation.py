@@ -27,7 +27,11 @@ def report(tmp_path_factory):
                                  "trainer: {epochs: 2, batch_size: 8, lr: 0.003, threads: 1}\n")
     lumen("train", str(ws / "exp.yaml"), "--register", "ct-cnn", "--workspace", str(ws))
     lumen("evaluate", "ct-cnn/1", "--data", "ct", "--split", "test", "--bootstrap", "200", "--out", str(ws / "report.json"), "--workspace", str(ws))
-    return json.loads((ws / "report.json").read_text())
+    # The finding ("lesion") is the first class in sorted order: --positive makes it the positive class.
+    lumen("evaluate", "ct-cnn/1", "--data", "ct", "--split", "test", "--bootstrap", "200", "--positive", "lesion", "--out", str(ws / "lesion.json"), "--workspace", str(ws))
+    report = json.loads((ws / "report.json").read_text())
+    report["lesion"] = json.loads((ws / "lesion.json").read_text())
+    return report
 
 
 def test_metrics_equal_scikit_learn(report):
@@ -55,6 +59,24 @@ def test_metrics_equal_scikit_learn(report):
     assert close(t["sensitivity"] - (1 - t["specificity"]), max(tpr - fpr))
     for name, ci in report["confidenceIntervals"].items():
         assert ci["low"] <= ci["value"] + 1e-9 and ci["value"] <= ci["high"] + 1e-9, name
+
+
+def test_positive_class_equals_scikit_learn_pos_label(report):
+    lesion = report["lesion"]
+    assert lesion["classes"] == ["lesion", "normal"] and lesion["positive"] == 0
+    y = np.array([p["label"] for p in lesion["predictions"]])
+    proba = np.array([p["probabilities"] for p in lesion["predictions"]])
+    pred = proba.argmax(axis=1)
+    close = lambda a, b: abs(a - b) <= 1e-6
+    assert close(lesion["rocAUC"], metrics.roc_auc_score(y == 0, proba[:, 0]))
+    assert close(lesion["prAUC"], metrics.average_precision_score(y, proba[:, 0], pos_label=0))
+    sensitivity = metrics.recall_score(y, pred, pos_label=0)
+    specificity = metrics.recall_score(y, pred, pos_label=1)
+    assert close(lesion["confidenceIntervals"]["sensitivity"]["value"], sensitivity)
+    assert close(lesion["confidenceIntervals"]["specificity"]["value"], specificity)
+    fpr, tpr, _ = metrics.roc_curve(y, proba[:, 0], pos_label=0)
+    t = lesion["threshold"]
+    assert close(t["sensitivity"] - (1 - t["specificity"]), max(tpr - fpr))
 
 
 @pytest.fixture(scope="module")

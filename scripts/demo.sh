@@ -31,6 +31,7 @@ data:
   window: lung
   augment: [flip]
   balanced: true
+  positive_class: lesion      # sensitivity and specificity refer to the finding
 model:
   name: simple-cnn
 trainer:

@@ -20,6 +20,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Dataset version, NAME or NAME:ID.") var data: String
     @Option(help: "Split to evaluate (default: test).") var split: String = "test"
     @Option(help: "Choose the threshold reaching this sensitivity instead of Youden's J (binary).") var targetSensitivity: Double?
+    @Option(help: "Binary tasks: the positive class (the finding) that sensitivity, specificity, ROC and the threshold refer to (default: the model's data.positive_class, else the second class in sorted order).") var positive: String?
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap: Int = 1000
     @Option(help: "Where to write the JSON report (default: evaluation-NAME-vVERSION.json).") var out: String?
     @Option(help: "Where to write the HTML report (default: the JSON report's path with .html).") var html: String?
@@ -68,7 +69,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         if handled { return }
         let (report, loaded, runID) = try await workspace.withStore { store in
             let loaded = try await Evaluator.load(model, store: store, workspace: ws)
-            let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap)
+            let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap, positive: positive)
             let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
             try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
             return (report, loaded, runID)
@@ -83,8 +84,9 @@ struct EvaluateCommand: AsyncParsableCommand {
         print("ROC-AUC            \(ci("roc_auc", report.rocAUC))")
         print("PR-AUC             \(f(report.prAUC))")
         print("ECE                \(f(report.expectedCalibrationError))")
-        if report.classes.count == 2, let pos = report.perClass.last {
-            print("sensitivity        \(ci("sensitivity", pos.recall))")
+        if report.classes.count == 2 {
+            let pos = report.perClass[report.positiveIndex]
+            print("sensitivity        \(ci("sensitivity", pos.recall)) (positive class: \(pos.name))")
             print("specificity        \(ci("specificity", pos.specificity))")
         }
         if let t = report.threshold { print("threshold (\(t.method)): \(f(t.threshold)) → sensitivity \(f(t.sensitivity)), specificity \(f(t.specificity))") }

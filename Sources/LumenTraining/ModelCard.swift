@@ -32,13 +32,13 @@ public enum ModelCard {
 
             """
             for (label, key, value) in [("Accuracy", "accuracy", r.accuracy), ("Balanced accuracy", "balanced_accuracy", r.balancedAccuracy), ("ROC-AUC", "roc_auc", r.rocAUC),
-                                        ("Sensitivity", "sensitivity", r.classes.count == 2 ? r.perClass[1].recall : .nan), ("Specificity", "specificity", r.classes.count == 2 ? r.perClass[1].specificity : .nan)]
+                                        ("Sensitivity (\(r.classes.count == 2 ? r.classes[r.positiveIndex] : ""))", "sensitivity", r.classes.count == 2 ? r.perClass[r.positiveIndex].recall : .nan), ("Specificity", "specificity", r.classes.count == 2 ? r.perClass[r.positiveIndex].specificity : .nan)]
                 where !value.isNaN {
                 let ci = r.confidenceIntervals[key].map { "\(f($0.low))–\(f($0.high))" } ?? "n/a"
                 md += "| \(label) | \(f(value)) | \(ci) |\n"
             }
             md += "| PR-AUC | \(f(r.prAUC)) | |\n| Expected calibration error | \(f(r.expectedCalibrationError)) | |\n"
-            if let t = r.threshold { md += "\nSuggested threshold (\(t.method)): \(f(t.threshold)) for \(r.classes[1]), with sensitivity \(f(t.sensitivity)) and specificity \(f(t.specificity)).\n" }
+            if let t = r.threshold { md += "\nSuggested threshold (\(t.method)): \(f(t.threshold)) for \(r.classes[r.positiveIndex]), with sensitivity \(f(t.sensitivity)) and specificity \(f(t.specificity)).\n" }
             md += "\n"
         }
         if let r = multiLabel {

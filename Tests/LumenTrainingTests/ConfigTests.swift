@@ -90,6 +90,25 @@ struct EvaluationReportTests {
         #expect(ci.low <= 0.75 && 0.75 <= ci.high)
     }
 
+    /// The finding as the first class ("lesion" before "normal"): the same figures as with the classes swapped.
+    @Test func positiveClassMayBeTheFirst() {
+        let labels = [0, 0, 1, 1, 0, 1, 1, 0], p0 = [0.9, 0.6, 0.3, 0.45, 0.2, 0.1, 0.55, 0.7]
+        let first = zip(labels, p0).enumerated().map { Prediction(path: "\($0.offset)", label: $0.element.0, probabilities: [$0.element.1, 1 - $0.element.1]) }
+        let swapped = first.map { Prediction(path: $0.path, label: 1 - $0.label, probabilities: $0.probabilities.reversed()) }
+        let a = ClassificationReport(classes: ["lesion", "normal"], predictions: first, bootstrap: 200, positive: 0)
+        let b = ClassificationReport(classes: ["normal", "lesion"], predictions: swapped, bootstrap: 200)
+        #expect(a.positiveIndex == 0 && b.positiveIndex == 1)
+        #expect(a.rocAUC == b.rocAUC && a.prAUC == b.prAUC)
+        #expect(a.perClass[0].recall == b.perClass[1].recall && a.perClass[0].specificity == b.perClass[1].specificity)
+        #expect(a.threshold?.threshold == b.threshold?.threshold && a.threshold?.sensitivity == b.threshold?.sensitivity)
+        for name in ["sensitivity", "specificity", "roc_auc", "accuracy"] {
+            #expect(a.confidenceIntervals[name]?.low == b.confidenceIntervals[name]?.low && a.confidenceIntervals[name]?.high == b.confidenceIntervals[name]?.high, "\(name)")
+        }
+        // Not the same as taking the second class: sensitivity of "lesion" differs from that of "normal".
+        let second = ClassificationReport(classes: ["lesion", "normal"], predictions: first, bootstrap: 0)
+        #expect(second.prAUC != a.prAUC || second.perClass[1].recall != a.perClass[0].recall)
+    }
+
     @Test func calibrationErrorOfAPerfectlyCalibratedAndAnOverconfidentModel() {
         let calibrated = (0..<10).map { Prediction(path: "\($0)", label: $0 < 8 ? 1 : 0, probabilities: [0.2, 0.8]) }
         #expect(abs(ClassificationReport(classes: ["a", "b"], predictions: calibrated, bootstrap: 0).expectedCalibrationError) < 1e-12)

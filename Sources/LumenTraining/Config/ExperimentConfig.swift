@@ -25,6 +25,7 @@ public struct ExperimentConfig: Sendable {
         .init(path: "data.augment", type: .strings, defaultValue: "flip", required: false, help: "training augmentation: flip, vflip, rotate, affine, elastic, brightness, contrast, noise, blur"),
         .init(path: "data.normalize", type: .choice(["minmax", "zscore", "none"]), defaultValue: "minmax", required: false, help: "intensity normalisation per image"),
         .init(path: "data.mask_classes", type: .int, defaultValue: "2", required: false, help: "segmentation: label values 0…N-1 in the masks (2: background and foreground)"),
+        .init(path: "data.positive_class", type: .string, defaultValue: nil, required: false, help: "binary tasks: the class that is the finding (sensitivity, specificity, threshold; default: the second class in sorted order)"),
         .init(path: "data.balanced", type: .bool, defaultValue: "false", required: false, help: "class-balanced sampling"),
         .init(path: "data.cache", type: .bool, defaultValue: "true", required: false, help: "keep decoded images in memory across epochs"),
         .init(path: "data.workers", type: .int, defaultValue: "2", required: false, help: "loader threads"),
@@ -70,6 +71,7 @@ public struct ExperimentConfig: Sendable {
     public var augment: [String]
     public var normalize: String
     public var balanced: Bool
+    public var positiveClass: String?
     public var cache: Bool
     public var workers: Int
     public var model: String
@@ -116,6 +118,7 @@ public struct ExperimentConfig: Sendable {
         augment = try tree.strings("data.augment")
         normalize = try tree.string("data.normalize") ?? "minmax"
         balanced = try tree.bool("data.balanced")
+        positiveClass = try tree.string("data.positive_class")
         cache = try tree.bool("data.cache")
         workers = try tree.int("data.workers")
         model = try tree.string("model.name") ?? "resnet18"
@@ -184,6 +187,7 @@ public struct ExperimentConfig: Sendable {
           augment: [flip, rotate]   # flip vflip rotate affine elastic brightness contrast noise blur
           normalize: minmax         # minmax | zscore | none
           balanced: false           # class-balanced sampling
+          # positive_class: pneumonia  # binary: the finding (default: the second class in sorted order)
         model:
           name: resnet18            # simple-cnn resnet18 resnet34 resnet50 vgg16 vgg16-bn unet
           # pretrained: resnet18.safetensors   # torchvision key names; the head is replaced

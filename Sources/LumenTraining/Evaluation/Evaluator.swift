@@ -64,7 +64,8 @@ public enum Evaluator {
 
     /// Predicts every image of `split` of `dataset` and computes the report.
     public static func evaluate(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace,
-                                targetSensitivity: Double? = nil, bootstrap: Int = 1000) throws -> ClassificationReport {
+                                targetSensitivity: Double? = nil, bootstrap: Int = 1000, positive: String? = nil) throws -> ClassificationReport {
+        let positiveIndex = try Trainer.positiveIndex(positive ?? loaded.config.positiveClass, classes: loaded.classes, option: positive != nil ? "--positive" : "data.positive_class")
         let repository = DatasetRepository(workspace: workspace)
         var version = try repository.resolve(dataset)
         if let threshold = loaded.config.labelThreshold {
@@ -90,7 +91,7 @@ public enum Evaluator {
                 predictions.append(Prediction(path: batch.paths[i], label: Int(y), probabilities: Array(p[i * k..<(i + 1) * k])))
             }
         }
-        return ClassificationReport(classes: loaded.classes, predictions: predictions, targetSensitivity: targetSensitivity, bootstrap: bootstrap)
+        return ClassificationReport(classes: loaded.classes, predictions: predictions, targetSensitivity: targetSensitivity, bootstrap: bootstrap, positive: positiveIndex)
     }
 
     /// Logs the report as an evaluation run (metrics, lineage, `evaluation/report.json` and

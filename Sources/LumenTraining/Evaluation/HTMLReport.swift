@@ -15,8 +15,8 @@ public enum HTMLReport {
         var rows = [("Accuracy", ci("accuracy", r.accuracy)), ("Balanced accuracy", ci("balanced_accuracy", r.balancedAccuracy)),
                     ("ROC-AUC", ci("roc_auc", r.rocAUC)), ("PR-AUC (average precision)", f(r.prAUC)), ("Expected calibration error", f(r.expectedCalibrationError))]
         if r.classes.count == 2 {
-            rows.append(("Sensitivity (\(escape(r.classes[1])))", ci("sensitivity", r.perClass[1].recall)))
-            rows.append(("Specificity", ci("specificity", r.perClass[1].specificity)))
+            rows.append(("Sensitivity (\(escape(r.classes[r.positiveIndex])))", ci("sensitivity", r.perClass[r.positiveIndex].recall)))
+            rows.append(("Specificity", ci("specificity", r.perClass[r.positiveIndex].specificity)))
         }
         if let t = r.threshold { rows.append(("Threshold (\(escape(t.method)))", "\(f(t.threshold)): sensitivity \(f(t.sensitivity)), specificity \(f(t.specificity))")) }
         var html = """
@@ -27,7 +27,7 @@ public enum HTMLReport {
         \(r.perClass.map { "<tr><td>\(escape($0.name))</td><td>\(f($0.precision))</td><td>\(f($0.recall))</td><td>\(f($0.specificity))</td><td>\(f($0.f1))</td><td>\(f($0.rocAUC))</td><td>\(f($0.averagePrecision))</td><td>\($0.support)</td></tr>" }.joined())
         </table><h2>Charts</h2><div class="charts">
         """
-        let positive = r.classes.count == 2 ? [1] : Array(r.classes.indices)
+        let positive = r.classes.count == 2 ? [r.positiveIndex] : Array(r.classes.indices)
         var roc: [(String, [(Double, Double)])] = [], pr: [(String, [(Double, Double)])] = []
         for c in positive {
             let scores = r.predictions.map { $0.probabilities[c] }, truth = r.predictions.map { $0.label == c }

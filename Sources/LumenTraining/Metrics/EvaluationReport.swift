@@ -56,11 +56,19 @@ public struct ClassificationReport: Codable, Sendable {
     public var threshold: Threshold?
     public var confidenceIntervals: [String: Estimate]
     public var predictions: [Prediction]
+    /// Binary tasks: the index in `classes` of the positive class (the finding), which sensitivity, specificity,
+    /// ROC-AUC, PR-AUC and the threshold refer to. Absent from reports written before it existed: then 1.
+    public var positive: Int?
+    /// The positive class's index (binary tasks).
+    public var positiveIndex: Int { positive ?? 1 }
 
-    /// Computes the report; `bootstrap` resamples (seeded) give the 95 % intervals.
-    public init(classes: [String], predictions: [Prediction], targetSensitivity: Double? = nil, bootstrap: Int = 1000, seed: UInt64 = 0) {
+    /// Computes the report; `bootstrap` resamples (seeded) give the 95 % intervals. `positive` is the index of the
+    /// positive class of a binary task (default: the second class, as scikit-learn's `pos_label=1`).
+    public init(classes: [String], predictions: [Prediction], targetSensitivity: Double? = nil, bootstrap: Int = 1000, seed: UInt64 = 0, positive: Int = 1) {
         let probabilities = predictions.map(\.probabilities), labels = predictions.map(\.label)
         let k = classes.count
+        let pos = k == 2 && positive == 0 ? 0 : 1
+        self.positive = k == 2 ? pos : nil
         self.classes = classes
         self.predictions = predictions
         samples = labels.count
@@ -96,18 +104,18 @@ public struct ClassificationReport: Codable, Sendable {
         self.macro = macro
         self.weighted = weighted
         if k == 2 {
-            rocAUC = reports[1].rocAUC
-            prAUC = reports[1].averagePrecision
+            rocAUC = reports[pos].rocAUC
+            prAUC = reports[pos].averagePrecision
         } else {
             rocAUC = ClassificationMetrics.auc(probabilities: probabilities, labels: labels)
             let aps = reports.map(\.averagePrecision).filter { !$0.isNaN }
             prAUC = aps.isEmpty ? .nan : aps.reduce(0, +) / Double(aps.count)
         }
         (expectedCalibrationError, calibrationBins) = Self.calibration(probabilities: probabilities, labels: labels)
-        threshold = k == 2 ? Self.threshold(scores: probabilities.map { $0[1] }, positive: labels.map { $0 == 1 }, targetSensitivity: targetSensitivity) : nil
-        confidenceIntervals = Self.bootstrap(probabilities: probabilities, labels: labels, rounds: bootstrap, seed: seed, classes: k,
+        threshold = k == 2 ? Self.threshold(scores: probabilities.map { $0[pos] }, positive: labels.map { $0 == pos }, targetSensitivity: targetSensitivity) : nil
+        confidenceIntervals = Self.bootstrap(probabilities: probabilities, labels: labels, rounds: bootstrap, seed: seed, classes: k, positive: pos,
                                              point: ["accuracy": accuracy, "balanced_accuracy": balancedAccuracy, "roc_auc": rocAUC,
-                                                     "sensitivity": k == 2 ? reports[1].recall : .nan, "specificity": k == 2 ? reports[1].specificity : .nan])
+                                                     "sensitivity": k == 2 ? reports[pos].recall : .nan, "specificity": k == 2 ? reports[pos].specificity : .nan])
     }
 
     /// sklearn's `average_precision_score`: Σ (Rₙ − Rₙ₋₁) Pₙ over decreasing score thresholds.
@@ -171,7 +179,7 @@ public struct ClassificationReport: Codable, Sendable {
     }
 
     /// Percentile intervals (2.5 %, 97.5 %) of each metric over resamples with replacement.
-    static func bootstrap(probabilities: [[Double]], labels: [Int], rounds: Int, seed: UInt64, classes: Int, point: [String: Double]) -> [String: Estimate] {
+    static func bootstrap(probabilities: [[Double]], labels: [Int], rounds: Int, seed: UInt64, classes: Int, positive: Int = 1, point: [String: Double]) -> [String: Estimate] {
         guard rounds > 0, !labels.isEmpty else { return [:] }
         var samples: [String: [Double]] = [:]
         var state = seed &+ 0x9E37_79B9_7F4A_7C15
@@ -192,9 +200,9 @@ public struct ClassificationReport: Codable, Sendable {
             }
             samples["balanced_accuracy", default: []].append(recalls.isEmpty ? .nan : recalls.reduce(0, +) / Double(recalls.count))
             if classes == 2 {
-                let pos = y.filter { $0 == 1 }.count, neg = y.count - pos
-                samples["sensitivity", default: []].append(pos > 0 ? Double(zip(y, predicted).filter { $0 == 1 && $1 == 1 }.count) / Double(pos) : .nan)
-                samples["specificity", default: []].append(neg > 0 ? Double(zip(y, predicted).filter { $0 == 0 && $1 == 0 }.count) / Double(neg) : .nan)
+                let pos = y.filter { $0 == positive }.count, neg = y.count - pos
+                samples["sensitivity", default: []].append(pos > 0 ? Double(zip(y, predicted).filter { $0 == positive && $1 == positive }.count) / Double(pos) : .nan)
+                samples["specificity", default: []].append(neg > 0 ? Double(zip(y, predicted).filter { $0 != positive && $1 != positive }.count) / Double(neg) : .nan)
             }
         }
         var out: [String: Estimate] = [:]

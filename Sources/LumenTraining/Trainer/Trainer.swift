@@ -140,6 +140,10 @@ public struct Trainer {
             classes = version.classes
             guard classes.count >= (multiLabel ? 1 : 2) else { throw TrainingError.data("\(version.reference) has \(classes.count) class(es); classification needs at least 2") }
         }
+        if config.positiveClass != nil && (segmentation || multiLabel) {
+            throw TrainingError.config(path: "data.positive_class", reason: "applies to binary classification, not to \(task)")
+        }
+        let positive = segmentation || multiLabel ? 1 : try Self.positiveIndex(config.positiveClass, classes: classes, option: "data.positive_class")
         let trainEntries = version.entries(in: config.trainSplit)
         guard !trainEntries.isEmpty else {
             throw TrainingError.data("\(version.reference) has no '\(config.trainSplit)' split: assign one with `lumen data split \(version.name)`")
@@ -377,7 +381,7 @@ public struct Trainer {
                 _ = try model.load(from: folder.appendingPathComponent("best.safetensors"), strict: true)
                 let v = try evaluate(model, valLoader, loss: loss)
                 let predictions = zip(v.probabilities, v.labels).enumerated().map { Prediction(path: valLoader.entries[$0.offset].path, label: $0.element.1, probabilities: $0.element.0) }
-                validation = ClassificationReport(classes: classes, predictions: predictions, bootstrap: 1000, seed: config.seed)
+                validation = ClassificationReport(classes: classes, predictions: predictions, bootstrap: 1000, seed: config.seed, positive: positive)
             }
             let signature = "{\"inputs\": {\"shape\": [-1, \(config.channels), \(config.imageSize), \(config.imageSize)], \"dtype\": \"float32\"}, \"outputs\": {\"shape\": [-1, \(classes.count)\(segmentation ? ", \(config.imageSize), \(config.imageSize)" : "")], \"classes\": [\(classes.map { "\"\($0)\"" }.joined(separator: ", "))]}}"
             let preprocessing = String(decoding: try JSONEncoder().encode(pipelines.eval), as: UTF8.self)
@@ -549,6 +553,17 @@ public struct Trainer {
             }
         }
         return model
+    }
+
+    /// The index of the positive class of a binary task: `name` (which must be one of `classes`), else 1
+    /// (the second class in sorted order, scikit-learn's `pos_label=1`).
+    static func positiveIndex(_ name: String?, classes: [String], option: String) throws -> Int {
+        guard let name else { return 1 }
+        guard let index = classes.firstIndex(of: name) else {
+            throw TrainingError.config(path: option, reason: "'\(name)' is not a class of this model (classes: \(classes.joined(separator: ", ")))")
+        }
+        guard classes.count == 2 else { throw TrainingError.config(path: option, reason: "a positive class applies to binary tasks; this one has \(classes.count) classes") }
+        return index
     }
 
     /// One parameter group, or two when fine-tuning a classifier: the new head at `trainer.lr` (group 0)
