@@ -71,6 +71,10 @@ import Testing
         let parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: reportFile)) as? [String: Any]
         #expect(((parsed?["predictions"] as? [Any])?.count ?? 0) > 0)
         #expect(try lumen(["evaluate", "nosuchmodel", "--data", "ct", "--workspace", dir.path]).status != 0)
+        let unknownPositive = try lumen(["evaluate", "phantom/1", "--data", "ct", "--split", "val", "--positive", "tumour", "--workspace", dir.path])
+        #expect(unknownPositive.status != 0 && unknownPositive.output.contains("'tumour' is not a class of this model (classes: lesion, normal)"), "\(unknownPositive.output)")
+        let lesion = try lumen(["evaluate", "phantom/1", "--data", "ct", "--split", "val", "--bootstrap", "0", "--positive", "lesion", "--out", dir.appendingPathComponent("lesion.json").path, "--workspace", dir.path])
+        #expect(lesion.status == 0 && lesion.output.contains("(positive class: lesion)"), "\(lesion.output)")
         let heatmap = dir.appendingPathComponent("cam.png").path
         let explained = try lumen(["explain", "phantom/1", dir.appendingPathComponent("ct/lesion/SYN00000_000.dcm").path, "--out", heatmap, "--workspace", dir.path])
         #expect(explained.status == 0, "\(explained.output)")

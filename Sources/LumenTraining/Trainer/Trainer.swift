@@ -559,10 +559,9 @@ public struct Trainer {
     /// (the second class in sorted order, scikit-learn's `pos_label=1`).
     static func positiveIndex(_ name: String?, classes: [String], option: String) throws -> Int {
         guard let name else { return 1 }
-        guard let index = classes.firstIndex(of: name) else {
-            throw TrainingError.config(path: option, reason: "'\(name)' is not a class of this model (classes: \(classes.joined(separator: ", ")))")
-        }
-        guard classes.count == 2 else { throw TrainingError.config(path: option, reason: "a positive class applies to binary tasks; this one has \(classes.count) classes") }
+        func refuse(_ reason: String) -> TrainingError { option.hasPrefix("--") ? .data("\(option) \(name): \(reason)") : .config(path: option, reason: reason) }
+        guard let index = classes.firstIndex(of: name) else { throw refuse("'\(name)' is not a class of this model (classes: \(classes.joined(separator: ", ")))") }
+        guard classes.count == 2 else { throw refuse("a positive class applies to binary tasks; this one has \(classes.count) classes") }
         return index
     }
 
