@@ -154,6 +154,43 @@ struct GradCAMTests {
     }
 }
 
+/// Mutated and hostile configs: each parses or is refused with a `TrainingError`; none crashes.
+@Suite("Config fuzz")
+struct ConfigFuzzTests {
+    @Test func mutatedExampleConfigsParseOrAreRefused() {
+        var rng = SystemRandomNumberGenerator()
+        let base = Array(ExperimentConfig.example.utf8)
+        var parsed = 0, refused = 0
+        for _ in 0..<1_500 {
+            var bytes = base
+            for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: bytes[i] = UInt8.random(in: 0...255, using: &rng)
+                case 1: bytes.remove(at: i)
+                case 2: bytes.insert(contentsOf: Array(["\n", ":", "[", "{", "- ", "&a", "*a", "'", "\"", "\t", "9999999999999999999999"].randomElement(using: &rng)!.utf8), at: i)
+                default: bytes.insert(contentsOf: bytes[i..<min(bytes.count, i + 40)], at: i)
+                }
+            }
+            do {
+                _ = try ExperimentConfig(yaml: String(decoding: bytes, as: UTF8.self))
+                parsed += 1
+            } catch {
+                refused += 1
+                #expect(!"\(error)".isEmpty)
+            }
+        }
+        #expect(parsed + refused == 1_500 && refused > 0)
+    }
+
+    @Test(arguments: ["data.image_size=51200", "data.image_size=99999999999999999999999", "trainer.batch_size=1e9", "trainer.lr=.inf",
+                      "trainer.lr=nan", "trainer.momentum=1.5", "trainer.weight_decay=-1", "trainer.threads=-3", "data.workers=100000",
+                      "trainer.epochs=-1", "model.unet_width=1e30", "data.label_threshold=.nan", "trainer.epochs=[1, 2]", "model={}", "=3", "trainer.lr="])
+    func hostileOverridesAreRefused(_ override: String) {
+        #expect(throws: TrainingError.self, "\(override)") { try ExperimentConfig(yaml: "data: {dataset: d}\n", overrides: [override]) }
+    }
+}
+
 @Suite("Sweep files")
 struct SweepConfigTests {
     let yaml = "experiment: cxr\ndata: {dataset: chest}\ntrainer: {early_stopping: {metric: val_auc, mode: max}}\n"

@@ -169,6 +169,20 @@ public struct ExperimentConfig: Sendable {
             throw .config(path: "data.augment", reason: "unknown augmentation '\(a)'; use \(Self.augmentations.joined(separator: ", "))")
         }
         guard patience >= 0 else { throw .config(path: "trainer.early_stopping.patience", reason: "must be ≥ 0") }
+        // Upper bounds: a typo such as image_size: 51200 is refused here, not by the allocator an hour later.
+        func atMost(_ v: Int, _ limit: Int, _ path: String) throws(TrainingError) { if v > limit { throw .config(path: path, reason: "must be ≤ \(limit), got \(v)") } }
+        try atMost(imageSize, 4096, "data.image_size")
+        try atMost(batchSize, 65_536, "trainer.batch_size")
+        try atMost(accumulate, 65_536, "trainer.accumulate")
+        try atMost(epochs, 1_000_000, "trainer.epochs")
+        try atMost(workers, 256, "data.workers")
+        try atMost(unetWidth, 1024, "model.unet_width")
+        try atMost(maskClasses, 65_536, "data.mask_classes")
+        guard (0...4096).contains(threads) else { throw .config(path: "trainer.threads", reason: "must be 0 (every core) to 4096, got \(threads)") }
+        guard lr.isFinite else { throw .config(path: "trainer.lr", reason: "must be finite, got \(lr)") }
+        guard weightDecay.isFinite && weightDecay >= 0 else { throw .config(path: "trainer.weight_decay", reason: "must be ≥ 0 and finite, got \(weightDecay)") }
+        guard momentum.isFinite && momentum >= 0 && momentum < 1 else { throw .config(path: "trainer.momentum", reason: "must be in [0, 1), got \(momentum)") }
+        if let t = labelThreshold, !t.isFinite { throw .config(path: "data.label_threshold", reason: "must be finite, got \(t)") }
     }
 
     /// A commented example configuration (what `lumen train --example` prints).
