@@ -183,6 +183,27 @@ struct ConfigFuzzTests {
         #expect(parsed + refused == 1_500 && refused > 0)
     }
 
+    @Test func mutatedSweepFilesParseOrAreRefused() {
+        var rng = SystemRandomNumberGenerator()
+        let base = Array("base: b.yaml\nmethod: random\ntrials: 5\nseed: 4\nmetric: val_auc\nmode: max\nparameters:\n  trainer.lr: {min: 0.0001, max: 0.1, log: true}\n  trainer.batch_size: {min: 8, max: 64, int: true}\n  model.name: [simple-cnn, resnet18]\n".utf8)
+        var outcomes = 0
+        for _ in 0..<1_000 {
+            var bytes = base
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                if Bool.random(using: &rng) { bytes[i] = UInt8.random(in: 0...255, using: &rng) } else { bytes.insert(contentsOf: Array(["-1", "1e308", "{", "]", "\n  x: ", "nan"].randomElement(using: &rng)!.utf8), at: i) }
+            }
+            do {
+                let sweep = try SweepConfig(yaml: String(decoding: bytes, as: UTF8.self), loadBase: { _ in "data: {dataset: d}\n" })
+                _ = sweep.trialOverrides()  // expanding a parsed sweep must not trap either
+            } catch {
+                #expect(!"\(error)".isEmpty)
+            }
+            outcomes += 1
+        }
+        #expect(outcomes == 1_000)
+    }
+
     @Test(arguments: ["data.image_size=51200", "data.image_size=99999999999999999999999", "trainer.batch_size=1e9", "trainer.lr=.inf",
                       "trainer.lr=nan", "trainer.momentum=1.5", "trainer.weight_decay=-1", "trainer.threads=-3", "data.workers=100000",
                       "trainer.epochs=-1", "model.unet_width=1e30", "data.label_threshold=.nan", "trainer.epochs=[1, 2]", "model={}", "=3", "trainer.lr="])
