@@ -10,6 +10,7 @@
 #include <cstring>
 #include <malloc.h>
 #include <mutex>
+#include <pthread.h>
 
 // `lmops` sees all of at:: plus the few ops that libtorch has only as methods.
 namespace lmops {
@@ -60,6 +61,15 @@ void lm_tune_allocator(void) {
   if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 32 << 20);
   if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (!std::getenv("MALLOC_TOP_PAD_")) mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+void lm_name_current_thread(const char *name) {
+#if defined(__linux__)
+  char shortened[16] = {0};  // the kernel keeps 15 bytes and the terminator
+  std::strncpy(shortened, name, sizeof shortened - 1);
+  pthread_setname_np(pthread_self(), shortened);
+#else
+  (void)name;
 #endif
 }
 bool lm_is_grad_enabled(void) { return at::GradMode::is_enabled(); }

@@ -1,6 +1,7 @@
+import CTorch
 import Foundation
 
-/// A task executor with one thread of its own, for long libtorch work (training, evaluation).
+/// A task executor with one thread of its own, for long libtorch work (the trainer runs on it).
 ///
 /// libtorch parallelises its kernels with OpenMP, and libgomp keeps one pool of worker threads per
 /// *calling* thread. Async code resumes on any of Swift's cooperative threads after each `await`, so
@@ -19,11 +20,23 @@ public final class ComputeThread: TaskExecutor, @unchecked Sendable {
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
+    /// The serving thread, set once before it runs its first job (read under `condition`).
+    private var serving: pthread_t?
+
+    /// Whether the caller is running on this executor's thread.
+    public var isCurrent: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return serving.map { pthread_equal($0, pthread_self()) != 0 } ?? false
+    }
 
     init(name: String) {
-        let thread = Thread { [unowned self] in
-            Thread.current.name = name  // set from the thread itself, it is what `top -H` and `perf` show
-            self.serve()
+        // The thread holds its executor for good: it serves until the process ends.
+        let thread = Thread { [self] in
+            // What `top -H` and `perf` show. Set with pthreads from the thread itself: a Linux thread starts with
+            // its creator's name, and Foundation's `Thread.current.name = …` did not always replace it.
+            lm_name_current_thread(name)
+            serve()
         }
         thread.name = name
         thread.stackSize = 16 << 20
@@ -39,6 +52,9 @@ public final class ComputeThread: TaskExecutor, @unchecked Sendable {
     }
 
     private func serve() {
+        condition.lock()
+        serving = pthread_self()
+        condition.unlock()
         var ready: [UnownedJob] = []
         while true {
             condition.lock()

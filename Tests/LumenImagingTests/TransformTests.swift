@@ -24,6 +24,18 @@ struct TransformTests {
         #expect(a.width == 24 && a.height == 24)
     }
 
+    @Test func uniformDrawsNeverTrap() {
+        var rng = SeededGenerator(seed: 3)
+        for _ in 0..<100 {
+            let wide = rng.uniform(-1e308, 1e308)
+            #expect(wide.isFinite && wide >= -1e308 && wide <= 1e308)
+            let unit = rng.uniform(2, 3)
+            #expect(unit >= 2 && unit < 3)
+        }
+        #expect(rng.uniform(5, 5) == 5 && rng.uniform(5, 1) == 5)
+        #expect(rng.uniform(.nan, 1).isNaN && rng.uniform(-.infinity, .infinity) == 0)
+    }
+
     @Test func flipsMirror() throws {
         let image = Self.ramp(3, 2)
         let h = try Pipeline([.horizontalFlip(p: 1)]).apply(image)

@@ -136,15 +136,18 @@ import LumenTensor
         try b.load(stateDict: a.stateDict())
         try b.toChannelsLast()
         #expect(b.conv1.weight.isChannelsLast && !a.conv1.weight.isChannelsLast)
-        let x = try Tensor.randn([2, 3, 48, 48])
-        let y = try Tensor([0, 2] as [Int64])
+        let x = try Tensor.randn([4, 3, 48, 48])
+        let y = try Tensor([0, 2, 1, 0] as [Int64])
         try crossEntropy(a(x), y).backward()
         try crossEntropy(b(x.channelsLast()), y).backward()
-        // float32 kernels sum in another order through 18 layers: compare relative to the gradient's scale
-        // (a layout bug gives differences of the order of the scale itself). The input is random and the
-        // generator is shared with tests running in parallel, so the scale varies between runs.
-        let scale = try a.conv1.weight.grad!.abs().max().item()
-        #expect(try maxDiff(a.conv1.weight.grad!, b.conv1.weight.grad!) <= 2e-3 * scale + 1e-6)
+        // float32 kernels sum in another order through 18 layers, and batch norm over a small batch amplifies
+        // that in a few elements: compare the whole gradient by its relative L2 error (a layout bug gives an
+        // error of the order of 1). The input is random and the generator is shared with tests running in
+        // parallel, so the gradient varies between runs.
+        let ga = a.conv1.weight.grad!, gb = b.conv1.weight.grad!
+        let difference = try ga - gb
+        let relative = try ((difference * difference).sum().item() / max((ga * ga).sum().item(), 1e-30)).squareRoot()
+        #expect(relative < 1e-2, "relative L2 error of the stem's gradient: \(relative)")
         a.eval(); b.eval()
         #expect(try maxDiff(a(x), b(x.channelsLast())) < 1e-4)
         // A channels-last model still saves NCHW-ordered weights that load into a plain one.

@@ -8,7 +8,7 @@ private actor Elsewhere {
 }
 
 /// The calling thread's name as the system sees it (synchronous: `Thread.current` is not for async code).
-private func threadName() -> String { "\(pthread_self()) \(Thread.current.name ?? "")" }
+private func threadName() -> String { "\(pthread_self()) \(Thread.current.name ?? "") \(ComputeThread.shared.isCurrent ? "compute" : "elsewhere")" }
 
 @Suite struct ComputeThreadTests {
     /// Work run with `ComputeThread.shared` as the executor preference stays on one thread across awaits,
@@ -25,8 +25,8 @@ private func threadName() -> String { "\(pthread_self()) \(Thread.current.name ?
             }
             return seen
         }
-        #expect(threads.count == 1)
-        #expect(threads.first?.hasSuffix(" lumen-compute") == true)
+        #expect(threads.count == 1, "\(threads)")
+        #expect(threads.first?.hasSuffix(" lumen-compute compute") == true, "\(threads)")
     }
 
     @Test func tensorsWorkOnTheComputeThread() async throws {

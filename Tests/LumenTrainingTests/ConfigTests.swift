@@ -48,6 +48,23 @@ struct ConfigTests {
         #expect { try ExperimentConfig(yaml: yaml, overrides: ["epochs"]) } throws: { "\($0)".contains("KEY=VALUE") }
     }
 
+    /// YAML that `Yams.load` traps on or that expands without bound is refused by path; merge keys work.
+    @Test func awkwardYAMLIsReadOrRefusedByPath() throws {
+        #expect { try ExperimentConfig(yaml: "? [a, b]\n: c\n") } throws: { "\($0)".contains("plain word") }
+        #expect { try ExperimentConfig(yaml: "data:\n  dataset: d\n  ? {x: 1}\n  : 2\n") } throws: { "\($0)".contains("'data'") && "\($0)".contains("mapping") }
+        #expect { try ExperimentConfig(yaml: yaml, overrides: ["data.augment={[flip]: 1}"]) } throws: { "\($0)".contains("data.augment") }
+        // Ten levels of ten aliases each would be 10^10 nodes.
+        var bomb = "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n"
+        for level in 1..<10 { bomb += "x\(level): &x\(level) [" + Array(repeating: "*x\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        #expect { try ExperimentConfig(yaml: bomb + "data: {dataset: d}\n") } throws: { "\($0)".contains("too many YAML nodes") }
+        let sweep = "base: b.yaml\nparameters:\n  data.augment: [" + bomb.split(separator: "\n").map { "{" + $0 + "}" }.joined(separator: ", ") + "]\n"
+        #expect { try SweepConfig(yaml: sweep, loadBase: { _ in "data: {dataset: d}\n" }) } throws: { "\($0)".contains("too many YAML nodes") }
+        // `<<: *defaults` merges, keys written beside it win.
+        let merged = try ExperimentConfig(yaml: "data:\n  <<: {dataset: d, image_size: 32, augment: [flip]}\n  image_size: 48\ntrainer: {<<: [{epochs: 3}, {epochs: 4, lr: 0.5}]}\n")
+        #expect(merged.dataset == "d" && merged.imageSize == 48 && merged.augment == ["flip"])
+        #expect(merged.epochs == 3 && merged.lr == 0.5, "the first mapping of a merge list wins, as in YAML 1.1")
+    }
+
     @Test func exampleConfigIsValidAndEveryKeyIsDocumented() throws {
         let c = try ExperimentConfig(yaml: ExperimentConfig.example)
         #expect(c.dataset == "cxr" && c.patience == 5)
@@ -245,6 +262,8 @@ struct SweepConfigTests {
         refused("base: b.yaml\nparameters:\n  trainer.optimizer: [adamw, sgdd]\n", "sgdd")
         refused("base: b.yaml\nmethod: bayes\nparameters:\n  trainer.lr: [1]\n", "grid, random")
         refused("base: b.yaml\nparameters:\n  trainer.lr: {min: 0.1, max: 1}\n", "method: random")
+        refused("base: b.yaml\nmethod: random\nparameters:\n  trainer.lr: {min: -1e308, max: 1e308}\n", "finite")
+        refused("base: b.yaml\nmethod: random\nparameters:\n  trainer.epochs: {min: 1, max: 1e300, int: true}\n", "±9e15")
         refused("base: b.yaml\ntrails: 3\nparameters:\n  trainer.lr: [1]\n", "trails")
         refused("parameters:\n  trainer.lr: [1]\n", "base")
         refused("base: b.yaml\n", "parameters")

@@ -46,6 +46,8 @@ void lm_set_num_threads(int32_t n);
 /** Keeps freed tensor memory in the process (glibc malloc: no mmap below 32 MiB, no trimming below 1 GiB) instead of
  * returning it to the kernel and faulting it back in at the next step; the environment's MALLOC_* settings win. */
 void lm_tune_allocator(void);
+/** Names the calling thread as `top -H`, `perf` and debuggers show it (Linux keeps the first 15 bytes). */
+void lm_name_current_thread(const char *name);
 int32_t lm_get_num_threads(void);
 bool lm_cuda_is_available(void);
 int32_t lm_cuda_device_count(void);

@@ -23,9 +23,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// Uniform in `lo..<hi` (`lo` when the range is empty).
+    /// Uniform in `lo..<hi` (`lo` when the range is empty or not a number). Never traps: a span too wide for a
+    /// Double (`-1e308..<1e308`) is drawn around its midpoint instead of through `Double.random(in:)`.
     public mutating func uniform(_ lo: Double, _ hi: Double) -> Double {
-        hi > lo ? Double.random(in: lo..<hi, using: &self) : lo
+        guard hi > lo else { return lo }
+        guard (hi - lo).isFinite else {
+            let mid = lo / 2 + hi / 2, half = hi / 2 - lo / 2
+            guard mid.isFinite, half.isFinite else { return lo.isFinite ? lo : (hi.isFinite ? hi : 0) }
+            return mid + half * Double.random(in: -1..<1, using: &self)
+        }
+        return Double.random(in: lo..<hi, using: &self)
     }
 
     /// True with probability `p`.

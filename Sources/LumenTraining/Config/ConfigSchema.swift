@@ -27,9 +27,11 @@ public struct ConfigTree: Sendable {
 
     /// Loads YAML text (`source` names it in errors).
     public mutating func load(yaml text: String, source: String) throws(TrainingError) {
-        let parsed: Any?
-        do { parsed = try Yams.load(yaml: text) } catch { throw .config(path: "", reason: "\(source) is not valid YAML: \(error)") }
-        guard let parsed else { return }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw .config(path: "", reason: "\(source) is not valid YAML: \(error)") }
+        guard let node else { return }
+        var budget = Self.nodeBudget
+        let parsed = try Self.plain(node, path: "", budget: &budget)
         guard let root = parsed as? [String: Any] else { throw .config(path: "", reason: "\(source) must be a mapping of keys, not \(type(of: parsed))") }
         try flatten(root, prefix: "")
     }
@@ -42,8 +44,60 @@ public struct ConfigTree: Sendable {
             }
             let path = String(assignment[..<eq]).trimmingCharacters(in: .whitespaces)
             let text = String(assignment[assignment.index(after: eq)...])
-            let value = (try? Yams.load(yaml: text)) ?? text
-            try set(path, value ?? "")
+            // Text that is not YAML on its own (`a: b: c`) is taken as a string; an empty value clears the key.
+            let value: Any
+            let parsed: Node??
+            do { parsed = .some(try Yams.compose(yaml: text)) } catch { parsed = nil }
+            switch parsed {
+            case .some(.some(let node)):
+                var budget = Self.nodeBudget
+                value = try Self.plain(node, path: path, budget: &budget)
+            case .some(.none): value = ""
+            case .none: value = text
+            }
+            try set(path, value)
+        }
+    }
+
+    /// The most YAML nodes a config may hold once aliases are expanded (an alias bomb is refused, not walked).
+    static let nodeBudget = 100_000
+
+    /// Plain values from a YAML node, as `Yams.load` builds them but without its traps: a mapping key that
+    /// is not a scalar (`? [a, b]: c`) is refused by path instead of crashing, merge keys (`<<: *base`) are
+    /// applied, and the walk stops after `budget` nodes.
+    static func plain(_ node: Node, path: String, budget: inout Int) throws(TrainingError) -> Any {
+        budget -= 1
+        guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(nodeBudget))") }
+        switch node {
+        case .scalar:
+            return Constructor.default.any(from: node)
+        case .alias:
+            throw .config(path: path, reason: "an unresolved YAML alias")
+        case .sequence(let items):
+            var list: [Any] = []
+            for (i, item) in items.enumerated() { list.append(try plain(item, path: "\(path)[\(i)]", budget: &budget)) }
+            return list
+        case .mapping(let pairs):
+            var merged: [String: Any] = [:], own: [String: Any] = [:]
+            for (k, v) in pairs {
+                if k.tag.rawValue == Tag.Name.merge.rawValue {
+                    // `<<: mapping` or `<<: [mappings]`: keys written here win, then earlier merges.
+                    let sources = v.sequence.map(Array.init) ?? [v]
+                    for source in sources.reversed() {
+                        guard source.mapping != nil, let entries = try plain(source, path: path, budget: &budget) as? [String: Any] else {
+                            throw .config(path: path, reason: "a merge key (<<) needs a mapping or a list of mappings")
+                        }
+                        merged.merge(entries) { _, new in new }
+                    }
+                    continue
+                }
+                guard case .scalar(let scalar) = k else {
+                    throw .config(path: path, reason: "a key must be a plain word, not a \(k.mapping != nil ? "mapping" : "list")")
+                }
+                let key = scalar.string
+                own[key] = try plain(v, path: path.isEmpty ? key : path + "." + key, budget: &budget)
+            }
+            return merged.merging(own) { _, new in new }
         }
     }
 

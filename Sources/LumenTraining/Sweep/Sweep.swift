@@ -70,7 +70,9 @@ public struct SweepConfig: Sendable {
                 throw .config(path: path, reason: "'\(key)' is not an experiment config key (lumen train --help lists them)")
             }
             if let list = value.sequence {
-                let values = list.map { Self.text($0) }
+                var budget = ConfigTree.nodeBudget
+                let values = list.map { Self.text($0, budget: &budget) }
+                guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(ConfigTree.nodeBudget))") }
                 guard !values.isEmpty else { throw .config(path: path, reason: "an empty list of values") }
                 parameters.append((key, .values(values)))
             } else if let range = value.mapping {
@@ -85,11 +87,18 @@ public struct SweepConfig: Sendable {
                     }
                 }
                 guard let lo, let hi, lo <= hi else { throw .config(path: path, reason: "a range needs numbers min ≤ max") }
+                // Finite bounds whose width is finite too (uniform draws over an infinite span are undefined), and
+                // integer ranges that fit an Int exactly.
+                guard lo.isFinite, hi.isFinite, (hi - lo).isFinite else { throw .config(path: path, reason: "a range needs finite min and max, got \(lo)…\(hi)") }
+                guard !integer || (abs(lo) <= 9.0e15 && abs(hi) <= 9.0e15) else { throw .config(path: path, reason: "an int range must lie within ±9e15, got \(lo)…\(hi)") }
                 guard !log || lo > 0 else { throw .config(path: path, reason: "a log range needs min > 0") }
                 guard method == "random" else { throw .config(path: path, reason: "ranges need method: random (grid takes value lists)") }
                 parameters.append((key, .range(min: lo, max: hi, log: log, integer: integer)))
             } else {
-                parameters.append((key, .values([Self.text(value)])))
+                var budget = ConfigTree.nodeBudget
+                let single = Self.text(value, budget: &budget)
+                guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(ConfigTree.nodeBudget))") }
+                parameters.append((key, .values([single])))
             }
         }
         // Every value must make a valid experiment config: checked before the first trial trains.
@@ -104,9 +113,27 @@ public struct SweepConfig: Sendable {
         }
     }
 
-    static func text(_ node: Node) -> String {
-        if let list = node.sequence { return "[" + list.map { text($0) }.joined(separator: ", ") + "]" }
-        return node.string ?? "\(node)"
+    /// A value as override text; stops early (budget below 0) on an alias bomb.
+    static func text(_ node: Node, budget: inout Int) -> String {
+        budget -= 1
+        guard budget >= 0 else { return "" }
+        if let list = node.sequence {
+            var parts: [String] = []
+            for item in list {
+                parts.append(text(item, budget: &budget))
+                if budget < 0 { return "" }
+            }
+            return "[" + parts.joined(separator: ", ") + "]"
+        }
+        if let mapping = node.mapping {
+            var parts: [String] = []
+            for (k, v) in mapping {
+                parts.append(text(k, budget: &budget) + ": " + text(v, budget: &budget))
+                if budget < 0 { return "" }
+            }
+            return "{" + parts.joined(separator: ", ") + "}"
+        }
+        return node.string ?? ""
     }
 
     /// The overrides of every trial: the grid's combinations in order, or `trials` random draws.
