@@ -1,4 +1,6 @@
 import Testing
+import Foundation
+import LumenImaging
 import LumenNN
 import LumenTensor
 @testable import LumenTraining
@@ -174,8 +176,16 @@ struct GradCAMTests {
 /// Mutated and hostile configs: each parses or is refused with a `TrainingError`; none crashes.
 @Suite("Config fuzz")
 struct ConfigFuzzTests {
+    /// A fresh seed each run (more inputs tried over time), printed so that a failure can be replayed with
+    /// `LUMEN_FUZZ_SEED=N swift test --filter ConfigFuzzTests`.
+    static func generator(_ name: String) -> SeededGenerator {
+        let seed = ProcessInfo.processInfo.environment["LUMEN_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        print("\(name): LUMEN_FUZZ_SEED=\(seed)")
+        return SeededGenerator(seed: seed)
+    }
+
     @Test func mutatedExampleConfigsParseOrAreRefused() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = Self.generator("mutated configs")
         let base = Array(ExperimentConfig.example.utf8)
         var parsed = 0, refused = 0
         for _ in 0..<1_500 {
@@ -201,7 +211,7 @@ struct ConfigFuzzTests {
     }
 
     @Test func mutatedSweepFilesParseOrAreRefused() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = Self.generator("mutated sweep files")
         let base = Array("base: b.yaml\nmethod: random\ntrials: 5\nseed: 4\nmetric: val_auc\nmode: max\nparameters:\n  trainer.lr: {min: 0.0001, max: 0.1, log: true}\n  trainer.batch_size: {min: 8, max: 64, int: true}\n  model.name: [simple-cnn, resnet18]\n".utf8)
         var outcomes = 0
         for _ in 0..<1_000 {
