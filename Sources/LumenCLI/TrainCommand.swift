@@ -11,7 +11,8 @@ struct TrainCommand: AsyncParsableCommand {
         abstract: "Train a classifier from a YAML experiment config, tracked as a run.",
         discussion: """
         Overrides follow the config file as KEY=VALUE (e.g. trainer.epochs=20 model.name=resnet34). Unknown or \
-        mistyped keys are refused with their path. `lumen train --example` prints a commented config.
+        mistyped keys are refused with their path. `lumen train --example` prints a commented config; \
+        `lumen train exp.yaml KEY=VALUE… --print-config` prints the resolved one (every default filled in).
 
         Ctrl-C (or SIGTERM) finishes the current batch, saves a checkpoint, marks the run KILLED and exits with \
         status 130; `lumen train --resume RUN` continues it exactly where it stopped (same batches, optimizer \
@@ -26,13 +27,14 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Register the best checkpoint as a new version of this model.") var register: String?
     @Option(help: "Continue this interrupted, killed or failed run (id or unique prefix) with its own config.") var resume: String?
     @Flag(help: "Print a commented example config and exit.") var example = false
+    @Flag(help: "Print the resolved config (the file, the overrides and every default) as YAML and exit without training.") var printConfig = false
 
     func run() async throws {
         if example { print(ExperimentConfig.example); return }
-        let ws = try workspace.open()
         var config: ExperimentConfig
         var resumeID: String?
         if let resume {
+            let ws = try workspace.open()
             guard arguments.isEmpty else { throw CLIError("--resume continues a run with its own config: give no config file or overrides") }
             (config, resumeID) = try await workspace.withStore { store -> (ExperimentConfig, String) in
                 let run = try await resolveRun(resume, in: store)
@@ -54,6 +56,12 @@ struct TrainCommand: AsyncParsableCommand {
             }
             do { config = try ExperimentConfig(yaml: yaml, source: source, overrides: overrides) } catch { throw CLIError("\(error)") }
         }
+        if printConfig {
+            print("# resolved from \(resumeID.map { "run \($0)" } ?? arguments.joined(separator: " "))")
+            print(try config.resolvedYAML(), terminator: "")
+            return
+        }
+        let ws = try workspace.open()
         let interrupt = Interrupt()
         interrupt.install(message: "stopping: finishing this batch and saving a checkpoint")
         let result: TrainingResult

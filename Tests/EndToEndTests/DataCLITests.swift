@@ -34,6 +34,13 @@ import Testing
         let typo = try lumen(["train", config.path, "trainer.epoch=2", "--workspace", dir.path])
         #expect(typo.status != 0 && typo.output.contains("trainer.epoch") && typo.output.contains("epochs"))
         #expect(try lumen(["models", "show", "phantom", "--workspace", dir.path]).output.contains("phantom"))
+        // The resolved config, every default filled in; it reads back as a config.
+        let printed = try lumen(["train", config.path, "trainer.epochs=7", "--print-config"])
+        #expect(printed.status == 0 && printed.output.contains("  epochs: 7") && printed.output.contains("  image_size: 24") && printed.output.contains("  optimizer: adamw"), "\(printed.output)")
+        let resolved = dir.appendingPathComponent("resolved.yaml")
+        try printed.output.write(to: resolved, atomically: true, encoding: .utf8)
+        let again = try lumen(["train", resolved.path, "--print-config"])
+        #expect(again.status == 0 && again.output.split(separator: "\n").dropFirst() == printed.output.split(separator: "\n").dropFirst())
 
         // Ctrl-C: the run saves a checkpoint, is marked KILLED, exits 130, and --resume finishes it.
         let long = Process()

@@ -50,6 +50,34 @@ struct ConfigTests {
         #expect { try ExperimentConfig(yaml: yaml, overrides: ["epochs"]) } throws: { "\($0)".contains("KEY=VALUE") }
     }
 
+    /// `Codable`: a config encodes as its resolved, typed values and decodes through the same checks; the
+    /// resolved YAML reads back to the same config.
+    @Test func codableAndResolvedYAML() throws {
+        func effective(_ c: ExperimentConfig) -> [String] { c.tree.effectiveValues().map { "\($0.0)=\($0.1)" } }
+        let c = try ExperimentConfig(yaml: yaml, overrides: ["trainer.lr=1e-5", "data.positive_class=yes", "experiment=on"])
+        #expect(c.positiveClass == "yes" && c.experiment == "on", "text keys keep YAML 1.1 booleans as written")
+        let json = try JSONEncoder().encode(c)
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        let trainer = try #require(object["trainer"] as? [String: Any]), data = try #require(object["data"] as? [String: Any])
+        #expect(trainer["epochs"] as? Int == 5 && trainer["lr"] as? Double == 1e-5 && trainer["class_weights"] as? Bool == false)
+        #expect(data["augment"] as? [String] == ["flip", "rotate"] && data["positive_class"] as? String == "yes")
+        #expect((trainer["early_stopping"] as? [String: Any])?["metric"] as? String == "val_auc")
+        #expect(effective(try JSONDecoder().decode(ExperimentConfig.self, from: json)) == effective(c))
+        let text = try c.resolvedYAML()
+        #expect(text.contains("lr: 1.0e-05") && text.contains("positive_class: 'yes'") && text.contains("augment: [flip, rotate]"), "\(text)")
+        #expect(effective(try ExperimentConfig(yaml: text)) == effective(c))
+        #expect { try JSONDecoder().decode(ExperimentConfig.self, from: Data(#"{"data": {"dataset": "d"}, "trainer": {"epohcs": 3}}"#.utf8)) } throws: {
+            "\($0)".contains("trainer.epohcs") && "\($0)".contains("allowed under 'trainer'")
+        }
+        #expect { try JSONDecoder().decode(ExperimentConfig.self, from: Data(#"{"data": {"dataset": "d", "image_size": "big"}}"#.utf8)) } throws: {
+            "\($0)".contains("data.image_size") && "\($0)".contains("'big'")
+        }
+        // An empty list is none; an empty value is the default.
+        #expect(try ExperimentConfig(yaml: "data: {dataset: d, augment: []}\n").augment == [])
+        #expect(try ExperimentConfig(yaml: "data: {dataset: d, augment: []}\n", overrides: ["data.augment="]).augment == ["flip"])
+        #expect(try ExperimentConfig(yaml: "data: {dataset: d}\n", overrides: ["data.augment=[]"]).resolvedYAML().contains("augment: []"))
+    }
+
     /// YAML that `Yams.load` traps on or that expands without bound is refused by path; merge keys work.
     @Test func awkwardYAMLIsReadOrRefusedByPath() throws {
         #expect { try ExperimentConfig(yaml: "? [a, b]\n: c\n") } throws: { "\($0)".contains("plain word") }

@@ -32,7 +32,7 @@ public struct ConfigTree: Sendable {
         guard let node else { return }
         var budget = Self.nodeBudget
         let parsed = try Self.plain(node, path: "", budget: &budget)
-        guard let root = parsed as? [String: Any] else { throw .config(path: "", reason: "\(source) must be a mapping of keys, not \(type(of: parsed))") }
+        guard let root = parsed as? [String: Any] else { throw .config(path: "", reason: "\(source) must be a mapping of keys, not \(parsed is [Any] ? "a list" : "a single value")") }
         try flatten(root, prefix: "")
     }
 
@@ -59,6 +59,12 @@ public struct ConfigTree: Sendable {
         }
     }
 
+    /// A YAML scalar: its value as YAML types it, and its text as written.
+    struct Scalar: @unchecked Sendable {
+        let value: Any
+        let text: String
+    }
+
     /// The most YAML nodes a config may hold once aliases are expanded (an alias bomb is refused, not walked).
     static let nodeBudget = 100_000
 
@@ -69,8 +75,8 @@ public struct ConfigTree: Sendable {
         budget -= 1
         guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(nodeBudget))") }
         switch node {
-        case .scalar:
-            return Constructor.default.any(from: node)
+        case .scalar(let scalar):
+            return Scalar(value: Constructor.default.any(from: node), text: scalar.string)
         case .alias:
             throw .config(path: path, reason: "an unresolved YAML alias")
         case .sequence(let items):
@@ -135,8 +141,17 @@ public struct ConfigTree: Sendable {
         return Array(Set(schema.filter { $0.path.hasPrefix(prefix) }.map { String($0.path.dropFirst(prefix.count).split(separator: ".")[0]) })).sorted()
     }
 
-    static func normalise(_ value: Any, for key: ConfigKey) throws(TrainingError) -> String {
-        func fail(_ expected: String) -> TrainingError { .config(path: key.path, reason: "expected \(expected), got '\(value)'") }
+    static func normalise(_ written: Any, for key: ConfigKey) throws(TrainingError) -> String {
+        // Typed keys take the YAML value; text keys take the scalar as written, so that `positive_class: yes`
+        // stays "yes" (YAML 1.1 reads yes/no/on/off as booleans).
+        let value = (written as? Scalar)?.value ?? written
+        func text(_ v: Any) -> String {
+            if let scalar = v as? Scalar { return scalar.text }
+            if let list = v as? [Any] { return "[" + list.map(text).joined(separator: ", ") + "]" }
+            if let mapping = v as? [String: Any] { return "{" + mapping.keys.sorted().map { "\($0): \(text(mapping[$0]!))" }.joined(separator: ", ") + "}" }
+            return "\(v)"
+        }
+        func fail(_ expected: String) -> TrainingError { .config(path: key.path, reason: "expected \(expected), got '\(text(written))'") }
         if value is NSNull { return "" }
         switch key.type {
         case .int:
@@ -153,17 +168,21 @@ public struct ConfigTree: Sendable {
             throw fail("true or false")
         case .string:
             if value is [Any] || value is [String: Any] { throw fail("a single value") }
-            return "\(value)"
+            return text(written)
         case .strings:
-            if let list = value as? [Any] { return list.map { "\($0)" }.joined(separator: ",") }
+            // An empty list is kept as "[]" (none, e.g. no augmentation); an empty value means "unset: the default".
+            if let list = value as? [Any] { return list.isEmpty ? Self.emptyList : list.map(text).joined(separator: ",") }
             if let s = value as? String { return s }
             throw fail("a list")
         case .choice(let options):
-            let text = "\(value)"
-            guard options.contains(text) else { throw .config(path: key.path, reason: "'\(text)' is not one of \(options.joined(separator: ", "))") }
-            return text
+            let choice = text(written)
+            guard options.contains(choice) else { throw .config(path: key.path, reason: "'\(choice)' is not one of \(options.joined(separator: ", "))") }
+            return choice
         }
     }
+
+    /// How an explicitly empty list is stored (an empty string is an unset key).
+    static let emptyList = "[]"
 
     func raw(_ path: String) throws(TrainingError) -> String? {
         guard let key = schema.first(where: { $0.path == path }) else { throw .config(path: path, reason: "not in the schema") }
@@ -178,7 +197,8 @@ public struct ConfigTree: Sendable {
     public func optionalDouble(_ path: String) throws(TrainingError) -> Double? { try raw(path).flatMap(Double.init) }
     public func bool(_ path: String) throws(TrainingError) -> Bool { (try raw(path) ?? "false") == "true" }
     public func strings(_ path: String) throws(TrainingError) -> [String] {
-        (try raw(path) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let text = try raw(path) ?? ""
+        return text == Self.emptyList ? [] : text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// Every key with its effective value, for logging as run parameters.
