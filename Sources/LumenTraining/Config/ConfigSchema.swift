@@ -67,13 +67,16 @@ public struct ConfigTree: Sendable {
 
     /// The most YAML nodes a config may hold once aliases are expanded (an alias bomb is refused, not walked).
     static let nodeBudget = 100_000
+    static func tooManyNodes(_ path: String) -> TrainingError {
+        .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(nodeBudget))")
+    }
 
     /// Plain values from a YAML node, as `Yams.load` builds them but without its traps: a mapping key that
     /// is not a scalar (`? [a, b]: c`) is refused by path instead of crashing, merge keys (`<<: *base`) are
     /// applied, and the walk stops after `budget` nodes.
     static func plain(_ node: Node, path: String, budget: inout Int) throws(TrainingError) -> Any {
         budget -= 1
-        guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(nodeBudget))") }
+        guard budget >= 0 else { throw tooManyNodes(path) }
         switch node {
         case .scalar(let scalar):
             return Scalar(value: Constructor.default.any(from: node), text: scalar.string)

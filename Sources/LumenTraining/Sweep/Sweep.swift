@@ -70,9 +70,8 @@ public struct SweepConfig: Sendable {
                 throw .config(path: path, reason: "'\(key)' is not an experiment config key (lumen train --help lists them)")
             }
             if let list = value.sequence {
-                var budget = ConfigTree.nodeBudget
-                let values = list.map { Self.text($0, budget: &budget) }
-                guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(ConfigTree.nodeBudget))") }
+                var budget = ConfigTree.nodeBudget, values: [String] = []
+                for item in list { values.append(try Self.text(item, path: path, budget: &budget)) }
                 guard !values.isEmpty else { throw .config(path: path, reason: "an empty list of values") }
                 parameters.append((key, .values(values)))
             } else if let range = value.mapping {
@@ -96,9 +95,7 @@ public struct SweepConfig: Sendable {
                 parameters.append((key, .range(min: lo, max: hi, log: log, integer: integer)))
             } else {
                 var budget = ConfigTree.nodeBudget
-                let single = Self.text(value, budget: &budget)
-                guard budget >= 0 else { throw .config(path: path, reason: "too many YAML nodes once aliases are expanded (over \(ConfigTree.nodeBudget))") }
-                parameters.append((key, .values([single])))
+                parameters.append((key, .values([try Self.text(value, path: path, budget: &budget)])))
             }
         }
         // Every value must make a valid experiment config: checked before the first trial trains.
@@ -113,24 +110,18 @@ public struct SweepConfig: Sendable {
         }
     }
 
-    /// A value as override text; stops early (budget below 0) on an alias bomb.
-    static func text(_ node: Node, budget: inout Int) -> String {
+    /// A value as override text; an alias bomb is refused once `budget` nodes are spent.
+    static func text(_ node: Node, path: String, budget: inout Int) throws(TrainingError) -> String {
         budget -= 1
-        guard budget >= 0 else { return "" }
+        guard budget >= 0 else { throw ConfigTree.tooManyNodes(path) }
         if let list = node.sequence {
             var parts: [String] = []
-            for item in list {
-                parts.append(text(item, budget: &budget))
-                if budget < 0 { return "" }
-            }
+            for item in list { parts.append(try text(item, path: path, budget: &budget)) }
             return "[" + parts.joined(separator: ", ") + "]"
         }
         if let mapping = node.mapping {
             var parts: [String] = []
-            for (k, v) in mapping {
-                parts.append(text(k, budget: &budget) + ": " + text(v, budget: &budget))
-                if budget < 0 { return "" }
-            }
+            for (k, v) in mapping { parts.append(try text(k, path: path, budget: &budget) + ": " + text(v, path: path, budget: &budget)) }
             return "{" + parts.joined(separator: ", ") + "}"
         }
         return node.string ?? ""
