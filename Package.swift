@@ -18,9 +18,11 @@ let package = Package(
         .executable(name: "lumen", targets: ["lumen"]),
         .library(name: "LumenTensor", targets: ["LumenTensor"]),
         .library(name: "LumenNN", targets: ["LumenNN"]),
+        .library(name: "LumenWorkspace", targets: ["LumenWorkspace"]),
         .library(name: "LumenStore", targets: ["LumenStore"]),
         .library(name: "LumenImaging", targets: ["LumenImaging"]),
         .library(name: "LumenData", targets: ["LumenData"]),
+        .library(name: "LumenInference", targets: ["LumenInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,28 +58,32 @@ let package = Package(
             ].map { .linkedLibrary($0) }
         ),
         .target(name: "LumenImaging", dependencies: ["CImaging", "LumenTensor"]),
+        .target(name: "LumenWorkspace", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LumenData",
-            dependencies: ["LumenImaging", "LumenStore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LumenImaging", "LumenWorkspace", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "LumenNN", dependencies: ["LumenTensor", "CTorch"]),
+        .target(name: "LumenNN", dependencies: ["LumenTensor"]),
         .target(
             name: "LumenStore",
             dependencies: [
+                "LumenWorkspace",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "LumenInference", dependencies: ["LumenNN", "LumenImaging", "LumenData", "LumenStore", "LumenWorkspace"]),
         .target(
             name: "LumenTraining",
-            dependencies: ["LumenNN", "LumenData", "LumenStore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["LumenInference", "LumenNN", "LumenData", "LumenStore", "LumenWorkspace", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "LumenServing",
             dependencies: [
                 "LumenStore",
+                "LumenWorkspace",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -90,6 +96,8 @@ let package = Package(
                 "LumenImaging",
                 "LumenData",
                 "LumenTraining",
+                "LumenInference",
+                "LumenWorkspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +112,7 @@ let package = Package(
         .testTarget(name: "LumenStoreTests", dependencies: ["LumenStore"]),
         .testTarget(name: "LumenImagingTests", dependencies: ["LumenImaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
+        .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(

@@ -4,6 +4,7 @@ import Foundation
 import LumenData
 import LumenImaging
 import LumenStore
+import LumenWorkspace
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {

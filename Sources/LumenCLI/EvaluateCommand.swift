@@ -26,6 +26,11 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Where to write the HTML report (default: the JSON report's path with .html).") var html: String?
     @Option(help: "Segmentation: also write every predicted mask (8-bit PNG of class indices) under this folder.") var saveMasks: String?
 
+    func validate() throws {
+        if let t = targetSensitivity, !(t > 0 && t <= 1) { throw ValidationError("--target-sensitivity must be in (0, 1], got \(t)") }
+        if bootstrap < 0 || bootstrap > 100_000 { throw ValidationError("--bootstrap must be 0…100000, got \(bootstrap)") }
+    }
+
     func htmlPath(_ loaded: LoadedModel) -> String {
         html ?? (out.map { ($0 as NSString).deletingPathExtension } ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version)") + ".html"
     }
@@ -33,8 +38,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     func run() async throws {
         let ws = try workspace.open()
         let handled = try await workspace.withStore { store -> Bool in
-            let loaded = try await Evaluator.load(model, store: store, workspace: ws)
-            if loaded.task == "multi-label" {
+            let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
+            if loaded.task == .multiLabel {
                 let report = try Evaluator.evaluateMultiLabel(loaded, dataset: data, split: split, workspace: ws)
                 let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
                 try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
@@ -68,7 +73,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         if handled { return }
         let (report, loaded, runID) = try await workspace.withStore { store in
-            let loaded = try await Evaluator.load(model, store: store, workspace: ws)
+            let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
             let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap, positive: positive)
             let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
             try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)

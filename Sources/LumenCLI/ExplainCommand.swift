@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import LumenImaging
-import LumenTensor
+import LumenInference
 import LumenTraining
 
 /// `lumen explain NAME@alias image.dcm --out heatmap.png`: a Grad-CAM heat map over the model's input.
@@ -19,19 +19,16 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let ws = try workspace.open()
-        let loaded = try await workspace.withStore { store in try await Evaluator.load(model, store: store, workspace: ws) }
+        let loaded = try await workspace.withStore { store in try await ModelLoader.load(model, store: store, workspace: ws) }
+        guard loaded.task == .classification else { throw CLIError("\(model) is a \(loaded.task.rawValue) model; Grad-CAM explains classifiers") }
         let picture = try load(image)
-        let plane = try loaded.preprocessing.apply(Plane(picture, slice: picture.depth / 2))
-        let input = try Tensor(plane.channelsFirst(), shape: [1, plane.channels, plane.height, plane.width])
         let index = try target.map { t -> Int in
             if let i = loaded.classes.firstIndex(of: t) { return i }
             guard let i = Int(t), loaded.classes.indices.contains(i) else { throw CLIError("--class \(t) is not one of \(loaded.classes.joined(separator: ", "))") }
             return i
         }
-        let cam = try GradCAM.heatmap(loaded.model, input: input, target: index)
-        let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
-        let rgb = GradCAM.overlay(image: grey, map: cam.map, width: cam.width, height: cam.height)
-        try ImageWriter.writeAtomically(ImageWriter.encode(".png", data: rgb, width: cam.width, height: cam.height, channels: 3, type: .uint8), to: URL(fileURLWithPath: out))
+        let (cam, input) = try await loaded.predictor.perform { try $0.gradCAM(picture, target: index) }
+        try ImageWriter.writeAtomically(cam.overlayPNG(on: input), to: URL(fileURLWithPath: out))
         let shown = loaded.classes.enumerated().map { "\($0.element) \(String(format: "%.3f", cam.probabilities[$0.offset]))" }.joined(separator: ", ")
         print("\(loaded.version.name) version \(loaded.version.version): \(shown)")
         print("Grad-CAM of class \(loaded.classes[cam.target]) written to \(out) (\(cam.width) x \(cam.height))")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenStore
 import LumenTraining
+import LumenWorkspace
 
 /// `lumen init`: makes a workspace in the current (or given) folder.
 struct InitCommand: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LumenWorkspace
 
 /// The `lumen` command tree; `main.swift` only calls `main()`.
 public struct LumenCommand: AsyncParsableCommand {
@@ -15,5 +16,5 @@ public struct LumenCommand: AsyncParsableCommand {
 
 /// Lumen's own version.
 public enum LumenVersion {
-    public static let string = "0.1.0"
+    public static let string = LumenRelease.version
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenServing
 import LumenStore
+import LumenWorkspace
 
 /// `lumen serve`: the tracking server (MLflow's REST API) over the workspace's store.
 struct ServeCommand: AsyncParsableCommand {

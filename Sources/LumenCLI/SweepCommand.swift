@@ -36,6 +36,7 @@ struct SweepCommand: AsyncParsableCommand {
     @Flag(help: "Print the trials and exit without training.") var dryRun = false
 
     func run() async throws {
+        if let register { do { try ModelReference.checkName(register) } catch { throw CLIError("--register: \(error)") } }
         guard let file = arguments.first else { throw CLIError("give a sweep file: lumen sweep sweep.yaml (lumen sweep --help shows the format)") }
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("\(file): cannot read the sweep file") }
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
@@ -86,7 +87,7 @@ struct SweepCommand: AsyncParsableCommand {
             let registered = try await workspace.withStore { store in
                 try await ModelRegistration.register(name: register, result: result, config: config, store: store, workspace: ws, libtorch: Runtime.libtorchVersion)
             }
-            print("registered \(register) version \(registered.version.version); model card: \(registered.card.path)")
+            print("registered \(register) version \(registered.version.version); model card: artifact \(registered.card)")
         }
         if outcome.trials.contains(where: { $0.error != nil }) { throw ExitCode(3) }
     }

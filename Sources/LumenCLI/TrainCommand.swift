@@ -3,6 +3,7 @@ import Foundation
 import LumenStore
 import LumenTensor
 import LumenTraining
+import LumenWorkspace
 
 /// `lumen train CONFIG [key=value…]`: trains a classifier from an experiment config, tracked in the store.
 struct TrainCommand: AsyncParsableCommand {
@@ -31,6 +32,8 @@ struct TrainCommand: AsyncParsableCommand {
 
     func run() async throws {
         if example { print(ExperimentConfig.example); return }
+        // A bad model name is refused before an hour of training, not after.
+        if let register { do { try ModelReference.checkName(register) } catch { throw CLIError("--register: \(error)") } }
         var config: ExperimentConfig
         var resumeID: String?
         if let resume {
@@ -83,7 +86,7 @@ struct TrainCommand: AsyncParsableCommand {
             let registered = try await workspace.withStore { store in
                 try await ModelRegistration.register(name: name, result: result, config: config, store: store, workspace: ws, libtorch: Runtime.libtorchVersion)
             }
-            print("registered \(name) version \(registered.version.version); model card: \(registered.card.path) (also model_card.md of the run)")
+            print("registered \(name) version \(registered.version.version); model card: artifact \(registered.card) (lumen models card \(name)/\(registered.version.version))")
         }
         print("run \(result.runID) finished (lumen runs show \(result.runID))")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LumenStore
+import LumenWorkspace
 
 /// `--workspace`, shared by every command that uses the store.
 struct WorkspaceOptions: ParsableArguments {

@@ -1,9 +1,10 @@
 import Foundation
 import LumenImaging
-import LumenStore
+import LumenWorkspace
 
-/// Where dataset versions live in a workspace: manifests under `.lumen/datasets/NAME/ID.json`
-/// (written atomically, never changed), file bytes in the workspace's content-addressed artifact store.
+/// Where dataset versions live: manifests under `datasets/NAME/ID.json` of the artifact root (written
+/// atomically, never changed), file bytes in the content-addressed artifact store. Both are under the
+/// artifact root, so every workspace and server pointed at the same root sees the same datasets.
 public struct DatasetRepository: Sendable {
     public let folder: URL
     public let artifacts: ArtifactStore
@@ -16,7 +17,25 @@ public struct DatasetRepository: Sendable {
     }
 
     public init(workspace: Workspace) {
-        self.init(folder: workspace.folder.appendingPathComponent("datasets"), artifacts: ArtifactStore(root: workspace.artifactRoot))
+        self.init(folder: workspace.artifactRoot.appendingPathComponent("datasets"), artifacts: ArtifactStore(root: workspace.artifactRoot))
+        Self.adoptLegacyManifests(from: workspace.folder.appendingPathComponent("datasets"), into: folder)
+    }
+
+    /// Workspaces made before manifests moved to the artifact root kept them in `.lumen/datasets/`: each one
+    /// missing from the artifact root is copied there (versions are immutable, so a copy is the same version).
+    static func adoptLegacyManifests(from legacy: URL, into folder: URL) {
+        guard legacy.standardizedFileURL != folder.standardizedFileURL,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: legacy.path) else { return }
+        for name in names where !name.hasPrefix(".") {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: legacy.appendingPathComponent(name).path)) ?? []
+            for file in files where file.hasSuffix(".json") {
+                let target = folder.appendingPathComponent(name).appendingPathComponent(file)
+                guard !FileManager.default.fileExists(atPath: target.path),
+                      let data = try? Data(contentsOf: legacy.appendingPathComponent(name).appendingPathComponent(file)) else { continue }
+                try? FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try? data.write(to: target, options: .atomic)
+            }
+        }
     }
 
     /// Saves `version` (a no-op when the same id exists: versions are immutable).

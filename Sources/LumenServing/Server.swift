@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LumenStore
+import LumenWorkspace
 
 /// Settings of `lumen serve`, with documented defaults.
 public struct ServerConfiguration: Sendable {

@@ -142,6 +142,8 @@ public struct ModelVersion: Sendable, Equatable, Codable {
     /// Input/output signature (JSON text) and preprocessing spec (JSON text), carried with the weights.
     public var signature: String?
     public var preprocessing: String?
+    /// The typed `ModelSpec` as JSON (nil for versions registered by other clients, or before specs).
+    public var spec: String?
     public var tags: [String: String]
     public var aliases: [String]
 }

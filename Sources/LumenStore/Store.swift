@@ -42,7 +42,9 @@ public protocol Store: Sendable {
     func setRegisteredModelTag(name: String, key: String, value: String?) async throws
     /// Adds the next version of `name` (1, 2, …), atomically even with concurrent registrations.
     func createModelVersion(name: String, source: String, runID: String?, description: String, tags: [String: String],
-                            signature: String?, preprocessing: String?) async throws -> ModelVersion
+                            signature: String?, preprocessing: String?, spec: String?) async throws -> ModelVersion
+    /// Stores the `ModelSpec` (JSON) of a version registered before specs existed.
+    func setModelVersionSpec(name: String, version: Int64, spec: String) async throws
     func modelVersion(name: String, version: Int64) async throws -> ModelVersion
     func modelVersions(name: String?, runID: String?) async throws -> [ModelVersion]
     func updateModelVersion(name: String, version: Int64, description: String?, stage: String?) async throws -> ModelVersion
@@ -77,6 +79,13 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// A version without a `ModelSpec` (what the mlflow client registers).
+    public func createModelVersion(name: String, source: String, runID: String?, description: String, tags: [String: String],
+                                   signature: String?, preprocessing: String?) async throws -> ModelVersion {
+        try await createModelVersion(name: name, source: source, runID: runID, description: description, tags: tags,
+                                     signature: signature, preprocessing: preprocessing, spec: nil)
+    }
+
     public func logMetric(runID: String, key: String, value: Double, step: Int64 = 0, timestamp: Int64 = Clock.nowMillis()) async throws {
         try await logBatch(runID: runID, metrics: [Metric(key: key, value: value, timestamp: timestamp, step: step)], params: [], tags: [])
     }

@@ -11,9 +11,6 @@ import CTorch
 public final class Tensor: @unchecked Sendable {
     let handle: OpaquePointer
 
-    /// The bridge handle, for other Lumen modules that call `CTorch` directly (optimizers).
-    package var bridgeHandle: OpaquePointer { handle }
-
     init(owning handle: OpaquePointer) {
         _ = Runtime.configureThreads
         self.handle = handle

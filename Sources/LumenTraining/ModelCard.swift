@@ -12,15 +12,15 @@ public enum ModelCard {
         # Model card: \(name) version \(version)
 
         ## Model
-        - Architecture: \(config.model), \(config.channels)-channel input of \(config.imageSize) × \(config.imageSize) pixels\(config.window.map { ", CT window \($0)" } ?? "")
+        - Architecture: \(config.model.rawValue), \(config.channels)-channel input of \(config.imageSize) × \(config.imageSize) pixels\(config.window.map { ", CT window \($0)" } ?? "")
         - Classes: \(validation?.classes.joined(separator: ", ") ?? "see run \(runID)")
-        - Trained \(day) by Lumen run `\(runID)` (libtorch \(libtorch)), seed \(config.seed), \(config.epochs) epochs at most, \(config.optimizer) with learning rate \(config.lr) and a \(config.schedule) schedule
-        - Weights: `checkpoints/best.safetensors` of the run, chosen by \(config.monitor) (\(config.monitorMode))
+        - Trained \(day) by Lumen run `\(runID)` (libtorch \(libtorch)), seed \(config.seed), \(config.epochs) epochs at most, \(config.optimizer.rawValue) with learning rate \(config.lr) and a \(config.schedule.rawValue) schedule
+        - Weights: `checkpoints/best.safetensors` of the run, chosen by \(config.monitor) (\(config.monitorMode.rawValue))
 
         ## Data
         - Dataset version: `\(dataset)`
         - Training split `\(config.trainSplit)`: \(trainImages) images\(config.labelThreshold.map { "; labels thresholded at \($0)" } ?? "")
-        - Augmentation: \(config.augment.isEmpty ? "none" : config.augment.joined(separator: ", "))
+        - Augmentation: \(config.augment.isEmpty ? "none" : config.augment.map(\.rawValue).joined(separator: ", "))
 
 
         """

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LumenStore
+import LumenWorkspace
 
 /// Runs the built `lumen` binary (next to the test bundle) and returns its exit status and output.
 func lumen(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {

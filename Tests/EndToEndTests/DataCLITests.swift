@@ -29,7 +29,16 @@ import Testing
         let trained = try lumen(["train", config.path, "trainer.epochs=2", "trainer.threads=1", "--register", "phantom", "--workspace", dir.path])
         #expect(trained.status == 0, "\(trained.output)")
         #expect(trained.output.contains("epoch 2/2") && trained.output.contains("registered phantom version 1"))
-        let card = try String(contentsOf: dir.appendingPathComponent(".lumen/model-cards/phantom-v1.md"), encoding: .utf8)
+        // A second workspace on the same store and artifact root (another machine or server, say) sees the same
+        // datasets, model versions and model cards: nothing lives only in the first one's `.lumen/`.
+        let other = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: other) }
+        #expect(try lumen(["init", other.path]).status == 0)
+        try "store: sqlite:\(dir.path)/.lumen/lumen.db\nartifacts: \(dir.path)/.lumen/artifacts\n".write(to: other.appendingPathComponent(".lumen/config.yaml"), atomically: true, encoding: .utf8)
+        #expect(try lumen(["data", "list", "--workspace", other.path]).output.components(separatedBy: "\nct ").count == 3)
+        let shown = try lumen(["models", "show", "phantom/1", "--workspace", other.path])
+        #expect(shown.status == 0 && shown.output.contains("\"classes\":[\"lesion\",\"normal\"]"), "the spec with classes as a list: \(shown.output)")
+        let card = try lumen(["models", "card", "phantom/1", "--workspace", other.path]).output
         #expect(card.contains("# Model card: phantom version 1") && card.contains("95 % CI") && card.contains("## Limitations") && card.contains("trainer.epochs: 2"))
         let typo = try lumen(["train", config.path, "trainer.epoch=2", "--workspace", dir.path])
         #expect(typo.status != 0 && typo.output.contains("trainer.epoch") && typo.output.contains("epochs"))

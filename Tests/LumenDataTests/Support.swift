@@ -1,7 +1,7 @@
 import Foundation
 import LumenImaging
-import LumenStore
 @testable import LumenData
+import LumenWorkspace
 
 /// A temporary workspace folder with a dataset repository, removed by `cleanup()`.
 struct Scratch {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import LumenServing
 import LumenStore
 import Testing
+import LumenWorkspace
 
 @Suite struct AuthTests {
     @Test func writesNeedAWriterTokenReadsAreOpen() async throws {

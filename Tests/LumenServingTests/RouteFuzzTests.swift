@@ -4,6 +4,7 @@ import HummingbirdTesting
 import LumenServing
 import LumenStore
 import Testing
+import LumenWorkspace
 
 /// A server over a fresh SQLite store and a temporary artifact root.
 func makeTestServer() async throws -> (some ApplicationProtocol, SQLStore) {

@@ -22,9 +22,9 @@ struct ConfigTests {
     @Test func defaultsYAMLAndOverrides() throws {
         let c = try ExperimentConfig(yaml: yaml, overrides: ["trainer.epochs=20", "model.name=resnet34", "trainer.lr=0.01", "data.augment=[flip]"])
         #expect(c.experiment == "cxr" && c.dataset == "chest")
-        #expect(c.epochs == 20 && c.model == "resnet34" && c.lr == 0.01 && c.augment == ["flip"])
-        #expect(c.monitor == "val_auc" && c.monitorMode == "max")
-        #expect(c.batchSize == 32 && c.optimizer == "adamw" && c.imageSize == 64, "documented defaults")
+        #expect(c.epochs == 20 && c.model == .resnet34 && c.lr == 0.01 && c.augment == [.flip])
+        #expect(c.monitor == "val_auc" && c.monitorMode == .max)
+        #expect(c.batchSize == 32 && c.optimizer == .adamw && c.imageSize == 64, "documented defaults")
         let params = Dictionary(uniqueKeysWithValues: c.tree.effectiveValues())
         #expect(params["trainer.epochs"] == "20" && params["trainer.batch_size"] == "32")
     }
@@ -40,9 +40,17 @@ struct ConfigTests {
         #expect { try ExperimentConfig(yaml: "modle:\n  name: x\ndata:\n  dataset: d\n") } throws: { "\($0)".contains("'modle'") && "\($0)".contains("allowed at the top level: data, experiment, model, run_name, task, trainer") }
     }
 
-    @Test func typesAndValuesAreChecked() {
+    @Test func typesAndValuesAreChecked() throws {
         #expect { try ExperimentConfig(yaml: yaml, overrides: ["trainer.epochs=ten"]) } throws: { "\($0)".contains("trainer.epochs") && "\($0)".contains("integer") }
         #expect { try ExperimentConfig(yaml: yaml, overrides: ["trainer.optimizer=lbfgs"]) } throws: { "\($0)".contains("sgd, adam, adamw") }
+        // Every closed set is an enum: an unknown value is refused with its key, never replaced by a default.
+        for (key, bad) in [("task", "regression"), ("model.name", "resnet9000"), ("trainer.schedule", "linear"), ("trainer.loss", "hinge"),
+                           ("data.normalize", "l2"), ("trainer.early_stopping.mode", "median")] {
+            #expect { try ExperimentConfig(yaml: yaml, overrides: ["\(key)=\(bad)"]) } throws: { "\($0)".contains(key) && "\($0)".contains(bad) }
+        }
+        let focal = try ExperimentConfig(yaml: yaml, overrides: ["trainer.loss=focal"])
+        #expect(focal.loss == .focal)
+        #expect { try ExperimentConfig(yaml: yaml, overrides: ["task=segmentation", "model.name=unet", "trainer.loss=focal"]) } throws: { "\($0)".contains("trainer.loss") }
         #expect { try ExperimentConfig(yaml: yaml, overrides: ["trainer.batch_size=0"]) } throws: { "\($0)".contains("trainer.batch_size") }
         #expect { try ExperimentConfig(yaml: yaml, overrides: ["data.augment=[spin]"]) } throws: { "\($0)".contains("spin") }
         #expect { try ExperimentConfig(yaml: "trainer:\n  epochs: 3\n") } throws: { "\($0)".contains("data.dataset") && "\($0)".contains("required") }
@@ -74,7 +82,7 @@ struct ConfigTests {
         }
         // An empty list is none; an empty value is the default.
         #expect(try ExperimentConfig(yaml: "data: {dataset: d, augment: []}\n").augment == [])
-        #expect(try ExperimentConfig(yaml: "data: {dataset: d, augment: []}\n", overrides: ["data.augment="]).augment == ["flip"])
+        #expect(try ExperimentConfig(yaml: "data: {dataset: d, augment: []}\n", overrides: ["data.augment="]).augment == [.flip])
         #expect(try ExperimentConfig(yaml: "data: {dataset: d}\n", overrides: ["data.augment=[]"]).resolvedYAML().contains("augment: []"))
     }
 
@@ -91,7 +99,7 @@ struct ConfigTests {
         #expect { try SweepConfig(yaml: sweep, loadBase: { _ in "data: {dataset: d}\n" }) } throws: { "\($0)".contains("too many YAML nodes") }
         // `<<: *defaults` merges, keys written beside it win.
         let merged = try ExperimentConfig(yaml: "data:\n  <<: {dataset: d, image_size: 32, augment: [flip]}\n  image_size: 48\ntrainer: {<<: [{epochs: 3}, {epochs: 4, lr: 0.5}]}\n")
-        #expect(merged.dataset == "d" && merged.imageSize == 48 && merged.augment == ["flip"])
+        #expect(merged.dataset == "d" && merged.imageSize == 48 && merged.augment == [.flip])
         #expect(merged.epochs == 3 && merged.lr == 0.5, "the first mapping of a merge list wins, as in YAML 1.1")
     }
 
@@ -121,7 +129,7 @@ struct MetricTests {
 struct EvaluationReportTests {
     @Test func binaryReportMatchesHandComputedScikitLearnValues() {
         // y = [0, 0, 1, 1], p(1) = [0.1, 0.4, 0.35, 0.8]
-        let predictions = zip([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).enumerated().map { Prediction(path: "\($0.offset)", label: $0.element.0, probabilities: [1 - $0.element.1, $0.element.1]) }
+        let predictions = zip([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]).enumerated().map { ScoredImage(path: "\($0.offset)", label: $0.element.0, probabilities: [1 - $0.element.1, $0.element.1]) }
         let r = ClassificationReport(classes: ["neg", "pos"], predictions: predictions, bootstrap: 100)
         #expect(abs(r.prAUC - 0.8333333333) < 1e-9)          // average_precision_score
         #expect(r.rocAUC == 0.75)                             // roc_auc_score
@@ -140,8 +148,8 @@ struct EvaluationReportTests {
     /// The finding as the first class ("lesion" before "normal"): the same figures as with the classes swapped.
     @Test func positiveClassMayBeTheFirst() {
         let labels = [0, 0, 1, 1, 0, 1, 1, 0], p0 = [0.9, 0.6, 0.3, 0.45, 0.2, 0.1, 0.55, 0.7]
-        let first = zip(labels, p0).enumerated().map { Prediction(path: "\($0.offset)", label: $0.element.0, probabilities: [$0.element.1, 1 - $0.element.1]) }
-        let swapped = first.map { Prediction(path: $0.path, label: 1 - $0.label, probabilities: $0.probabilities.reversed()) }
+        let first = zip(labels, p0).enumerated().map { ScoredImage(path: "\($0.offset)", label: $0.element.0, probabilities: [$0.element.1, 1 - $0.element.1]) }
+        let swapped = first.map { ScoredImage(path: $0.path, label: 1 - $0.label, probabilities: $0.probabilities.reversed()) }
         let a = ClassificationReport(classes: ["lesion", "normal"], predictions: first, bootstrap: 200, positive: 0)
         let b = ClassificationReport(classes: ["normal", "lesion"], predictions: swapped, bootstrap: 200)
         #expect(a.positiveIndex == 0 && b.positiveIndex == 1)
@@ -157,9 +165,9 @@ struct EvaluationReportTests {
     }
 
     @Test func calibrationErrorOfAPerfectlyCalibratedAndAnOverconfidentModel() {
-        let calibrated = (0..<10).map { Prediction(path: "\($0)", label: $0 < 8 ? 1 : 0, probabilities: [0.2, 0.8]) }
+        let calibrated = (0..<10).map { ScoredImage(path: "\($0)", label: $0 < 8 ? 1 : 0, probabilities: [0.2, 0.8]) }
         #expect(abs(ClassificationReport(classes: ["a", "b"], predictions: calibrated, bootstrap: 0).expectedCalibrationError) < 1e-12)
-        let overconfident = (0..<10).map { Prediction(path: "\($0)", label: $0 < 5 ? 1 : 0, probabilities: [0.01, 0.99]) }
+        let overconfident = (0..<10).map { ScoredImage(path: "\($0)", label: $0 < 5 ? 1 : 0, probabilities: [0.01, 0.99]) }
         #expect(abs(ClassificationReport(classes: ["a", "b"], predictions: overconfident, bootstrap: 0).expectedCalibrationError - 0.49) < 1e-9)
     }
 }
@@ -167,7 +175,7 @@ struct EvaluationReportTests {
 @Suite("HTML report")
 struct HTMLReportTests {
     @Test func chartsTablesAndEscaping() {
-        let predictions = (0..<20).map { i in Prediction(path: "img<\(i)>.png", label: i % 2, probabilities: i % 3 == 0 ? [0.3, 0.7] : [0.8, 0.2]) }
+        let predictions = (0..<20).map { i in ScoredImage(path: "img<\(i)>.png", label: i % 2, probabilities: i % 3 == 0 ? [0.3, 0.7] : [0.8, 0.2]) }
         let report = ClassificationReport(classes: ["<script>alert(1)</script>", "pos"], predictions: predictions, bootstrap: 50)
         let html = HTMLReport.render(report, title: "t & co", curves: ["train_loss": [1, 0.5, 0.3], "val_auc": [0.6, 0.8, 0.9]], thumbnails: ["img<0>.png": [0x89, 0x50]])
         #expect(html.components(separatedBy: "<svg").count - 1 == 5, "ROC, PR, confusion, reliability, training curves")
@@ -175,29 +183,6 @@ struct HTMLReportTests {
         #expect(html.contains("data:image/png;base64,iVA="))
         #expect(html.contains("Worst-predicted images") && html.contains("95 % bootstrap"))
         #expect(!html.contains("src=\"http") && !html.contains("<link"), "self-contained")
-    }
-}
-
-@Suite("Grad-CAM")
-struct GradCAMTests {
-    @Test func heatmapHasInputSizeAndUnitRange() throws {
-        Runtime.manualSeed(1)
-        let model = try SimpleCNN(inChannels: 1, numClasses: 2)
-        var pixels = [Float](repeating: 0, count: 32 * 32)
-        for y in 4..<12 { for x in 20..<28 { pixels[y * 32 + x] = 1 } }
-        let input = try Tensor(pixels, shape: [1, 1, 32, 32])
-        let cam = try GradCAM.heatmap(model, input: input, target: 1)
-        #expect(cam.width == 32 && cam.height == 32 && cam.map.count == 32 * 32 && cam.target == 1)
-        #expect(cam.map.allSatisfy { $0 >= 0 && $0 <= 1 })
-        #expect(abs(cam.probabilities.reduce(0, +) - 1) < 1e-6)
-        let again = try GradCAM.heatmap(model, input: input, target: 1)
-        #expect(again.map == cam.map, "deterministic")
-        #expect(throws: (any Error).self) { try GradCAM.heatmap(model, input: input, target: 5) }
-        #expect(throws: (any Error).self) { try GradCAM.heatmap(try UNet(inChannels: 1, numClasses: 2), input: input) }
-        // The maps are taken before SimpleCNN's global pooling, so the heat map is not flat.
-        #expect(Set(cam.map).count > 10)
-        let rgb = GradCAM.overlay(image: pixels, map: cam.map, width: 32, height: 32)
-        #expect(rgb.count == 32 * 32 * 3)
     }
 }
 

@@ -1,11 +1,13 @@
 import Foundation
 import LumenData
 import LumenImaging
+import LumenInference
 import LumenNN
 import LumenStore
 import LumenTensor
 import Testing
 @testable import LumenTraining
+import LumenWorkspace
 
 /// Runs in a process of its own (`make unit` filters it out of the parallel run): libtorch's random
 /// generator and thread count are process-wide, so parallel tests would change the weights it draws.
@@ -70,6 +72,9 @@ struct TrainerTests {
         defer { try? FileManager.default.removeItem(at: ws.root) }
         let store = try await ws.openStore()
         // A metric that cannot improve after the first epoch with patience 1 stops at epoch 2.
+        // A watched metric that is never logged is refused before any training.
+        let unlogged = try ExperimentConfig(yaml: Self.yaml, overrides: ["trainer.early_stopping.metric=val_aucc"])
+        await #expect { try await Trainer(config: unlogged, workspace: ws, store: store).run() } throws: { "\($0)".contains("'val_aucc' is not logged") && "\($0)".contains("val_auc") }
         let config = try ExperimentConfig(yaml: Self.yaml, overrides: ["trainer.early_stopping.metric=lr", "trainer.early_stopping.mode=max", "trainer.early_stopping.patience=1", "trainer.epochs=6"])
         var stopped = false
         let result = try await Trainer(config: config, workspace: ws, store: store).run { if case .stoppedEarly = $0 { stopped = true } }
@@ -137,7 +142,43 @@ struct TrainerTests {
                                                               workspace: ws, alias: "champion", libtorch: "test")
         #expect(registered.version.version == 1 && registered.version.signature == resumed.signature)
         #expect(try await store.modelVersion(name: "phantom", alias: "champion").version == 1)
-        #expect(try String(contentsOf: registered.card, encoding: .utf8).contains("Model card: phantom version 1"))
+        #expect(try await ModelRegistration.modelCard(registered.version, store: store, workspace: ws)?.contains("Model card: phantom version 1") == true)
+        #expect(!FileManager.default.fileExists(atPath: ws.folder.appendingPathComponent("model-cards").path), "cards live in the artifact store, not in one machine's folder")
+
+        // The version carries its typed spec: classes as a list, the checkpoint's digest, the eval pipeline.
+        let spec = try ModelSpec.decode(try #require(registered.version.spec), model: "phantom")
+        #expect(spec.task == .classification && spec.architecture == .simpleCNN && spec.classes == ["lesion", "normal"])
+        let evalPipeline = try Trainer(config: config, workspace: ws, store: store).makePipelines().eval
+        #expect(spec.inputChannels == 1 && spec.inputHeight == 24 && spec.preprocessing == evalPipeline)
+        #expect(try await store.artifact(path: spec.checkpoint.path)?.sha256 == spec.checkpoint.sha256)
+
+        // Evaluation goes through the Predictor and gives, bit for bit, what the network itself gives on the
+        // same batches (the loop `lumen evaluate` ran before the Predictor existed).
+        let loaded = try await ModelLoader.load("phantom@champion", store: store, workspace: ws)
+        let report = try Evaluator.evaluate(loaded, dataset: "phantom", split: "test", workspace: ws, bootstrap: 10)
+        let network = try SimpleCNN(inChannels: 1, numClasses: 2)
+        _ = try network.load(from: ArtifactStore(root: ws.artifactRoot).url(for: spec.checkpoint.sha256), strict: true)
+        network.eval()
+        var options = LoaderOptions()
+        options.shuffle = false
+        options.batchSize = 32
+        let repository = DatasetRepository(workspace: ws)
+        let loader = try DataLoader(version: try repository.resolve("phantom"), split: "test", repository: repository, pipeline: spec.preprocessing, options: options, classes: spec.classes)
+        var direct: [[Double]] = []
+        let batches = loader.epoch(0)
+        while let batch = try batches.nextBatch() {
+            let p = try withNoGrad { () throws(LumenError) -> [Double] in try network(batch.images).softmax(dim: 1).doubles() }
+            for i in 0..<batch.images.shape[0] { direct.append(Array(p[i * 2..<(i + 1) * 2])) }
+        }
+        #expect(!direct.isEmpty && report.predictions.map(\.probabilities) == direct, "bit-identical to a direct forward pass")
+
+        // A version registered before specs (no spec column) is migrated from its run on first load.
+        let legacy = try await store.createModelVersion(name: "phantom", source: "runs:/\(interruptedRun)/checkpoints/best.safetensors", runID: interruptedRun,
+                                                        description: "", tags: [:], signature: nil, preprocessing: nil)
+        #expect(legacy.spec == nil)
+        let migrated = try await ModelLoader.load("phantom/\(legacy.version)", store: store, workspace: ws)
+        #expect(migrated.spec.classes == spec.classes && migrated.spec.checkpoint == spec.checkpoint && migrated.spec.architecture == spec.architecture)
+        #expect(try await store.modelVersion(name: "phantom", version: legacy.version).spec != nil, "the migrated spec is stored")
         try await store.close()
     }
 
@@ -234,7 +275,7 @@ struct TrainerTests {
         let wrong = try ExperimentConfig(yaml: "data: {dataset: cells}\nmodel: {name: resnet18}\n")
         await #expect { try await Trainer(config: wrong, workspace: ws, store: store).run() } throws: { "\($0)".contains("model.name") && "\($0)".contains("unet") }
         let card = try await ModelRegistration.register(name: "cells", result: trained, config: try ExperimentConfig(yaml: yaml), store: store, workspace: ws, libtorch: "test")
-        #expect(try String(contentsOf: card.card, encoding: .utf8).contains("Mean foreground Dice"))
+        #expect(try await ModelRegistration.modelCard(card.version, store: store, workspace: ws)?.contains("Mean foreground Dice") == true)
         try await store.close()
     }
 

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import LumenImaging
-import LumenStore
+import LumenWorkspace
 
 /// One file to ingest: where it is (or its bytes), and what the importer knows of it.
 public struct ImportItem: Sendable {

@@ -89,6 +89,13 @@ public final class UNet: Module {
             + up.enumerated().map { ("up.\($0.offset)", $0.element) } + [("outc", outc)]
     }
 
+    /// The deepest feature maps (after the last down-sampling block), e.g. for embeddings.
+    public func bottleneck(_ x: Tensor) throws(LumenError) -> Tensor {
+        var y = try inc(x)
+        for block in down { y = try block(pool(y)) }
+        return y
+    }
+
     public func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor {
         var skips = [try inc(x)]
         for block in down { skips.append(try block(pool(skips.last!))) }

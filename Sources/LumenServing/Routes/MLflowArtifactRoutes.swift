@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import LumenStore
 import NIOCore
+import LumenWorkspace
 
 /// `/api/2.0/mlflow-artifacts/artifacts/…` (upload, download, list) and `/api/2.0/mlflow/artifacts/list`:
 /// the proxied artifact API the mlflow client uses for `mlflow-artifacts:/` URIs. Bytes go to the

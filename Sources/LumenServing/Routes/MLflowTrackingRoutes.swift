@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LumenStore
+import LumenWorkspace
 
 /// `/api/2.0/mlflow/…`: experiments, runs, metrics, params, tags and search, in MLflow's shapes,
 /// so the official `mlflow` client logs to Lumen with `MLFLOW_TRACKING_URI=http://…`.
@@ -137,6 +138,12 @@ func answer(_ handler: () async throws -> Response) async -> Response {
         return try await handler()
     } catch let error as StoreError {
         return jsonResponse(["error_code": error.code, "message": error.description], status: .init(code: error.httpStatus))
+    } catch let error as ArtifactError {
+        switch error {
+        case .invalidAddress: return jsonResponse(["error_code": "INVALID_PARAMETER_VALUE", "message": error.description], status: .badRequest)
+        case .tooLarge: return jsonResponse(["error_code": "REQUEST_LIMIT_EXCEEDED", "message": error.description], status: .contentTooLarge)
+        case .io: return jsonResponse(["error_code": "INTERNAL_ERROR", "message": error.description], status: .internalServerError)
+        }
     } catch let error as any HTTPResponseError {
         let code = error.status == .contentTooLarge ? "REQUEST_LIMIT_EXCEEDED" : "BAD_REQUEST"
         return jsonResponse(["error_code": code, "message": "\(error.status.reasonPhrase)"], status: error.status)

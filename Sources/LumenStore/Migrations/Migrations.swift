@@ -74,6 +74,11 @@ enum Migrations {
                 "CREATE INDEX params_key_value ON params (key, value)",
                 "CREATE INDEX tags_key_value ON tags (key, value)",
             ]),
+            (6, [
+                // The typed ModelSpec (JSON) that turns a version back into a network: task, architecture,
+                // input, classes as a list, preprocessing, checkpoint digest, versions.
+                "ALTER TABLE model_versions ADD COLUMN spec TEXT",
+            ]),
         ]
     }
 

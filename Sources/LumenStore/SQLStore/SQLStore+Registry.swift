@@ -78,7 +78,7 @@ extension SQLStore {
     // MARK: Versions
 
     public func createModelVersion(name: String, source: String, runID: String?, description: String, tags: [String: String],
-                                   signature: String?, preprocessing: String?) async throws -> ModelVersion {
+                                   signature: String?, preprocessing: String?, spec: String?) async throws -> ModelVersion {
         _ = try await registeredModel(name: name)
         if let runID { _ = try await run(id: runID) }
         for key in tags.keys { try Validation.key(key, "tag") }
@@ -92,9 +92,9 @@ extension SQLStore {
             let next = (try row?.decode(column: "v", as: Int64.self) ?? 0) + 1
             let now = Clock.nowMillis()
             try await db.raw("""
-                INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, source, run_id, status, stage, signature, preprocessing)
+                INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, source, run_id, status, stage, signature, preprocessing, spec)
                 VALUES (\(bind: name), \(bind: next), \(bind: now), \(bind: now), \(bind: description), \(bind: source), \(bind: runID), 'READY', 'None',
-                        \(bind: signature), \(bind: preprocessing))
+                        \(bind: signature), \(bind: preprocessing), \(bind: spec))
                 """).run()
             for (k, v) in tags.sorted(by: { $0.key < $1.key }) {
                 try await db.raw("INSERT INTO model_version_tags (name, version, key, value) VALUES (\(bind: name), \(bind: next), \(bind: k), \(bind: v))").run()
@@ -103,6 +103,11 @@ extension SQLStore {
             return next
         }
         return try await modelVersion(name: name, version: version)
+    }
+
+    public func setModelVersionSpec(name: String, version: Int64, spec: String) async throws {
+        _ = try await modelVersion(name: name, version: version)
+        try await db.raw("UPDATE model_versions SET spec = \(bind: spec), last_updated_time = \(bind: Clock.nowMillis()) WHERE name = \(bind: name) AND version = \(bind: version)").run()
     }
 
     public func modelVersion(name: String, version: Int64) async throws -> ModelVersion {
@@ -230,7 +235,7 @@ extension SQLStore {
     private func modelVersions(where condition: SQLQueryString) async throws -> [ModelVersion] {
         let rows = try await db.raw("""
             SELECT mv.name, mv.version, mv.creation_time, mv.last_updated_time, mv.description, mv.source, mv.run_id, mv.status, mv.stage,
-                   mv.signature, mv.preprocessing FROM model_versions mv
+                   mv.signature, mv.preprocessing, mv.spec FROM model_versions mv
             """ + " WHERE " + condition + " ORDER BY mv.name, mv.version DESC").all()
         var out: [ModelVersion] = []
         for row in rows {
@@ -244,7 +249,8 @@ extension SQLStore {
                 description: try row.decode(column: "description", as: String.self), source: try row.decode(column: "source", as: String.self),
                 runID: try row.decode(column: "run_id", as: String?.self), status: try row.decode(column: "status", as: String.self),
                 stage: try row.decode(column: "stage", as: String.self), signature: try row.decode(column: "signature", as: String?.self),
-                preprocessing: try row.decode(column: "preprocessing", as: String?.self), tags: tags, aliases: aliases))
+                preprocessing: try row.decode(column: "preprocessing", as: String?.self), spec: try row.decode(column: "spec", as: String?.self),
+                tags: tags, aliases: aliases))
         }
         return out
     }

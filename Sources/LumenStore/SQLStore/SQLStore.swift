@@ -36,6 +36,9 @@ public final class SQLStore: Store {
             throw StoreError.badStoreURI("cannot open SQLite database \(path): \(error)")
         }
         let db = connection.sql()
+        // A second process (another `lumen` command, a server) holding the write lock makes this one wait up to
+        // 30 s instead of failing with "database is locked".
+        _ = try await db.raw("PRAGMA busy_timeout=30000").all()
         if path != ":memory:" {
             _ = try await db.raw("PRAGMA journal_mode=WAL").all()
             try await db.raw("PRAGMA synchronous=NORMAL").run()

@@ -1,4 +1,5 @@
 import Foundation
+import LumenInference
 
 /// The text and overrides an `ExperimentConfig` was made from.
 public struct ConfigRecord: Codable, Sendable, Equatable {
@@ -13,7 +14,7 @@ public struct ConfigRecord: Codable, Sendable, Equatable {
 public struct ExperimentConfig: Sendable {
     public static let schema: [ConfigKey] = [
         .init(path: "experiment", type: .string, defaultValue: "default", required: false, help: "experiment the run is logged under"),
-        .init(path: "task", type: .choice(["auto", "classification", "multi-label", "segmentation"]), defaultValue: "auto", required: false, help: "what to learn (auto: segmentation for datasets with masks, multi-label when a label lists several findings as a|b, else classification)"),
+        .init(path: "task", type: .choice(of: TaskSetting.self), defaultValue: "auto", required: false, help: "what to learn (auto: segmentation for datasets with masks, multi-label when a label lists several findings as a|b, else classification)"),
         .init(path: "run_name", type: .string, defaultValue: nil, required: false, help: "name of the run (default: generated)"),
         .init(path: "data.dataset", type: .string, defaultValue: nil, required: true, help: "dataset version, NAME or NAME:ID (lumen data list)"),
         .init(path: "data.train_split", type: .string, defaultValue: "train", required: false, help: "split trained on"),
@@ -23,13 +24,13 @@ public struct ExperimentConfig: Sendable {
         .init(path: "data.window", type: .string, defaultValue: nil, required: false, help: "CT window: a preset (lung, bone, …) or CENTER,WIDTH"),
         .init(path: "data.label_threshold", type: .double, defaultValue: nil, required: false, help: "numeric labels ≥ threshold become class 1, others 0 (ELPV: 0.5)"),
         .init(path: "data.augment", type: .strings, defaultValue: "flip", required: false, help: "training augmentation: flip, vflip, rotate, affine, elastic, brightness, contrast, noise, blur"),
-        .init(path: "data.normalize", type: .choice(["minmax", "zscore", "none"]), defaultValue: "minmax", required: false, help: "intensity normalisation per image"),
+        .init(path: "data.normalize", type: .choice(of: NormalizeKind.self), defaultValue: "minmax", required: false, help: "intensity normalisation per image"),
         .init(path: "data.mask_classes", type: .int, defaultValue: "2", required: false, help: "segmentation: label values 0…N-1 in the masks (2: background and foreground)"),
         .init(path: "data.positive_class", type: .string, defaultValue: nil, required: false, help: "binary tasks: the class that is the finding (sensitivity, specificity, threshold; default: the second class in sorted order)"),
         .init(path: "data.balanced", type: .bool, defaultValue: "false", required: false, help: "class-balanced sampling"),
         .init(path: "data.cache", type: .bool, defaultValue: "true", required: false, help: "keep decoded images in memory across epochs"),
         .init(path: "data.workers", type: .int, defaultValue: "2", required: false, help: "loader threads"),
-        .init(path: "model.name", type: .choice(["simple-cnn", "resnet18", "resnet34", "resnet50", "vgg16", "vgg16-bn", "unet"]), defaultValue: "resnet18", required: false, help: "architecture (unet for segmentation; resnet18 is the default for classification)"),
+        .init(path: "model.name", type: .choice(of: ArchitectureName.self), defaultValue: "resnet18", required: false, help: "architecture (unet for segmentation; resnet18 is the default for classification)"),
         .init(path: "model.unet_width", type: .int, defaultValue: "16", required: false, help: "U-Net: channels of the first level (doubled per level)"),
         .init(path: "model.unet_depth", type: .int, defaultValue: "3", required: false, help: "U-Net: down-sampling levels"),
         .init(path: "model.pretrained", type: .string, defaultValue: nil, required: false, help: "safetensors weights with torchvision key names; the head is replaced"),
@@ -37,16 +38,17 @@ public struct ExperimentConfig: Sendable {
         .init(path: "model.backbone_lr_factor", type: .double, defaultValue: "0.1", required: false, help: "fine-tuning (model.pretrained or frozen epochs): the backbone learns at trainer.lr × this, the new head at trainer.lr (1: same rate)"),
         .init(path: "trainer.epochs", type: .int, defaultValue: "10", required: false, help: "training epochs"),
         .init(path: "trainer.batch_size", type: .int, defaultValue: "32", required: false, help: "images per batch"),
-        .init(path: "trainer.optimizer", type: .choice(["sgd", "adam", "adamw"]), defaultValue: "adamw", required: false, help: "optimizer"),
+        .init(path: "trainer.optimizer", type: .choice(of: OptimizerKind.self), defaultValue: "adamw", required: false, help: "optimizer"),
         .init(path: "trainer.lr", type: .double, defaultValue: "0.001", required: false, help: "learning rate"),
         .init(path: "trainer.weight_decay", type: .double, defaultValue: "0.0001", required: false, help: "weight decay"),
         .init(path: "trainer.momentum", type: .double, defaultValue: "0.9", required: false, help: "momentum (sgd)"),
-        .init(path: "trainer.schedule", type: .choice(["none", "cosine", "step", "onecycle"]), defaultValue: "cosine", required: false, help: "learning-rate schedule, stepped per batch (step: ×0.1 every third of training)"),
+        .init(path: "trainer.schedule", type: .choice(of: ScheduleKind.self), defaultValue: "cosine", required: false, help: "learning-rate schedule, stepped per batch (step: ×0.1 every third of training)"),
+        .init(path: "trainer.loss", type: .choice(of: LossKind.self), defaultValue: "auto", required: false, help: "loss (auto: cross-entropy for classification, bce for multi-label, dice-ce for segmentation; focal: focal loss, γ = 2, for imbalanced classes)"),
         .init(path: "trainer.seed", type: .int, defaultValue: "0", required: false, help: "seed of weights, shuffling and augmentation"),
         .init(path: "trainer.accumulate", type: .int, defaultValue: "1", required: false, help: "batches whose gradients are summed before a step"),
         .init(path: "trainer.class_weights", type: .bool, defaultValue: "false", required: false, help: "weight the loss by inverse class frequency in the training split"),
         .init(path: "trainer.early_stopping.metric", type: .string, defaultValue: "val_loss", required: false, help: "metric watched for the best checkpoint and early stopping"),
-        .init(path: "trainer.early_stopping.mode", type: .choice(["min", "max"]), defaultValue: "min", required: false, help: "whether lower or higher is better"),
+        .init(path: "trainer.early_stopping.mode", type: .choice(of: MonitorMode.self), defaultValue: "min", required: false, help: "whether lower or higher is better"),
         .init(path: "trainer.early_stopping.patience", type: .int, defaultValue: "0", required: false, help: "epochs without improvement before stopping (0: never stop early)"),
         .init(path: "trainer.threads", type: .int, defaultValue: "0", required: false, help: "libtorch CPU threads (0: every core)"),
     ]
@@ -56,7 +58,7 @@ public struct ExperimentConfig: Sendable {
     public let record: ConfigRecord
 
     public var experiment: String
-    public var task: String
+    public var task: TaskSetting
     public var maskClasses: Int
     public var unetWidth: Int
     public var unetDepth: Int
@@ -68,32 +70,33 @@ public struct ExperimentConfig: Sendable {
     public var channels: Int
     public var window: String?
     public var labelThreshold: Double?
-    public var augment: [String]
-    public var normalize: String
+    public var augment: [Augmentation]
+    public var normalize: NormalizeKind
     public var balanced: Bool
     public var positiveClass: String?
     public var cache: Bool
     public var workers: Int
-    public var model: String
+    public var model: ArchitectureName
     public var pretrained: String?
     public var freezeBackboneEpochs: Int
     public var backboneLRFactor: Double
     public var epochs: Int
     public var batchSize: Int
-    public var optimizer: String
+    public var optimizer: OptimizerKind
     public var lr: Double
     public var weightDecay: Double
     public var momentum: Double
-    public var schedule: String
+    public var schedule: ScheduleKind
+    public var loss: LossKind
     public var seed: UInt64
     public var accumulate: Int
     public var classWeights: Bool
     public var monitor: String
-    public var monitorMode: String
+    public var monitorMode: MonitorMode
     public var patience: Int
     public var threads: Int
 
-    public static let augmentations = ["flip", "vflip", "rotate", "affine", "elastic", "brightness", "contrast", "noise", "blur"]
+    public static let augmentations = Augmentation.allCases.map(\.rawValue)
 
     /// Reads `yaml` (may be empty) and applies `overrides`; every problem names its key.
     public init(yaml: String, source: String = "config", overrides: [String] = []) throws(TrainingError) {
@@ -103,7 +106,7 @@ public struct ExperimentConfig: Sendable {
         self.tree = tree
         record = ConfigRecord(yaml: yaml, source: source, overrides: overrides)
         experiment = try tree.string("experiment") ?? "default"
-        task = try tree.string("task") ?? "auto"
+        task = try tree.choice("task", as: TaskSetting.self)
         maskClasses = try tree.int("data.mask_classes")
         unetWidth = try tree.int("model.unet_width")
         unetDepth = try tree.int("model.unet_depth")
@@ -115,28 +118,29 @@ public struct ExperimentConfig: Sendable {
         channels = try tree.int("data.channels")
         window = try tree.string("data.window")
         labelThreshold = try tree.optionalDouble("data.label_threshold")
-        augment = try tree.strings("data.augment")
-        normalize = try tree.string("data.normalize") ?? "minmax"
+        augment = try tree.choices("data.augment", as: Augmentation.self)
+        normalize = try tree.choice("data.normalize", as: NormalizeKind.self)
         balanced = try tree.bool("data.balanced")
         positiveClass = try tree.string("data.positive_class")
         cache = try tree.bool("data.cache")
         workers = try tree.int("data.workers")
-        model = try tree.string("model.name") ?? "resnet18"
+        model = try tree.choice("model.name", as: ArchitectureName.self)
         pretrained = try tree.string("model.pretrained")
         freezeBackboneEpochs = try tree.int("model.freeze_backbone_epochs")
         backboneLRFactor = try tree.double("model.backbone_lr_factor")
         epochs = try tree.int("trainer.epochs")
         batchSize = try tree.int("trainer.batch_size")
-        optimizer = try tree.string("trainer.optimizer") ?? "adamw"
+        optimizer = try tree.choice("trainer.optimizer", as: OptimizerKind.self)
         lr = try tree.double("trainer.lr")
         weightDecay = try tree.double("trainer.weight_decay")
         momentum = try tree.double("trainer.momentum")
-        schedule = try tree.string("trainer.schedule") ?? "cosine"
+        schedule = try tree.choice("trainer.schedule", as: ScheduleKind.self)
+        loss = try tree.choice("trainer.loss", as: LossKind.self)
         seed = UInt64(max(0, try tree.int("trainer.seed")))
         accumulate = try tree.int("trainer.accumulate")
         classWeights = try tree.bool("trainer.class_weights")
         monitor = try tree.string("trainer.early_stopping.metric") ?? "val_loss"
-        monitorMode = try tree.string("trainer.early_stopping.mode") ?? "min"
+        monitorMode = try tree.choice("trainer.early_stopping.mode", as: MonitorMode.self)
         patience = try tree.int("trainer.early_stopping.patience")
         threads = try tree.int("trainer.threads")
         try validate()
@@ -157,17 +161,17 @@ public struct ExperimentConfig: Sendable {
         guard maskClasses >= 2 else { throw .config(path: "data.mask_classes", reason: "must be ≥ 2 (background and at least one class), got \(maskClasses)") }
         try positive(unetWidth, "model.unet_width")
         guard (1...5).contains(unetDepth) else { throw .config(path: "model.unet_depth", reason: "must be 1–5, got \(unetDepth)") }
-        if model == "unet" && imageSize % (1 << unetDepth) != 0 {
+        if model == .unet && imageSize % (1 << unetDepth) != 0 {
             throw .config(path: "data.image_size", reason: "U-Net with model.unet_depth \(unetDepth) needs a multiple of \(1 << unetDepth), got \(imageSize)")
         }
-        if task == "classification" && model == "unet" { throw .config(path: "model.name", reason: "unet segments; classification needs simple-cnn, resnet18/34/50 or vgg16(-bn)") }
+        if let fixed = task.task, loss.resolved(for: fixed) == nil {
+            throw .config(path: "trainer.loss", reason: "\(loss.rawValue) does not fit \(fixed.rawValue) (use auto)")
+        }
+        if task == .classification && model == .unet { throw .config(path: "model.name", reason: "unet segments; classification needs simple-cnn, resnet18/34/50 or vgg16(-bn)") }
         guard [1, 3].contains(channels) else { throw .config(path: "data.channels", reason: "must be 1 or 3, got \(channels)") }
         guard lr > 0 else { throw .config(path: "trainer.lr", reason: "must be > 0, got \(lr)") }
         guard backboneLRFactor > 0 && backboneLRFactor <= 1 else { throw .config(path: "model.backbone_lr_factor", reason: "must be in (0, 1], got \(backboneLRFactor)") }
         guard freezeBackboneEpochs >= 0 else { throw .config(path: "model.freeze_backbone_epochs", reason: "must be ≥ 0, got \(freezeBackboneEpochs)") }
-        for a in augment where !Self.augmentations.contains(a) {
-            throw .config(path: "data.augment", reason: "unknown augmentation '\(a)'; use \(Self.augmentations.joined(separator: ", "))")
-        }
         guard patience >= 0 else { throw .config(path: "trainer.early_stopping.patience", reason: "must be ≥ 0") }
         // Upper bounds: a typo such as image_size: 51200 is refused here, not by the allocator an hour later.
         func atMost(_ v: Int, _ limit: Int, _ path: String) throws(TrainingError) { if v > limit { throw .config(path: path, reason: "must be ≤ \(limit), got \(v)") } }

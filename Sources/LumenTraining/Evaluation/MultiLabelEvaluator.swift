@@ -3,30 +3,23 @@ import LumenData
 import LumenNN
 import LumenStore
 import LumenTensor
+import LumenWorkspace
 
 extension Evaluator {
     /// Predicts every image of `split` with a multi-label model (sigmoid per label) and computes the report.
     public static func evaluateMultiLabel(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace, threshold: Double = 0.5) throws -> MultiLabelReport {
         let repository = DatasetRepository(workspace: workspace)
-        let version = try repository.resolve(dataset)
+        let version = try resolve(dataset, for: loaded, repository: repository)
         let unknown = Set(version.entries(in: split).flatMap(\.labels)).subtracting(loaded.classes)
         guard unknown.isEmpty else { throw TrainingError.data("\(version.reference) has labels the model does not know: \(unknown.sorted().joined(separator: ", ")) (model labels: \(loaded.classes.joined(separator: ", ")))") }
-        var options = LoaderOptions()
-        options.shuffle = false
-        options.batchSize = 32
-        options.workers = loaded.config.workers
-        options.multiLabel = true
-        let loader = try DataLoader(version: version, split: split, repository: repository, pipeline: loaded.preprocessing, options: options, classes: loaded.classes)
+        let loader = try loader(version, split: split, loaded: loaded, repository: repository, batchSize: 32, multiLabel: true)
         var predictions: [MultiLabelPrediction] = []
         let k = loaded.classes.count
-        let batches = loader.epoch(0)
-        while let batch = try batches.nextBatch() {
+        try loaded.predictor.run(loader) { batch, output in
             guard let targets = batch.targets else { throw TrainingError.data("evaluation needs labelled images (\(batch.paths.first ?? "?") has none)") }
-            let p = try withNoGrad { () throws(LumenError) -> [Double] in try loaded.model(batch.images).sigmoid().doubles() }
             let truth = try targets.floats()
-            for i in 0..<batch.images.shape[0] {
-                predictions.append(MultiLabelPrediction(path: batch.paths[i], labels: truth[i * k..<(i + 1) * k].map { $0 >= 0.5 ? 1 : 0 },
-                                                        probabilities: Array(p[i * k..<(i + 1) * k])))
+            for (i, p) in output.predictions.enumerated() {
+                predictions.append(MultiLabelPrediction(path: batch.paths[i], labels: truth[i * k..<(i + 1) * k].map { $0 >= 0.5 ? 1 : 0 }, probabilities: p.probabilities))
             }
         }
         return MultiLabelReport(classes: loaded.classes, predictions: predictions, threshold: threshold)

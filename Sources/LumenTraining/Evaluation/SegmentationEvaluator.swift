@@ -4,11 +4,7 @@ import LumenImaging
 import LumenNN
 import LumenStore
 import LumenTensor
-
-extension LoadedModel {
-    /// Whether the model segments (a U-Net) rather than classifies.
-    public var segments: Bool { task == "segmentation" }
-}
+import LumenWorkspace
 
 /// One badly segmented image, drawn for the report: the input with the true outline in green and the
 /// predicted one in red.
@@ -29,24 +25,18 @@ extension Evaluator {
         let entries = version.entries(in: split)
         guard !entries.isEmpty else { throw TrainingError.data("\(version.reference) has no images in split '\(split ?? "all")'") }
         if let unmasked = entries.first(where: { $0.maskSHA256 == nil }) { throw TrainingError.data("\(unmasked.path) has no mask: segmentation is evaluated against masks") }
-        var options = LoaderOptions()
-        options.shuffle = false
-        options.batchSize = 16
-        options.workers = loaded.config.workers
-        let loader = try DataLoader(version: version, split: split, repository: repository, pipeline: loaded.preprocessing, options: options, classes: [])
+        let loader = try loader(version, split: split, loaded: loaded, repository: repository, batchSize: 16)
         var maps: [(path: String, predicted: [Int], truth: [Int], width: Int, height: Int)] = []
         var kept: [(dice: Double, path: String, grey: [Float], predicted: [Int], truth: [Int], width: Int, height: Int)] = []
         let k = loaded.classes.count
-        let batches = loader.epoch(0)
-        while let batch = try batches.nextBatch() {
+        try loaded.predictor.run(loader) { batch, output in
             guard let masks = batch.masks else { throw TrainingError.data("\(batch.paths.first ?? "an image") has no mask") }
-            let predicted = try withNoGrad { () throws(LumenError) -> [Int64] in try loaded.model(batch.images).argmax(dim: 1).int64s() }
             let truth = try masks.int64s()
             let pixels = try batch.images.floats()
             let n = batch.images.shape[0], c = batch.images.shape[1], h = masks.shape[1], w = masks.shape[2]
             for i in 0..<n {
                 let range = i * h * w..<(i + 1) * h * w
-                let p = predicted[range].map { Int($0) }, t = truth[range].map { Int($0) }
+                let p = output.predictions[i].mask?.classes ?? [], t = truth[range].map { Int($0) }
                 maps.append((batch.paths[i], p, t, w, h))
                 if let saveMasks {
                     let file = saveMasks.appendingPathComponent(batch.paths[i] + ".png")

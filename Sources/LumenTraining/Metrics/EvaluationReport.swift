@@ -28,7 +28,7 @@ public struct Threshold: Codable, Sendable {
 }
 
 /// One evaluated sample: what the model said about it.
-public struct Prediction: Codable, Sendable {
+public struct ScoredImage: Codable, Sendable {
     public var path: String
     public var label: Int
     public var probabilities: [Double]
@@ -55,7 +55,7 @@ public struct ClassificationReport: Codable, Sendable {
     public var calibrationBins: [[Double]]
     public var threshold: Threshold?
     public var confidenceIntervals: [String: Estimate]
-    public var predictions: [Prediction]
+    public var predictions: [ScoredImage]
     /// Binary tasks: the index in `classes` of the positive class (the finding), which sensitivity, specificity,
     /// ROC-AUC, PR-AUC and the threshold refer to. Absent from reports written before it existed: then 1.
     public var positive: Int?
@@ -64,7 +64,7 @@ public struct ClassificationReport: Codable, Sendable {
 
     /// Computes the report; `bootstrap` resamples (seeded) give the 95 % intervals. `positive` is the index of the
     /// positive class of a binary task (default: the second class, as scikit-learn's `pos_label=1`).
-    public init(classes: [String], predictions: [Prediction], targetSensitivity: Double? = nil, bootstrap: Int = 1000, seed: UInt64 = 0, positive: Int = 1) {
+    public init(classes: [String], predictions: [ScoredImage], targetSensitivity: Double? = nil, bootstrap: Int = 1000, seed: UInt64 = 0, positive: Int = 1) {
         let probabilities = predictions.map(\.probabilities), labels = predictions.map(\.label)
         let k = classes.count
         let pos = k == 2 && positive == 0 ? 0 : 1

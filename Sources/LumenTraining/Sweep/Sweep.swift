@@ -2,6 +2,7 @@ import Foundation
 import LumenImaging
 import LumenStore
 import Yams
+import LumenWorkspace
 
 /// One swept key: a list of values (grid or random), or a numeric range (random search only).
 public enum SweepSpace: Sendable, Equatable {
@@ -59,7 +60,7 @@ public struct SweepConfig: Sendable {
         trials = fields["trials"].flatMap { $0.int } ?? 10
         seed = UInt64(max(0, fields["seed"].flatMap { $0.int } ?? 0))
         metric = fields["metric"]?.string ?? base.monitor
-        mode = fields["mode"]?.string ?? (fields["metric"] == nil ? base.monitorMode : (metric.contains("loss") ? "min" : "max"))
+        mode = fields["mode"]?.string ?? (fields["metric"] == nil ? base.monitorMode.rawValue : (metric.contains("loss") ? "min" : "max"))
         guard ["min", "max"].contains(mode) else { throw .config(path: "mode", reason: "'\(mode)' is not one of min, max") }
         guard trials >= 1 else { throw .config(path: "trials", reason: "must be ≥ 1") }
         guard !order.isEmpty else { throw .config(path: "parameters", reason: "required: at least one config key to vary") }

@@ -12,7 +12,7 @@ public struct ArtifactStore: Sendable {
     /// Where the blob with this digest lives.
     public func url(for sha256: String) throws -> URL {
         guard sha256.count == 64, sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            throw StoreError.invalidParameter("invalid content address '\(sha256.prefix(70))'")
+            throw ArtifactError.invalidAddress(sha256)
         }
         return root.appendingPathComponent("sha256").appendingPathComponent(String(sha256.prefix(2))).appendingPathComponent(String(sha256.dropFirst(2)))
     }
@@ -23,7 +23,7 @@ public struct ArtifactStore: Sendable {
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         let file = tmp.appendingPathComponent(UUID().uuidString)
         guard FileManager.default.createFile(atPath: file.path, contents: nil), let handle = try? FileHandle(forWritingTo: file) else {
-            throw StoreError.database("cannot write under the artifact root \(root.path)")
+            throw ArtifactError.io(path: root.path, reason: "cannot write under the artifact root")
         }
         return BlobWriter(store: self, temporary: file, handle: handle, maxBytes: maxBytes)
     }
@@ -56,7 +56,7 @@ public final class BlobWriter {
         size += Int64(data.count)
         guard size <= maxBytes else {
             cancel()
-            throw StoreError.invalidParameter("artifact exceeds the size limit of \(maxBytes) bytes")
+            throw ArtifactError.tooLarge(limit: maxBytes)
         }
         hasher.update(data: data)
         try handle.write(contentsOf: data)
@@ -74,7 +74,7 @@ public final class BlobWriter {
         } else {
             if rename(temporary.path, target.path) != 0 {
                 try? FileManager.default.removeItem(at: temporary)
-                throw StoreError.database("cannot move artifact into place at \(target.path)")
+                throw ArtifactError.io(path: target.path, reason: "cannot move the artifact into place")
             }
         }
         return (digest, size)
@@ -86,15 +86,18 @@ public final class BlobWriter {
     }
 }
 
-/// Artifact paths come from clients: relative, `/`-separated, no `..`, no empty or hidden tricks.
-public enum ArtifactPath {
-    public static func validate(_ path: String) throws -> String {
-        let trimmed = path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
-        guard !path.hasPrefix("/"), !path.contains("\\"), !path.contains("\0"), path.count <= 1024,
-              !parts.contains(where: { $0 == ".." || $0 == "." || ($0.isEmpty && !trimmed.isEmpty) }) else {
-            throw StoreError.invalidParameter("invalid artifact path '\(path.prefix(100))': it must be relative and must not contain '..'")
+/// What can go wrong with artifact files: a malformed address, a blob over its size limit, or a
+/// file-system failure under the artifact root.
+public enum ArtifactError: Error, CustomStringConvertible, Sendable {
+    case invalidAddress(String)
+    case tooLarge(limit: Int64)
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidAddress(a): return "invalid content address '\(a.prefix(70))'"
+        case let .tooLarge(limit): return "artifact exceeds the size limit of \(limit) bytes"
+        case let .io(path, reason): return "\(path): \(reason)"
         }
-        return trimmed
     }
 }

@@ -17,11 +17,8 @@ public struct Workspace: Sendable {
         return path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
     }
 
-    /// Opens the configured store (`store:` in config.yaml; `LUMEN_STORE` overrides it).
-    public func openStore() async throws -> any Store {
-        let uri = ProcessInfo.processInfo.environment["LUMEN_STORE"] ?? configuration.store
-        return try await LumenStore.openStore(uri: uri, base: root)
-    }
+    /// The store URI in force: `LUMEN_STORE` when set, else `store:` in config.yaml.
+    public var storeURI: String { ProcessInfo.processInfo.environment["LUMEN_STORE"] ?? configuration.store }
 
     /// Creates `.lumen/` with a commented `config.yaml` in `root`; fails if one exists.
     public static func create(at root: URL, store: String? = nil) throws -> Workspace {

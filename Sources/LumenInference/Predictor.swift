@@ -1,0 +1,120 @@
+import Foundation
+import LumenImaging
+import LumenNN
+import LumenTensor
+
+/// A registered model ready to answer: its `ModelSpec` turned into a network in eval mode, with the
+/// version's own preprocessing. The one prediction loop of Lumen: training's validation, `lumen evaluate`,
+/// `lumen explain`, serving and batch inference all go through it.
+///
+/// The network is not safe to call from several threads at once. Synchronous calls are for one caller at
+/// a time (the trainer on its compute thread, a test); `perform` runs work on the predictor's compute
+/// thread, which serialises it and keeps libtorch's OpenMP team on one thread.
+///
+/// `@unchecked Sendable`: the only mutable state is the network's, and it is touched by the synchronous
+/// methods only, which callers either confine to one thread or reach through `perform` (one serial thread).
+public final class Predictor: @unchecked Sendable {
+    public let spec: ModelSpec
+    /// The model's name in messages (`NAME version N`).
+    public let name: String
+    let network: any Module
+    let executor: ComputeThread
+    /// Multi-label decisions: a finding is present at or above this probability.
+    public var threshold = 0.5
+
+    /// A predictor over a network already built (the trainer's, for validation).
+    public init(spec: ModelSpec, network: any Module, name: String = "model", executor: ComputeThread = .shared) {
+        self.spec = spec
+        self.network = network
+        self.name = name
+        self.executor = executor
+    }
+
+    /// Builds the spec's network and loads `weights` (a safetensors checkpoint, every key required);
+    /// the file's SHA-256 must be the spec's.
+    public convenience init(spec: ModelSpec, weights: URL, name: String = "model", executor: ComputeThread = .shared) throws {
+        try spec.validate(model: name)
+        let network: any Module
+        do {
+            network = try spec.architecture.makeNetwork(inChannels: spec.inputChannels, outputs: spec.classes.count)
+            _ = try network.load(from: weights, strict: true)
+        } catch {
+            throw InferenceError.checkpoint(model: name, reason: "\(weights.lastPathComponent) does not fit \(spec.architecture.name.rawValue) with \(spec.classes.count) outputs: \(error)")
+        }
+        network.eval()
+        self.init(spec: spec, network: network, name: name, executor: executor)
+    }
+
+    /// Runs `body` on the predictor's compute thread (one at a time), for callers on other threads.
+    public func perform<T: Sendable>(_ body: @Sendable (Predictor) throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(executor) { try body(self) }
+    }
+
+    // MARK: Images
+
+    /// The model's input for one image: its middle slice through the version's preprocessing.
+    public func preprocess(_ image: MedicalImage) throws -> Plane {
+        let plane = try spec.preprocessing.apply(Plane(image, slice: image.depth / 2))
+        guard plane.channels == spec.inputChannels else {
+            throw InferenceError.input("the preprocessing gives \(plane.channels) channel(s); \(name) takes \(spec.inputChannels)")
+        }
+        return plane
+    }
+
+    /// A batch tensor (N × C × H × W) of preprocessed planes, which must share one size.
+    public func batch(_ planes: [Plane]) throws -> Tensor {
+        guard let first = planes.first else { throw InferenceError.input("no images to predict") }
+        guard planes.allSatisfy({ $0.width == first.width && $0.height == first.height && $0.channels == first.channels }) else {
+            throw InferenceError.input("images of one batch must share a size after preprocessing")
+        }
+        var values: [Float] = []
+        values.reserveCapacity(planes.count * first.values.count)
+        for p in planes { values += p.channelsFirst() }
+        return try Tensor(values, shape: [planes.count, first.channels, first.height, first.width])
+    }
+
+    /// Predicts each image (preprocessed as at training, one batch).
+    public func predict(_ images: [MedicalImage]) throws -> [Prediction] {
+        try predict(batch: batch(images.map(preprocess))).predictions
+    }
+
+    // MARK: Batches
+
+    /// What one batch gives: the raw outputs and the answer per image.
+    public struct Output {
+        /// Network outputs: N × K logits, or N × K × H × W class maps.
+        public let logits: Tensor
+        public let predictions: [Prediction]
+    }
+
+    /// The network on a preprocessed batch (N × C × H × W) without autograd, in eval mode.
+    public func predict(batch images: Tensor) throws -> Output {
+        network.eval()
+        let k = spec.classes.count
+        return try withNoGrad { () throws -> Output in
+            let logits = try network(images)
+            let n = images.shape[0]
+            switch spec.output {
+            case .softmax:
+                let p = try logits.softmax(dim: 1).doubles()
+                return Output(logits: logits, predictions: (0..<n).map { i in
+                    let row = Array(p[i * k..<(i + 1) * k])
+                    return Prediction(probabilities: row, labels: [row.indices.max { row[$0] < row[$1] } ?? 0])
+                })
+            case .sigmoid:
+                let p = try logits.sigmoid().doubles()
+                return Output(logits: logits, predictions: (0..<n).map { i in
+                    let row = Array(p[i * k..<(i + 1) * k])
+                    return Prediction(probabilities: row, labels: row.indices.filter { row[$0] >= threshold })
+                })
+            case .mask:
+                let classes = try logits.argmax(dim: 1).int64s()
+                let h = logits.shape[2], w = logits.shape[3]
+                return Output(logits: logits, predictions: (0..<n).map { i in
+                    let map = classes[i * h * w..<(i + 1) * h * w].map { Int($0) }
+                    return Prediction(probabilities: [], labels: Array(Set(map)).sorted(), mask: SegmentationMask(width: w, height: h, classes: map))
+                })
+            }
+        }
+    }
+}

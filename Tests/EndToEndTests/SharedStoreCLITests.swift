@@ -1,0 +1,70 @@
+import Foundation
+import LumenStore
+import LumenWorkspace
+import Testing
+
+/// Two `lumen` processes on one embedded store, and the registry commands checked by their effect.
+@Suite struct SharedStoreCLITests {
+    /// Starts `lumen` without waiting for it (for concurrent writers).
+    func start(_ arguments: [String]) throws -> (Process, Pipe) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        return (process, pipe)
+    }
+
+    @Test func twoWriterProcessesWaitForEachOtherInsteadOfFailing() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try lumen(["init", dir.path]).status == 0)
+        // Two processes, each creating 12 experiments back to back: every start opens the store (WAL, migrations
+        // under BEGIN IMMEDIATE) and writes, so the two keep meeting on SQLite's write lock.
+        var failures: [String] = []
+        for round in 0..<12 {
+            let a = try start(["experiments", "create", "a-\(round)", "--workspace", dir.path])
+            let b = try start(["experiments", "create", "b-\(round)", "--workspace", dir.path])
+            for (process, pipe) in [a, b] {
+                let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                if process.terminationStatus != 0 { failures.append(output) }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(2))")
+        let store = try await Workspace.find(explicit: dir.path).openStore()
+        let names = Set(try await store.experiments(includeDeleted: false).map(\.name))
+        #expect((0..<12).allSatisfy { names.contains("a-\($0)") && names.contains("b-\($0)") }, "every acknowledged write is there: \(names.sorted())")
+        try await store.close()
+    }
+
+    @Test func aliasTakesVersionAsAnOptionAndRefusesToRemoveWhatIsNotThere() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try lumen(["init", dir.path]).status == 0)
+        let store = try await Workspace.find(explicit: dir.path).openStore()
+        _ = try await store.createRegisteredModel(name: "cxr", description: "", tags: [:])
+        for _ in 0..<2 { _ = try await store.createModelVersion(name: "cxr", source: "s3://bucket/model", runID: nil, description: "", tags: [:], signature: nil, preprocessing: nil) }
+        try await store.close()
+
+        // MLflow's spelling: --version N sets the alias (it used to print Lumen's version and set nothing).
+        let set = try lumen(["models", "alias", "cxr", "champion", "--version", "2", "--workspace", dir.path])
+        #expect(set.status == 0, "\(set.output)")
+        let check = try await Workspace.find(explicit: dir.path).openStore()
+        #expect(try await check.modelVersion(name: "cxr", alias: "champion").version == 2)
+        try await check.close()
+        #expect(try lumen(["models", "alias", "cxr", "champion", "1", "--version", "2", "--workspace", dir.path]).status != 0, "two different versions")
+        #expect(try lumen(["--version"]).output.contains("0.2.0"))
+
+        let missing = try lumen(["models", "alias", "cxr", "nope", "--delete", "--workspace", dir.path])
+        #expect(missing.status != 0 && missing.output.contains("no alias 'nope'"), "\(missing.output)")
+        let removed = try lumen(["models", "alias", "cxr", "champion", "--delete", "--workspace", dir.path])
+        #expect(removed.status == 0 && removed.output.contains("was version 2"), "\(removed.output)")
+        let after = try await Workspace.find(explicit: dir.path).openStore()
+        await #expect(throws: StoreError.self) { try await after.modelVersion(name: "cxr", alias: "champion") }
+        try await after.close()
+    }
+}
