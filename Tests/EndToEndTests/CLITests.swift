@@ -48,6 +48,12 @@ func temporaryFolder() throws -> URL {
             let history = (0..<10).map { Metric(key: "val_auc", value: auc * Double($0 + 1) / 10, timestamp: Int64($0), step: Int64($0)) }
             try await store.logBatch(runID: run.info.runID, metrics: history, params: [Param(key: "model", value: model), Param(key: "lr", value: "0.001")], tags: [])
             try await store.finishRun(id: run.info.runID)
+            if name == "resnet" {
+                // Only this one logs a model (as the mlflow client would, under `model/`).
+                let ws = try Workspace.find(explicit: dir.path)
+                let (sha, size) = try ArtifactStore(root: ws.artifactRoot).put(Data("weights".utf8))
+                try await store.recordArtifact(path: "\(e.id)/\(run.info.runID)/artifacts/model/model.safetensors", sha256: sha, size: size)
+            }
             ids.append(run.info.runID)
         }
         try await store.close()
@@ -84,7 +90,10 @@ func temporaryFolder() throws -> URL {
         // Registry: register the best run, alias it, promote it, read its lineage.
         let registered = try lumen(["models", "register", String(ids[1].prefix(8)), "cxr", "--alias", "champion"], in: dir)
         #expect(registered.status == 0 && registered.output.contains("version 1"), "\(registered.output)")
-        #expect(try lumen(["models", "register", ids[0], "cxr"], in: dir).output.contains("version 2"))
+        // A run with no model is refused: a version that nothing can load is never created.
+        let empty = try lumen(["models", "register", ids[0], "cxr"], in: dir)
+        #expect(empty.status != 0 && empty.output.contains("no artifact at 'model'"), "\(empty.output)")
+        #expect(try lumen(["models", "register", ids[1], "cxr"], in: dir).output.contains("version 2"))
         let models = try lumen(["models"], in: dir)
         #expect(models.output.contains("cxr") && models.output.contains("champion→1"), "\(models.output)")
         let promoted = try lumen(["models", "promote", "cxr@champion", "production"], in: dir)

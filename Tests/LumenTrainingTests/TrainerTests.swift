@@ -266,7 +266,7 @@ struct TrainerTests {
         let yaml = "data: {dataset: cells, image_size: 32, augment: [flip]}\nmodel: {name: unet, unet_width: 8, unet_depth: 2}\ntrainer: {epochs: 3, batch_size: 4, lr: 0.01, threads: 1, early_stopping: {metric: val_dice, mode: max}}\n"
         let trained = try await Trainer(config: try ExperimentConfig(yaml: yaml), workspace: ws, store: store).run()
         #expect(trained.task == "segmentation" && trained.classes == ["background", "foreground"])
-        #expect(trained.signature.contains("[-1, 2, 32, 32]"))
+        #expect(trained.signature.contains("[-1,2,32,32]"))
         let report = try #require(trained.segmentationValidation)
         #expect(report.images.count == 6 && report.classes.count == 2)
         #expect(report.meanForegroundDice > 0.3, "cells are bright blobs; three epochs find them: \(report.meanForegroundDice)")
