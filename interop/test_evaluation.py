@@ -26,12 +26,21 @@ def report(tmp_path_factory):
     (ws / "exp.yaml").write_text("data: {dataset: ct, image_size: 24, window: lung, val_split: test}\nmodel: {name: simple-cnn}\n"
                                  "trainer: {epochs: 2, batch_size: 8, lr: 0.003, threads: 1}\n")
     lumen("train", str(ws / "exp.yaml"), "--register", "ct-cnn", "--workspace", str(ws))
-    lumen("evaluate", "ct-cnn/1", "--data", "ct", "--split", "test", "--bootstrap", "200", "--out", str(ws / "report.json"), "--workspace", str(ws))
-    # The finding ("lesion") is the first class in sorted order: --positive makes it the positive class.
+    # scikit-learn's default pos_label=1 is the second class in sorted order ("normal"): chosen with --positive here.
+    lumen("evaluate", "ct-cnn/1", "--data", "ct", "--split", "test", "--bootstrap", "200", "--positive", "normal", "--out", str(ws / "report.json"), "--workspace", str(ws))
+    # By default the finding is the class not named like a negative one ("lesion", the first in sorted order).
+    lumen("evaluate", "ct-cnn/1", "--data", "ct", "--split", "test", "--bootstrap", "0", "--out", str(ws / "default.json"), "--workspace", str(ws))
     lumen("evaluate", "ct-cnn/1", "--data", "ct", "--split", "test", "--bootstrap", "200", "--positive", "lesion", "--out", str(ws / "lesion.json"), "--workspace", str(ws))
     report = json.loads((ws / "report.json").read_text())
     report["lesion"] = json.loads((ws / "lesion.json").read_text())
+    report["default"] = json.loads((ws / "default.json").read_text())
     return report
+
+
+def test_default_positive_class_is_the_finding_not_normal(report):
+    default = report["default"]
+    assert default["classes"] == ["lesion", "normal"] and default["positive"] == 0
+    assert abs(default["rocAUC"] - report["lesion"]["rocAUC"]) <= 1e-12
 
 
 def test_metrics_equal_scikit_learn(report):

@@ -45,7 +45,8 @@ struct RunsCommand: AsyncParsableCommand {
         @Option(name: .shortAndLong, help: "Experiment name or id (repeatable; default: all active experiments).") var experiment: [String] = []
         @Option(name: .shortAndLong, help: "Filter, e.g. \"metrics.val_auc > 0.9 and params.model = 'resnet18'\".") var filter = ""
         @Option(name: .long, help: "Order, e.g. 'metrics.val_auc DESC' (repeatable).") var orderBy: [String] = []
-        @Option(name: .long, help: "Metric columns to show (default: up to 4 found in the runs).") var metric: [String] = []
+        @Option(name: .long, help: "Metric columns to show (repeatable).") var metric: [String] = []
+        @Option(name: .long, parsing: .upToNextOption, help: "Columns: metrics.KEY, params.KEY or tags.KEY (default: the monitored metric, val AUC/accuracy/loss, dataset and model).") var columns: [String] = []
         @Option(name: .long, help: "Most runs to show.") var max = 50
         @Flag(name: .long, help: "Include deleted runs.") var all = false
         @Flag(name: .long, help: "Print JSON.") var json = false
@@ -61,12 +62,17 @@ struct RunsCommand: AsyncParsableCommand {
                 let page = try await store.searchRuns(RunQuery(experimentIDs: ids, filter: filter, orderBy: orderBy,
                                                                 lifecycle: all ? .all : .activeOnly, maxResults: max))
                 if json { return try printJSON(page.runs) }
-                let columns = metric.isEmpty ? Array(Set(page.runs.flatMap(\.metrics.keys)).sorted().prefix(4)) : metric
+                let chosen = columns.isEmpty ? (metric.isEmpty ? RunColumns.defaults(for: page.runs) : metric.map { "metrics.\($0)" }) : columns
                 let rows = page.runs.map { run -> [String] in
                     [String(run.info.runID.prefix(8)), run.info.name, run.info.status.rawValue, formatTime(run.info.startTime),
-                     formatDuration(run.info)] + columns.map { run.metrics[$0].map { formatNumber($0.value) } ?? "-" }
+                     formatDuration(run.info)] + chosen.map { RunColumns.value(run, $0) }
                 }
-                print(table(["run", "name", "status", "started", "duration"] + columns, rows))
+                print(table(["run", "name", "status", "started", "duration"] + chosen.map(RunColumns.header), rows))
+                if page.runs.isEmpty && !filter.isEmpty {
+                    // An empty answer to a filter on a key no run has is almost always a typo: say so.
+                    let every = try await store.searchRuns(RunQuery(experimentIDs: ids, filter: "", orderBy: [], lifecycle: all ? .all : .activeOnly, maxResults: 5000)).runs
+                    for hint in RunColumns.unknownKeys(in: filter, runs: every) { print(hint) }
+                }
                 if page.nextPageToken != nil { print("… more runs: raise --max or narrow --filter") }
             }
         }
@@ -155,4 +161,56 @@ func resolveRun(_ text: String, in store: any Store) async throws -> Run {
         throw CLIError(matches.isEmpty ? "no run with id '\(text)'" : "'\(text)' matches \(matches.count) runs: give more characters")
     }
     return matches[0]
+}
+
+/// The columns of `lumen runs list`: what a user ranks runs by, and how to show a `metrics.`/`params.`/`tags.` key.
+enum RunColumns {
+    /// The experiments' monitored metric, then val AUC, accuracy and loss (those logged), then dataset and model.
+    static func defaults(for runs: [Run]) -> [String] {
+        var metrics: [String] = []
+        let monitored = Dictionary(grouping: runs.compactMap { $0.params["trainer.early_stopping.metric"] }, by: { $0 }).max { $0.value.count < $1.value.count }?.key
+        for key in [monitored, "val_auc", "val_accuracy", "val_dice", "val_loss"].compactMap({ $0 }) where !metrics.contains(key) && runs.contains(where: { $0.metrics[key] != nil }) {
+            metrics.append(key)
+        }
+        if metrics.isEmpty { metrics = Array(Set(runs.flatMap(\.metrics.keys)).sorted().prefix(3)) }
+        var out = metrics.map { "metrics.\($0)" }
+        if runs.contains(where: { $0.tags["lumen.dataset"] != nil }) { out.append("tags.lumen.dataset") }
+        if runs.contains(where: { $0.params["model.name"] != nil }) { out.append("params.model.name") } else if runs.contains(where: { $0.params["model"] != nil }) { out.append("params.model") }
+        return out
+    }
+
+    static func header(_ column: String) -> String {
+        switch column {
+        case "tags.lumen.dataset": "dataset"
+        case "params.model.name", "params.model": "model"
+        default: column.hasPrefix("metrics.") ? String(column.dropFirst(8)) : column
+        }
+    }
+
+    static func value(_ run: Run, _ column: String) -> String {
+        if column.hasPrefix("metrics.") { return run.metrics[String(column.dropFirst(8))].map { formatNumber($0.value) } ?? "-" }
+        if column.hasPrefix("params.") { return run.params[String(column.dropFirst(7))] ?? "-" }
+        if column.hasPrefix("tags.") { return run.tags[String(column.dropFirst(5))] ?? "-" }
+        return run.metrics[column].map { formatNumber($0.value) } ?? "-"
+    }
+
+    /// Hints for `metrics.X`, `params.X` and `tags.X` in `filter` that no run has, with the keys that exist.
+    static func unknownKeys(in filter: String, runs: [Run]) -> [String] {
+        var hints: [String] = []
+        let pattern = try? NSRegularExpression(pattern: "\\b(metrics|params|tags)\\.(`[^`]+`|\"[^\"]+\"|[A-Za-z0-9_.\\-/]+)")
+        let text = filter as NSString
+        for match in pattern?.matches(in: filter, range: NSRange(location: 0, length: text.length)) ?? [] {
+            let kind = text.substring(with: match.range(at: 1))
+            let key = text.substring(with: match.range(at: 2)).trimmingCharacters(in: CharacterSet(charactersIn: "`\""))
+            let known: Set<String> = switch kind {
+            case "metrics": Set(runs.flatMap(\.metrics.keys))
+            case "params": Set(runs.flatMap(\.params.keys))
+            default: Set(runs.flatMap(\.tags.keys))
+            }
+            if !known.contains(key) {
+                hints.append("hint: no run has \(kind).\(key); known \(kind): \(known.sorted().prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : "")")
+            }
+        }
+        return hints
+    }
 }

@@ -81,7 +81,7 @@ struct TrainCommand: AsyncParsableCommand {
         } catch let error as TrainingError {
             throw CLIError("\(error)")
         }
-        print("best (\(config.monitor)): " + result.best.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  "))
+        print("kept epoch \(result.bestEpoch.map { String($0 + 1) } ?? "?")/\(result.epochs) (best \(config.monitor)\(result.best[config.monitor].map { String(format: " %.4f", $0) } ?? "")): " + result.best.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value))" }.joined(separator: "  "))
         if let name = register {
             let registered = try await workspace.withStore { store in
                 try await ModelRegistration.register(name: name, result: result, config: config, store: store, workspace: ws, libtorch: Runtime.libtorchVersion)

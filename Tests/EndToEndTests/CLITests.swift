@@ -62,6 +62,13 @@ func temporaryFolder() throws -> URL {
         #expect(listed.status == 0, "\(listed.output)")
         #expect(listed.output.contains("resnet") && !listed.output.contains("baseline"))
         #expect(listed.output.contains("0.9300"))
+        // Default columns: the metric users rank by and the model, whatever else was logged.
+        #expect(listed.output.contains("val_auc") && listed.output.contains("model") && listed.output.contains("resnet18"), "\(listed.output)")
+        let chosen = try lumen(["runs", "list", "--columns", "params.lr", "--experiment", "cxr"], in: dir)
+        #expect(chosen.output.contains("params.lr") && chosen.output.contains("0.001") && !chosen.output.contains("val_auc"), "\(chosen.output)")
+        // A filter on a key no run has says so instead of printing an empty table.
+        let typo = try lumen(["runs", "list", "--filter", "metrics.val_acu > 0.5"], in: dir)
+        #expect(typo.status == 0 && typo.output.contains("no run has metrics.val_acu") && typo.output.contains("val_auc"), "\(typo.output)")
 
         let shown = try lumen(["runs", "show", String(ids[1].prefix(8))], in: dir)
         #expect(shown.status == 0 && shown.output.contains("resnet18") && shown.output.contains("▁"), "\(shown.output)")

@@ -29,6 +29,7 @@ import Testing
         let trained = try lumen(["train", config.path, "trainer.epochs=2", "trainer.threads=1", "--register", "phantom", "--workspace", dir.path])
         #expect(trained.status == 0, "\(trained.output)")
         #expect(trained.output.contains("epoch 2/2") && trained.output.contains("registered phantom version 1"))
+        #expect(trained.output.contains("kept epoch ") && trained.output.contains("(best val_loss "), "the final line names the kept epoch: \(trained.output)")
         // A second workspace on the same store and artifact root (another machine or server, say) sees the same
         // datasets, model versions and model cards: nothing lives only in the first one's `.lumen/`.
         let other = try temporaryFolder()

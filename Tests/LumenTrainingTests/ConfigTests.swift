@@ -146,6 +146,19 @@ struct EvaluationReportTests {
     }
 
     /// The finding as the first class ("lesion" before "normal"): the same figures as with the classes swapped.
+    @Test func thePositiveClassIsNeverANegativeFindingByDefault() throws {
+        #expect(try Trainer.positiveIndex(nil, classes: ["lesion", "normal"], option: "data.positive_class") == 0)
+        #expect(try Trainer.positiveIndex(nil, classes: ["NORMAL", "PNEUMONIA"], option: "data.positive_class") == 1)
+        #expect(try Trainer.positiveIndex(nil, classes: ["benign", "malignant"], option: "data.positive_class") == 1)
+        #expect(try Trainer.positiveIndex(nil, classes: ["0", "1"], option: "data.positive_class") == 1)
+        #expect(try Trainer.positiveIndex(nil, classes: ["covid", "healthy"], option: "data.positive_class") == 0)
+        #expect(try Trainer.positiveIndex("normal", classes: ["lesion", "normal"], option: "data.positive_class") == 1, "named explicitly, it is obeyed")
+        #expect(try Trainer.positiveIndex(nil, classes: ["a", "b", "c"], option: "data.positive_class") == 1, "no positive class for three classes")
+        for unclear in [["cat", "dog"], ["normal", "negative"]] {
+            #expect { try Trainer.positiveIndex(nil, classes: unclear, option: "data.positive_class") } throws: { "\($0)".contains("data.positive_class") && "\($0)".contains("cannot be told") }
+        }
+    }
+
     @Test func positiveClassMayBeTheFirst() {
         let labels = [0, 0, 1, 1, 0, 1, 1, 0], p0 = [0.9, 0.6, 0.3, 0.45, 0.2, 0.1, 0.55, 0.7]
         let first = zip(labels, p0).enumerated().map { ScoredImage(path: "\($0.offset)", label: $0.element.0, probabilities: [$0.element.1, 1 - $0.element.1]) }

@@ -134,13 +134,25 @@ extension Trainer {
         }
     }
 
-    /// The index of the positive class of a binary task: `name` (which must be one of `classes`), else 1
-    /// (the second class in sorted order, scikit-learn's `pos_label=1`).
+    /// Class names that mean "no finding": never the positive class by default.
+    static let negativeNames: Set<String> = ["normal", "negative", "healthy", "no finding", "no_finding", "no-finding", "nofinding",
+                                              "benign", "0", "none", "absent", "no", "false", "control"]
+
+    /// The index of the positive class (the finding) of a binary task: `name` when given (it must be one of
+    /// `classes`); otherwise the class that is not named like a negative finding. When that cannot be told
+    /// (neither or both look negative), a binary task needs the positive class named, and this says so.
+    /// Tasks with more than two classes have no positive class (1 is returned, unused).
     static func positiveIndex(_ name: String?, classes: [String], option: String) throws -> Int {
-        guard let name else { return 1 }
-        func refuse(_ reason: String) -> TrainingError { option.hasPrefix("--") ? .data("\(option) \(name): \(reason)") : .config(path: option, reason: reason) }
-        guard let index = classes.firstIndex(of: name) else { throw refuse("'\(name)' is not a class of this model (classes: \(classes.joined(separator: ", ")))") }
-        guard classes.count == 2 else { throw refuse("a positive class applies to binary tasks; this one has \(classes.count) classes") }
+        func refuse(_ reason: String, _ value: String) -> TrainingError { option.hasPrefix("--") ? .data("\(option) \(value): \(reason)") : .config(path: option, reason: reason) }
+        guard let name else {
+            guard classes.count == 2 else { return 1 }
+            let negative = classes.map { negativeNames.contains($0.lowercased().trimmingCharacters(in: .whitespaces)) }
+            if negative == [true, false] { return 1 }
+            if negative == [false, true] { return 0 }
+            throw refuse("which of \(classes.joined(separator: " and ")) is the finding cannot be told from the names: set data.positive_class (or pass --positive CLASS to lumen evaluate)", "")
+        }
+        guard let index = classes.firstIndex(of: name) else { throw refuse("'\(name)' is not a class of this model (classes: \(classes.joined(separator: ", ")))", name) }
+        guard classes.count == 2 else { throw refuse("a positive class applies to binary tasks; this one has \(classes.count) classes", name) }
         return index
     }
 

@@ -125,7 +125,8 @@ public struct Trainer {
             let result = TrainingResult(runID: runID, epochs: state.epochsRun, best: state.bestMetrics, last: state.lastMetrics, classes: data.classes,
                                         bestCheckpoint: bestPath, signature: try Self.signature(spec), preprocessing: String(decoding: try JSONEncoder().encode(pipelines.eval), as: UTF8.self),
                                         validation: final?.classification, segmentationValidation: final?.segmentation, multiLabelValidation: final?.multiLabel,
-                                        task: data.task.rawValue, dataset: data.version.reference, trainImages: trainLoader.entries.count, spec: bestSHA.isEmpty ? nil : spec)
+                                        task: data.task.rawValue, dataset: data.version.reference, trainImages: trainLoader.entries.count, spec: bestSHA.isEmpty ? nil : spec,
+                                        bestEpoch: state.bestEpoch)
             try await recordData(try TrainingResult.encoder.encode(result), as: "\(artifactPrefix)/\(TrainingResult.artifactPath)", artifacts)
             _ = try await store.updateRun(id: runID, status: .finished, endTime: Clock.nowMillis(), name: nil)
             try? FileManager.default.removeItem(at: folder.url)

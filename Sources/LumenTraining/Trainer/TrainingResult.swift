@@ -36,6 +36,8 @@ public struct TrainingResult: Sendable, Codable {
     public var trainImages: Int
     /// The model spec of the best checkpoint, with its SHA-256 (nil in results of runs before specs existed).
     public var spec: ModelSpec?
+    /// The epoch (0-based) whose weights are the best checkpoint.
+    public var bestEpoch: Int?
 
     /// Artifact paths (relative to a run's artifacts) where a run keeps what it was made from and what it made.
     public static let artifactPath = "lumen/training_result.json"
