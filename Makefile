@@ -10,8 +10,10 @@ LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
 setup:
 	@bash scripts/setup.sh
 
+# `lumen` loads the libtorch bridge (libLumenTorchBridge.so, built next to it) on first use of a tensor.
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product lumen
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
 
 PG_DIR ?= /tmp/lumen-test-postgres-$(shell id -u)
 PG_PORT ?= 55432
@@ -20,6 +22,7 @@ PG_PORT ?= 55432
 # MemoryTests (process RSS), SeedTests and TrainerTests (the process-wide generator and thread count) each run alone in a process of their own.
 unit: setup
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
 	@url=$$(bash scripts/postgres.sh start $(PG_DIR) $(PG_PORT)) || exit 1; \
 	  trap 'bash scripts/postgres.sh stop $(PG_DIR)' EXIT; \
 	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests --skip SeedTests --skip TrainerTests
@@ -32,6 +35,7 @@ test: unit interop
 # Interop: the official mlflow client against `lumen serve` (venv made on first use).
 interop: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product lumen
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
 	LUMEN_BIN="$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen" bash interop/run.sh
 
 bench: setup
@@ -47,6 +51,7 @@ interop-torch: setup
 
 demo: setup
 	$(SWIFT) build -c release --product lumen
+	$(SWIFT) build -c release --product LumenTorchBridge
 	bash scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/lumen"
 
 clean:

@@ -13,9 +13,10 @@ let torchLibraries = torchLib == nil ? ["torch", "torch_cpu", "c10"] : ["torch_c
 
 let package = Package(
     name: "Lumen",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lumen", targets: ["lumen"]),
+        .library(name: "LumenTorchBridge", type: .dynamic, targets: ["CTorchBridge"]),
         .library(name: "LumenTensor", targets: ["LumenTensor"]),
         .library(name: "LumenNN", targets: ["LumenNN"]),
         .library(name: "LumenWorkspace", targets: ["LumenWorkspace"]),
@@ -34,10 +35,15 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        // The C ABI Swift calls: trampolines that load the libtorch bridge on first use (so commands that never
+        // touch a tensor start without libtorch).
+        .target(name: "CTorch", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
+        // The C++ bridge over libtorch, built as libLumenTorchBridge.so next to the executable.
         .target(
-            name: "CTorch",
+            name: "CTorchBridge",
             cxxSettings: [
                 .unsafeFlags([
+                    "-I\(Context.packageDirectory)/Sources/CTorch/include",
                     "-I\(torchInclude)", "-I\(torchInclude)/torch/csrc/api/include",
                     "-O2", "-Wno-deprecated-declarations", "-Wno-unused-parameter",
                 ]),

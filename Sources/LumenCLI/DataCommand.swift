@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LumenWorkspace
 import LumenData
 import LumenImaging
 import LumenStore
@@ -29,24 +30,22 @@ extension WorkspaceOptions {
 }
 
 /// A progress bar on a terminal (stderr), nothing otherwise.
-final class ProgressBar: @unchecked Sendable {
-    // @unchecked: `last` is only touched under `lock`.
+final class ProgressBar: Sendable {
     let title: String
     let enabled = isatty(2) != 0
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    private var start = Date()
+    /// When the bar was last drawn and when counting started.
+    private let times = Locked((last: Date.distantPast, start: Date()))
     init(_ title: String) { self.title = title }
     /// Starts counting time again (a new epoch on the same bar).
-    func restart() { lock.withLock { start = Date(); last = .distantPast } }
+    func restart() { times.withLock { $0 = (last: .distantPast, start: Date()) } }
     func update(_ done: Int, _ total: Int, label: String? = nil, suffix: String = "") {
         guard enabled else { return }
-        lock.withLock {
+        times.withLock { times in
             let now = Date()
-            guard done == total || now.timeIntervalSince(last) > 0.1 else { return }
-            last = now
+            guard done == total || now.timeIntervalSince(times.last) > 0.1 else { return }
+            times.last = now
             let width = 30, filled = total > 0 ? width * done / total : width
-            let elapsed = now.timeIntervalSince(start)
+            let elapsed = now.timeIntervalSince(times.start)
             let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             FileHandle.standardError.write(Data("\r\(label ?? title) \(bar) \(done)/\(total)  \(String(format: "%.0f", Double(done) / max(elapsed, 1e-3)))/s  ETA \(Int(eta))s  \(suffix)   \(done == total ? "\n" : "")".utf8))

@@ -1,15 +1,15 @@
 import Dispatch
 import Foundation
+import LumenWorkspace
 
 /// Ctrl-C (SIGINT) and SIGTERM during long work: the first asks the work to stop at its next safe point
 /// (a training run saves a checkpoint and is marked KILLED), a second one quits at once.
 final class Interrupt: @unchecked Sendable {
-    // @unchecked: `raised` is only touched under `lock`; the sources are set once, before any signal.
-    private let lock = NSLock()
-    private var raised = false
+    // @unchecked: `sources` is written once by `install`, before any signal can arrive, and only kept alive after.
+    private let raised = Locked(false)
     private var sources: [DispatchSourceSignal] = []
 
-    var isRaised: Bool { lock.withLock { raised } }
+    var isRaised: Bool { raised.value }
 
     /// Starts catching SIGINT and SIGTERM; `message` is printed on the first one.
     func install(message: String) {
@@ -17,7 +17,7 @@ final class Interrupt: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [self] in
-                let again = lock.withLock { () -> Bool in
+                let again = raised.withLock { raised -> Bool in
                     defer { raised = true }
                     return raised
                 }

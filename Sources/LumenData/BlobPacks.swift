@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LumenWorkspace
 
 /// Content-addressed blobs packed many to a file, like git's packs, under `ARTIFACTS/packs/`: an import
 /// writes each worker's blobs one after another into `NAME.pack` and, once the pack is on disk, an index
@@ -61,35 +62,40 @@ final class PackWriter {
 }
 
 /// The blobs of every pack under an artifact root, by SHA-256, loaded lazily and reloaded when a lookup
-/// misses and new indexes have appeared. `@unchecked Sendable`: state is only touched under `lock`.
-final class PackIndex: @unchecked Sendable {
-    struct Location { let pack: String; let offset: UInt64; let length: UInt64 }
+/// misses and new indexes have appeared.
+final class PackIndex: Sendable {
+    struct Location: Sendable { let pack: String; let offset: UInt64; let length: UInt64 }
+    /// What has been read of the folder: blob locations, the index files read, and the folder's mtime then.
+    struct State: Sendable {
+        var locations: [String: Location] = [:]
+        var loaded: Set<String> = []
+        var scannedSeconds: Int?
+        var scannedNanoseconds: Int?
+    }
     let folder: String
-    private let lock = NSLock()
-    private var locations: [String: Location] = [:]
-    private var loaded: Set<String> = []
-    private var scannedAt: timespec?
+    private let state = Locked(State())
 
     init(folder: String) { self.folder = folder }
 
     func location(_ sha256: String) -> Location? {
-        lock.withLock {
-            if let hit = locations[sha256] { return hit }
-            reload()
-            return locations[sha256]
+        state.withLock { s in
+            if let hit = s.locations[sha256] { return hit }
+            reload(&s)
+            return s.locations[sha256]
         }
     }
 
     func contains(_ sha256: String) -> Bool { location(sha256) != nil }
 
-    private func reload() {
+    private func reload(_ s: inout State) {
         // Rescan only when the folder changed (a new index appears): a miss costs one stat, not a listing.
         var info = stat()
         guard stat(folder, &info) == 0 else { return }
-        if let t = scannedAt, t.tv_sec == info.st_mtim.tv_sec, t.tv_nsec == info.st_mtim.tv_nsec { return }
-        scannedAt = info.st_mtim
+        if s.scannedSeconds == info.st_mtim.tv_sec, s.scannedNanoseconds == info.st_mtim.tv_nsec { return }
+        s.scannedSeconds = info.st_mtim.tv_sec
+        s.scannedNanoseconds = info.st_mtim.tv_nsec
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        for name in names where name.hasSuffix(".idx") && !loaded.contains(name) {
+        for name in names where name.hasSuffix(".idx") && !s.loaded.contains(name) {
             guard let data = FileManager.default.contents(atPath: folder + "/" + name) else { continue }
             let pack = folder + "/" + name.dropLast(4) + ".pack"
             let bytes = [UInt8](data)
@@ -98,10 +104,10 @@ final class PackIndex: @unchecked Sendable {
                 let digest = hex(bytes[i..<i + 32])
                 let offset = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: i + 32, as: UInt64.self)) }
                 let length = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: i + 40, as: UInt64.self)) }
-                locations[digest] = Location(pack: pack, offset: offset, length: length)
+                s.locations[digest] = Location(pack: pack, offset: offset, length: length)
                 i += BlobPacks.recordSize
             }
-            loaded.insert(name)
+            s.loaded.insert(name)
         }
     }
 

@@ -68,3 +68,39 @@ import Testing
         try await after.close()
     }
 }
+
+/// Commands that never touch a tensor start without libtorch: the bridge is loaded on first use only.
+@Suite struct StartupCLITests {
+    func lumenWithoutBridge(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["LUMEN_TORCH_BRIDGE"] = "/nonexistent/libLumenTorchBridge.so"
+        environment.removeValue(forKey: "LUMEN_HOME")
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func bookkeepingCommandsNeverLoadLibtorch() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try lumen(["init", dir.path]).status == 0)
+        // With the bridge pointed at nothing, commands that load it would fail: these must not.
+        for arguments in [["--version"], ["--help"], ["runs", "list"], ["models"], ["experiments"], ["data", "list"], ["token", "list"]] {
+            let result = try lumenWithoutBridge(arguments, in: dir)
+            #expect(result.status == 0, "\(arguments): \(result.output)")
+        }
+        // A command that needs libtorch says clearly why it cannot start.
+        let info = try lumenWithoutBridge(["info"], in: dir)
+        #expect(info.status == 70 && info.output.contains("cannot load the libtorch bridge") && info.output.contains("/nonexistent/libLumenTorchBridge.so"), "\(info.output)")
+    }
+}

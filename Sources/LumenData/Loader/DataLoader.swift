@@ -1,4 +1,5 @@
 import Foundation
+import LumenWorkspace
 import LumenImaging
 import LumenTensor
 
@@ -23,8 +24,7 @@ public struct LoaderOptions: Sendable {
 
 /// A batch: images N × C × H × W (float32), targets (class indices N, or multi-hot N × K), masks N × H × W
 /// (int64 class indices) for segmentation, and the paths of the samples.
-public struct Batch: @unchecked Sendable {
-    // @unchecked: Tensor is an immutable handle once built; batches are handed from one worker to the consumer.
+public struct Batch: Sendable {
     public var images: Tensor
     public var targets: Tensor?
     public var masks: Tensor?
@@ -139,23 +139,22 @@ public final class DataLoader: Sendable {
 }
 
 /// Decoded samples kept across epochs when the loader's cache is on.
-/// `@unchecked Sendable`: the dictionary is only touched under `lock`.
-final class DecodedCache: @unchecked Sendable {
+final class DecodedCache: Sendable {
     let enabled: Bool
-    private let lock = NSLock()
-    private var storage: [String: Sample] = [:]
+    private let storage = Locked<[String: Sample]>([:])
     init(enabled: Bool) { self.enabled = enabled }
     func get(_ key: String, _ make: () throws -> Sample) throws -> Sample {
         guard enabled else { return try make() }
-        if let hit = lock.withLock({ storage[key] }) { return hit }
+        if let hit = storage.withLock({ $0[key] }) { return hit }
         let value = try make()
-        lock.withLock { storage[key] = value }
+        storage.withLock { $0[key] = value }
         return value
     }
 }
 
 /// Shared between an epoch's iterator and its workers, so that dropping the iterator stops them.
-/// `@unchecked Sendable`: every field is only touched while holding `condition`.
+/// `@unchecked Sendable`: every field is only touched while holding `condition`, a condition variable
+/// (workers wait on it for room ahead of the consumer, which `Locked` cannot express).
 final class EpochState: @unchecked Sendable {
     let condition = NSCondition()
     var results: [Int: Result<Batch, Error>] = [:]

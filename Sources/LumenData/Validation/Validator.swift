@@ -1,4 +1,5 @@
 import Foundation
+import LumenWorkspace
 import LumenImaging
 
 /// What `lumen data validate` finds in a dataset version.
@@ -82,11 +83,10 @@ public enum Validator {
     }
 }
 
-/// `@unchecked Sendable`: every access goes through `lock`.
-final class FindingBox<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [T?]
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: T) { lock.withLock { storage[i] = v } }
-    var values: [T?] { lock.withLock { storage } }
+/// One finding per file, filled in by worker threads.
+struct FindingBox<T: Sendable>: Sendable {
+    private let storage: Locked<[T?]>
+    init(count: Int) { storage = Locked(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ v: T) { storage.withLock { $0[i] = v } }
+    var values: [T?] { storage.value }
 }
