@@ -10,10 +10,11 @@ LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
 setup:
 	@bash scripts/setup.sh
 
-# `lumen` loads the libtorch bridge (libLumenTorchBridge.so, built next to it) on first use of a tensor.
+# `lumen` loads its native bridges (libLumenTorchBridge.so, libLumenImagingBridge.so, built next to it) on first use.
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product lumen
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenImagingBridge
 
 PG_DIR ?= /tmp/lumen-test-postgres-$(shell id -u)
 PG_PORT ?= 55432
@@ -23,6 +24,7 @@ PG_PORT ?= 55432
 unit: setup
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenImagingBridge
 	@url=$$(bash scripts/postgres.sh start $(PG_DIR) $(PG_PORT)) || exit 1; \
 	  trap 'bash scripts/postgres.sh stop $(PG_DIR)' EXIT; \
 	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests --skip SeedTests --skip TrainerTests
@@ -36,6 +38,7 @@ test: unit interop
 interop: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product lumen
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenImagingBridge
 	LUMEN_BIN="$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen" bash interop/run.sh
 
 bench: setup
@@ -52,6 +55,7 @@ interop-torch: setup
 demo: setup
 	$(SWIFT) build -c release --product lumen
 	$(SWIFT) build -c release --product LumenTorchBridge
+	$(SWIFT) build -c release --product LumenImagingBridge
 	bash scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/lumen"
 
 clean:

@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "lumen", targets: ["lumen"]),
         .library(name: "LumenTorchBridge", type: .dynamic, targets: ["CTorchBridge"]),
+        .library(name: "LumenImagingBridge", type: .dynamic, targets: ["CImagingBridge"]),
         .library(name: "LumenTensor", targets: ["LumenTensor"]),
         .library(name: "LumenNN", targets: ["LumenNN"]),
         .library(name: "LumenWorkspace", targets: ["LumenWorkspace"]),
@@ -53,10 +54,14 @@ let package = Package(
             ] + torchLibraries.map { .linkedLibrary($0) }
         ),
         .target(name: "LumenTensor", dependencies: ["CTorch"]),
+        // The C ABI of the imaging libraries: trampolines that load the imaging bridge on first use.
+        .target(name: "CImaging", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
+        // The C++ bridge over OpenCV, DCMTK, OpenJPEG and zlib, built as libLumenImagingBridge.so next to the executable.
         .target(
-            name: "CImaging",
+            name: "CImagingBridge",
             cxxSettings: [
-                .unsafeFlags(["-I/usr/include/opencv4", "-I/usr/include/openjpeg-2.5", "-O2", "-Wno-deprecated-declarations"]),
+                .unsafeFlags(["-I\(Context.packageDirectory)/Sources/CImaging/include", "-I/usr/include/opencv4", "-I/usr/include/openjpeg-2.5",
+                              "-O2", "-Wno-deprecated-declarations"]),
             ],
             linkerSettings: [
                 "opencv_core", "opencv_imgproc", "opencv_imgcodecs", "dcmjpeg", "dcmjpls", "dcmimgle", "dcmdata",

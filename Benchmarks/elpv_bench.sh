@@ -8,6 +8,7 @@ VENV=.venv-bench
 bash scripts/venv.sh "$VENV" "torch, torchvision, sklearn, PIL" torch torchvision scikit-learn pillow
 swift build -c release --product lumen >/dev/null
 swift build -c release --product LumenTorchBridge >/dev/null
+swift build -c release --product LumenImagingBridge >/dev/null
 lumen="$(swift build -c release --show-bin-path)/lumen"
 data=.lumen-bench-elpv
 bash scripts/fetch-elpv.sh "$data/elpv" || { echo "bench-elpv: PyPI is not reachable"; exit 1; }

@@ -12,6 +12,7 @@ bash scripts/venv.sh "$VENV" "torch, torchvision" torch torchvision
 
 swift build -c release --product lumen-bench >/dev/null
 swift build -c release --product LumenTorchBridge >/dev/null
+swift build -c release --product LumenImagingBridge >/dev/null
 LUMEN_BENCH="$(swift build -c release --show-bin-path)/lumen-bench"
 mkdir -p bench-results
 out=bench-results/foundation.jsonl

@@ -29,10 +29,16 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.maxArtifactBytes = Int64(maxArtifactMb) * 1024 * 1024
         configuration.requireTokens = auth
-        let app = makeServer(store: store, artifacts: ArtifactStore(root: workspace.artifactRoot), configuration: configuration)
-        print("lumen serve: http://\(host):\(port)  (store \(workspace.configuration.store), artifacts \(workspace.artifactRoot.path))")
-        print(configuration.authEnabled ? "  writes need an API token (lumen token create --role writer)" : "  open for writes (loopback); --auth requires tokens")
+        let banner = "lumen serve: http://\(host):\(port)  (store \(SQLStore.redacted(workspace.storeURI)), artifacts \(workspace.artifactRoot.path))\n"
+            + (configuration.authEnabled ? "  writes need an API token (lumen token create --role writer)" : "  open for writes (loopback); --auth requires tokens")
+        // The banner is printed once the port is really listened on.
+        let app = makeServer(store: store, artifacts: ArtifactStore(root: workspace.artifactRoot), configuration: configuration) { print(banner) }
         defer { Task { try? await store.close() } }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            if let reason = listenFailure(error, host: host, port: port) { throw CLIError(reason) }
+            throw error
+        }
     }
 }

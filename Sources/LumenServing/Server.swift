@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import LumenStore
 import LumenWorkspace
 
@@ -25,14 +26,29 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// Builds the HTTP application: MLflow tracking and artifact APIs over a `Store` and an `ArtifactStore`.
-public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration) -> some ApplicationProtocol {
+/// `onRunning` is called once the server listens (print the banner there: a port in use fails before it).
+public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration,
+                       onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = Router()
     if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store)) }
     router.get("/health") { _, _ in "OK" }
-    router.get("/version") { _, _ in "lumen" }
+    router.get("/version") { _, _ in LumenRelease.version }
     let tracking = MLflowTrackingRoutes(store: store, bodyLimit: configuration.maxRequestBytes)
     tracking.register(on: router)
     MLflowRegistryRoutes(tracking: tracking).register(on: router)
     MLflowArtifactRoutes(store: store, artifacts: artifacts, maxArtifactBytes: configuration.maxArtifactBytes).register(on: router)
-    return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"))
+    return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
+                       onServerRunning: { _ in await onRunning() })
+}
+
+/// A readable reason for a server that could not start listening (port taken, address not on this machine,
+/// privileged port), or nil for other errors.
+public func listenFailure(_ error: any Error, host: String, port: Int) -> String? {
+    guard let io = error as? IOError else { return nil }
+    switch io.errnoCode {
+    case EADDRINUSE: return "cannot listen on \(host):\(port): the port is already in use (another lumen serve?); choose another with --port"
+    case EADDRNOTAVAIL: return "cannot listen on \(host):\(port): that address is not one of this machine's (--host)"
+    case EACCES: return "cannot listen on \(host):\(port): ports below 1024 need privileges; choose another with --port"
+    default: return "cannot listen on \(host):\(port): \(io.description)"
+    }
 }

@@ -64,26 +64,26 @@ public final class SQLStore: Store {
                 throw StoreError.badStoreURI("invalid PostgreSQL schema name '\(schema)'")
             }
             let admin = EventLoopGroupConnectionPool(source: PostgresConnectionSource(sqlConfiguration: configuration),
-                                                     maxConnectionsPerEventLoop: 1, on: MultiThreadedEventLoopGroup.singleton)
+                                                     maxConnectionsPerEventLoop: 1, logger: quietPoolLogger, on: MultiThreadedEventLoopGroup.singleton)
             do {
-                try await Migrations.createSchema(schema, on: admin.database(logger: Logger(label: "lumen.store")).sql())
+                try await Migrations.createSchema(schema, on: admin.database(logger: quietPoolLogger).sql())
                 try await admin.shutdownAsync()
             } catch {
                 try? await admin.shutdownAsync()
-                throw StoreError.badStoreURI("cannot use PostgreSQL at \(redacted(url)): \(String(reflecting: error))")
+                throw StoreError.badStoreURI("cannot use PostgreSQL at \(redacted(url)): \(explain(error))")
             }
             configuration.searchPath = [schema]
         }
         let pool = EventLoopGroupConnectionPool(source: PostgresConnectionSource(sqlConfiguration: configuration),
-                                                maxConnectionsPerEventLoop: connectionsPerLoop, on: MultiThreadedEventLoopGroup.singleton)
-        let db = pool.database(logger: Logger(label: "lumen.store")).sql()
+                                                maxConnectionsPerEventLoop: connectionsPerLoop, logger: quietPoolLogger, on: MultiThreadedEventLoopGroup.singleton)
+        let db = pool.database(logger: quietPoolLogger).sql()
         let box = PoolBox(pool: pool)
         let store = SQLStore(db: db, flavor: .postgres) { try await box.pool.shutdownAsync() }
         do {
             try await Migrations.run(on: db, flavor: .postgres)
         } catch {
             try? await box.pool.shutdownAsync()
-            throw StoreError.badStoreURI("cannot use PostgreSQL at \(redacted(url)): \(String(reflecting: error))")
+            throw StoreError.badStoreURI("cannot use PostgreSQL at \(redacted(url)): \(explain(error))")
         }
         return store
     }
@@ -114,7 +114,7 @@ public final class SQLStore: Store {
     }
 
     /// A URL with its password replaced, for messages.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard var c = URLComponents(string: url), c.password != nil else { return url }
         c.password = "***"
         return c.string ?? url
@@ -141,6 +141,31 @@ actor AsyncGate {
     func leave() {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
+}
+
+/// The connection pools' logger: a failed connection attempt is reported once, by the error Lumen throws,
+/// not also as a driver dump on stderr for every attempt.
+let quietPoolLogger: Logger = {
+    var logger = Logger(label: "lumen.store.pool")
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// What went wrong with PostgreSQL, in words: the server's own message (bad password, unknown database),
+/// or the connection failure (refused, unknown host, timed out), never the driver's internal dump.
+func explain(_ error: any Error) -> String {
+    guard let psql = error as? PSQLError else { return "\(error)" }
+    if let message = psql.serverInfo?[.message] {
+        return "the server says: \(message)" + (psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+    }
+    if psql.code == .connectionError, let underlying = psql.underlying {
+        let text = "\(underlying)"
+        if text.contains("Connection refused") { return "connection refused: is the server running and listening on that host and port?" }
+        if text.lowercased().contains("timed out") || text.contains("connectTimeout") { return "the connection timed out" }
+        if text.contains("resolve") || text.contains("NXDOMAIN") || text.contains("unknown host") { return "the host name does not resolve" }
+        return "cannot connect: \(text.prefix(200))"
+    }
+    return "\(psql.code)" + (psql.underlying.map { ": \(String(describing: $0).prefix(200))" } ?? "")
 }
 
 /// Opens the store a URI names: `sqlite:PATH` (relative to `base`), `sqlite::memory:`, or `postgres://…`.
