@@ -8,7 +8,6 @@ import json, os, subprocess
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
 from PIL import Image
 from scipy import ndimage
 from sklearn import metrics

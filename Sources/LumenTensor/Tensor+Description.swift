@@ -39,7 +39,8 @@ extension Tensor: CustomStringConvertible {
             if summarise && size > 6 { indices = Array(0..<3) + Array((size - 3)..<size); elided = true }
             if dim == dims.count - 1 {
                 var parts = indices.map { padded(offset + $0) }
-                if elided { parts.insert("...", at: 3) }
+                // PyTorch's `_vector_str` elides with " ..." (a leading space): `2,  ..., 1997`.
+                if elided { parts.insert(" ...", at: 3) }
                 return "[" + parts.joined(separator: ", ") + "]"
             }
             let separator = "," + String(repeating: "\n", count: dims.count - dim - 1) + String(repeating: " ", count: indent + 1)

@@ -111,6 +111,13 @@ func temporaryFolder() throws -> URL {
         let badAlias = try lumen(["models", "alias", "cxr", "v2", "1"], in: dir)
         #expect(badAlias.status != 0 && badAlias.output.contains("reserved"), "\(badAlias.output)")
         #expect(try lumen(["models", "show", "nope@x"], in: dir).status != 0)
+        // The effects, read back from the store: aliases where the commands put them, the reserved one refused.
+        let check = try await Workspace.find(explicit: dir.path).openStore()
+        #expect(try await check.modelVersion(name: "cxr", alias: "champion").version == 1)
+        #expect(try await check.modelVersion(name: "cxr", alias: "production").version == 1)
+        await #expect(throws: StoreError.self) { try await check.modelVersion(name: "cxr", alias: "v2") }
+        #expect(try await check.modelVersions(name: "cxr", runID: nil).map(\.version).sorted() == [1, 2])
+        try await check.close()
     }
 
     @Test func missingWorkspaceAndBadConfigAreClearErrors() throws {

@@ -10,10 +10,10 @@ import LumenTensor
         Runtime.manualSeed(seed)
         let labels = try Tensor.randint(0, 2, [n]).int64s()
         var pixels = [Float](repeating: 0, count: n * 16 * 16)
-        var rng = SystemRandomNumberGenerator()
+        // Positions from libtorch's generator, seeded above: the same seed gives the same images.
+        let xs = try Tensor.randint(0, 5, [n]).int64s(), ys = try Tensor.randint(0, 13, [n]).int64s()
         for i in 0..<n {
-            let x0 = labels[i] == 0 ? Int.random(in: 0...4, using: &rng) : Int.random(in: 8...12, using: &rng)
-            let y0 = Int.random(in: 0...12, using: &rng)
+            let x0 = Int(xs[i]) + (labels[i] == 0 ? 0 : 8), y0 = Int(ys[i])
             for y in y0..<(y0 + 4) { for x in x0..<(x0 + 4) { pixels[i * 256 + y * 16 + x] = 1 } }
         }
         let noise = try Tensor.randn([n, 1, 16, 16]) * 0.2

@@ -16,7 +16,7 @@ import Testing
 
     @Test func summarisesLargeTensors() throws {
         let text = try Tensor.arange(0, 2000, dtype: .int64).description
-        #expect(text == "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])" || text.contains("..."))
+        #expect(text == "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])", "PyTorch's summary: \(text)")
         #expect(text.count < 100)
     }
 }

@@ -51,7 +51,7 @@ import Testing
         lying.append(Data(count: 16))
         #expect(throws: LumenError.self) { try Safetensors.decode(lying) }
         // Random mutations: every outcome is a value or a thrown error.
-        var generator = SystemRandomNumberGenerator()
+        var generator = FuzzGenerator("safetensors mutations")
         for _ in 0..<1000 {
             var mutated = good
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
@@ -60,5 +60,24 @@ import Testing
             _ = try? Safetensors.decode(mutated)
         }
         #expect(throws: LumenError.self) { try Safetensors.load(URL(fileURLWithPath: "/nonexistent/x.safetensors")) }
+    }
+}
+
+/// A seeded generator for fuzz tests (SplitMix64): the seed is printed to stderr (unbuffered, so it survives a
+/// crash) and `LUMEN_FUZZ_SEED` replays a failure.
+struct FuzzGenerator: RandomNumberGenerator {
+    let seed: UInt64
+    private var state: UInt64
+    init(_ name: String) {
+        seed = ProcessInfo.processInfo.environment["LUMEN_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64(UInt32.max))
+        state = seed
+        FileHandle.standardError.write(Data("\(name): LUMEN_FUZZ_SEED=\(seed)\n".utf8))
+    }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -106,8 +106,9 @@ struct ConfigTests {
     @Test func exampleConfigIsValidAndEveryKeyIsDocumented() throws {
         let c = try ExperimentConfig(yaml: ExperimentConfig.example)
         #expect(c.dataset == "cxr" && c.patience == 5)
-        let docs = ConfigTree.documentation(ExperimentConfig.schema)
-        for key in ExperimentConfig.schema { #expect(docs.contains(key.path) && !key.help.isEmpty) }
+        // The published page, not the text generated from the same schema.
+        let page = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../docs/configuration.md"), encoding: .utf8)
+        for key in ExperimentConfig.schema { #expect(page.contains("\(key.path) (") && !key.help.isEmpty, "\(key.path) is not in docs/configuration.md") }
     }
 }
 
@@ -174,7 +175,9 @@ struct EvaluationReportTests {
         }
         // Not the same as taking the second class: sensitivity of "lesion" differs from that of "normal".
         let second = ClassificationReport(classes: ["lesion", "normal"], predictions: first, bootstrap: 0)
-        #expect(second.prAUC != a.prAUC || second.perClass[1].recall != a.perClass[0].recall)
+        // scikit-learn: average_precision_score(y == 0, p0) = 25/28, average_precision_score(y == 1, 1 - p0) = 193/240.
+        #expect(second.positiveIndex == 1)
+        #expect(abs(a.prAUC - 25.0 / 28) < 1e-12 && abs(second.prAUC - 193.0 / 240) < 1e-12, "\(a.prAUC) \(second.prAUC)")
     }
 
     @Test func calibrationErrorOfAPerfectlyCalibratedAndAnOverconfidentModel() {
@@ -230,16 +233,17 @@ struct ConfigFuzzTests {
                 parsed += 1
             } catch {
                 refused += 1
-                #expect(!"\(error)".isEmpty)
+                // Refused as a configuration problem that names its key, not as some other failure.
+                if case .config(let path, let reason) = error { #expect(!reason.isEmpty, "\(path)") } else { Issue.record("not a config error: \(error)") }
             }
         }
-        #expect(parsed + refused == 1_500 && refused > 0)
+        #expect(parsed > 0 && refused > 0, "parsed \(parsed), refused \(refused)")
     }
 
     @Test func mutatedSweepFilesParseOrAreRefused() {
         var rng = Self.generator("mutated sweep files")
         let base = Array("base: b.yaml\nmethod: random\ntrials: 5\nseed: 4\nmetric: val_auc\nmode: max\nparameters:\n  trainer.lr: {min: 0.0001, max: 0.1, log: true}\n  trainer.batch_size: {min: 8, max: 64, int: true}\n  model.name: [simple-cnn, resnet18]\n".utf8)
-        var outcomes = 0
+        var parsed = 0, refused = 0
         for _ in 0..<1_000 {
             var bytes = base
             for _ in 0..<Int.random(in: 1...6, using: &rng) {
@@ -249,12 +253,13 @@ struct ConfigFuzzTests {
             do {
                 let sweep = try SweepConfig(yaml: String(decoding: bytes, as: UTF8.self), loadBase: { _ in "data: {dataset: d}\n" })
                 _ = sweep.trialOverrides()  // expanding a parsed sweep must not trap either
+                parsed += 1
             } catch {
-                #expect(!"\(error)".isEmpty)
+                refused += 1
+                if case .config = error {} else { Issue.record("not a config error: \(error)") }
             }
-            outcomes += 1
         }
-        #expect(outcomes == 1_000)
+        #expect(refused > 0, "parsed \(parsed), refused \(refused)")
     }
 
     @Test(arguments: ["data.image_size=51200", "data.image_size=99999999999999999999999", "trainer.batch_size=1e9", "trainer.lr=.inf",

@@ -219,8 +219,8 @@ struct TrainerTests {
         #expect(frozen.result.last["lr_backbone"].map { abs($0 - 0.0003) < 1e-12 } == true)
         // A second epoch trains the backbone too.
         let unfrozen = try await train(epochs: 2)
-        #expect(try unfrozen.weights["layer4.1.conv2.weight"]?.floats() != deep, "the backbone trains after the frozen epochs")
-        #expect(try unfrozen.weights["conv1.weight"]?.floats() != stem)
+        #expect(try #require(unfrozen.weights["layer4.1.conv2.weight"]).floats() != deep, "the backbone trains after the frozen epochs")
+        #expect(try #require(unfrozen.weights["conv1.weight"]).floats() != stem)
 
         #expect(throws: TrainingError.self) { try ExperimentConfig(yaml: Self.yaml, overrides: ["model.backbone_lr_factor=0"]) }
         try await store.close()
