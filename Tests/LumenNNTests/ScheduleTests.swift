@@ -34,12 +34,18 @@ import LumenTensor
         }
     }
 
+    /// No reference schedule drops out of the parity tests unnoticed.
+    @Test func everyReferenceScheduleIsTested() throws {
+        #expect(Set(try Self.reference().schedules.keys) == Set(Self.closedForm.keys).union(["reduce_on_plateau(mode=min,factor=0.5,patience=5)"]))
+    }
+
     @Test func reduceOnPlateauMatchesPyTorch() throws {
         let ref = try Self.reference()
         let expected = try #require(ref.schedules["reduce_on_plateau(mode=min,factor=0.5,patience=5)"])
         let param = try Tensor.zeros([1]).requiringGrad()
         let optimizer = try SGD([param], lr: 0.1)
         let plateau = ReduceLROnPlateau(optimizer, mode: .min, factor: 0.5, patience: 5)
+        #expect(ref.plateau_metric.count == expected.count && !expected.isEmpty, "every reference step is compared")
         for (metric, value) in zip(ref.plateau_metric, expected) {
             try plateau.step(metric: metric)
             #expect(Swift.abs(optimizer.learningRate - value) < 1e-15, "\(optimizer.learningRate) vs \(value)")

@@ -16,6 +16,11 @@ import LumenTensor
         }
     }
 
+    /// Every model of the reference list is checked below.
+    @Test func everyReferenceModelIsTested() throws {
+        #expect(Set(try Fixtures.stateDictKeys().keys) == ["resnet18", "resnet34", "resnet50", "vgg16", "vgg16_bn"])
+    }
+
     @Test(arguments: ["resnet18", "resnet34", "resnet50", "vgg16", "vgg16_bn"])
     func keysAndShapesEqualTorchvision(_ name: String) throws {
         let reference = try #require(try Fixtures.stateDictKeys()[name])
