@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(
             name: "LumenServingTests",
-            dependencies: ["LumenServing", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["LumenServing", "LumenWorkspace", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ],
     swiftLanguageModes: [.v6],

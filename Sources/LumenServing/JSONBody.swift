@@ -51,7 +51,7 @@ struct JSONBody: Sendable {
     func optionalString(_ key: String) -> String? {
         switch fields[key] {
         case let s as String: return s
-        case let d as Double: return d == d.rounded() ? String(Int64(d)) : String(d)
+        case let d as Double: return d == d.rounded() && abs(d) < 9.2e18 ? String(Int64(d)) : String(d)
         case let a as [String]: return a.first
         default: return nil
         }

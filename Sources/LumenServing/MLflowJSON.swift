@@ -33,6 +33,7 @@ enum MLflowJSON {
                                   "status": v.status, "current_stage": v.stage, "aliases": v.aliases,
                                   "tags": v.tags.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] }]
         if let run = v.runID { out["run_id"] = run }
+        if let model = loggedModelID(inSource: v.source) { out["model_id"] = model }
         return out
     }
 

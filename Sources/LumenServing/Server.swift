@@ -36,6 +36,7 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
     let tracking = MLflowTrackingRoutes(store: store, bodyLimit: configuration.maxRequestBytes)
     tracking.register(on: router)
     MLflowRegistryRoutes(tracking: tracking).register(on: router)
+    MLflowLoggedModelRoutes(store: store, bodyLimit: configuration.maxRequestBytes).register(on: router)
     MLflowArtifactRoutes(store: store, artifacts: artifacts, maxArtifactBytes: configuration.maxArtifactBytes).register(on: router)
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
                        onServerRunning: { _ in await onRunning() })

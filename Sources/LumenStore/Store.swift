@@ -26,6 +26,28 @@ public protocol Store: Sendable {
     func metricHistory(runID: String, key: String) async throws -> [Metric]
     func searchRuns(_ query: RunQuery) async throws -> RunPage
 
+    // Logged models (MLflow 3's `models:/m-…`)
+    /// Creates a PENDING logged model in an active experiment, its artifact folder `<experiment location>/models/<id>/artifacts`.
+    func createLoggedModel(experimentID: String, name: String?, sourceRunID: String?, modelType: String?,
+                           params: [String: String], tags: [String: String]) async throws -> LoggedModel
+    /// A logged model with its tags, params and linked metrics; deleted ones only with `includeDeleted`.
+    func loggedModel(id: String, includeDeleted: Bool) async throws -> LoggedModel
+    func finalizeLoggedModel(id: String, status: LoggedModelStatus, message: String?) async throws -> LoggedModel
+    /// Soft-deletes: the model leaves searches and `loggedModel(id:includeDeleted: false)`.
+    func deleteLoggedModel(id: String) async throws
+    func setLoggedModelTags(id: String, _ tags: [String: String]) async throws
+    func deleteLoggedModelTag(id: String, key: String) async throws
+    /// Params are written once, as a run's: the same key with another value is refused.
+    func logLoggedModelParams(id: String, _ params: [String: String]) async throws
+    func searchLoggedModels(_ query: LoggedModelQuery) async throws -> LoggedModelPage
+    /// `logBatch` with metrics linked to logged models too (MLflow's `Metric.model_id`), in one transaction:
+    /// each linked value joins the run's history (once: a value the run already has is not repeated) and the model's.
+    func logBatch(runID: String, metrics: [Metric], params: [Param], tags: [Tag], modelMetrics: [LoggedModelMetric]) async throws
+    /// Records that a run produced (`output`) or used (`input`) logged models.
+    func linkModels(runID: String, _ links: [RunModelLink]) async throws
+    /// The model links of each run (runs without any are absent).
+    func modelLinks(runIDs: [String]) async throws -> [String: [RunModelLink]]
+
     // Artifact index (the bytes live in an `ArtifactStore`)
     /// Records that `path` now holds the blob `sha256` of `size` bytes (replacing what it held).
     func recordArtifact(path: String, sha256: String, size: Int64) async throws

@@ -66,6 +66,9 @@ public enum ModelRegistration {
         try await store.recordArtifact(path: path, sha256: sha, size: size)
         try await store.setModelVersionTag(name: name, version: version.version, key: "model_card", value: "model_card.md")
         if let alias { try await store.setAlias(name: name, alias: alias, version: version.version) }
+        // The same model as an MLflow 3 logged model of its run (mlflow.search_logged_models and models:/m-… see it).
+        _ = try await store.recordTrainedModel(runID: result.runID, name: name, artifactPaths: ["checkpoints/best.safetensors", "model_card.md"],
+                                               tags: ["task": spec.task.rawValue], registeredVersion: (name: name, version: version.version))
         return (try await store.modelVersion(name: name, version: version.version), path)
     }
 

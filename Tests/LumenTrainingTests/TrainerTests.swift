@@ -144,6 +144,9 @@ struct TrainerTests {
         #expect(try await store.modelVersion(name: "phantom", alias: "champion").version == 1)
         #expect(try await ModelRegistration.modelCard(registered.version, store: store, workspace: ws)?.contains("Model card: phantom version 1") == true)
         #expect(!FileManager.default.fileExists(atPath: ws.folder.appendingPathComponent("model-cards").path), "cards live in the artifact store, not in one machine's folder")
+        // …and as an MLflow 3 logged model of the run, linked to the version.
+        let logged = try await store.searchLoggedModels(LoggedModelQuery(experimentIDs: [try await store.run(id: interruptedRun).info.experimentID])).models
+        #expect(logged.contains { $0.sourceRunID == interruptedRun && $0.status == .ready }, "\(logged)")
 
         // The version carries its typed spec: classes as a list, the checkpoint's digest, the eval pipeline.
         let spec = try ModelSpec.decode(try #require(registered.version.spec), model: "phantom")

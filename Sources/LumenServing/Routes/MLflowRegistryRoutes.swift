@@ -72,11 +72,27 @@ struct MLflowRegistryRoutes {
         }
 
         route(.post, "model-versions/create") { b in
-            let runID = b.optionalString("run_id").flatMap { $0.isEmpty ? nil : $0 }
-            let v = try await store.createModelVersion(name: try b.string("name"), source: try b.string("source"), runID: runID,
+            var runID = b.optionalString("run_id").flatMap { $0.isEmpty ? nil : $0 }
+            let source = try b.string("source")
+            // MLflow 3: a version of a logged model (`models:/m-…`, or `model_id`) takes the model's run, and the
+            // model lists the version in its `mlflow.modelVersions` tag.
+            var model: LoggedModel?
+            if let id = b.optionalString("model_id").flatMap({ $0.isEmpty ? nil : $0 }) ?? MLflowJSON.loggedModelID(inSource: source) {
+                model = try await store.loggedModel(id: id, includeDeleted: false)
+                runID = runID ?? model?.sourceRunID
+            }
+            let v = try await store.createModelVersion(name: try b.string("name"), source: source, runID: runID,
                                                        description: b.optionalString("description") ?? "",
                                                        tags: Dictionary(try b.keyValues("tags"), uniquingKeysWith: { $1 }), signature: nil, preprocessing: nil)
-            return ["model_version": MLflowJSON.modelVersion(v)]
+            if let model {
+                var list = MLflowJSON.registrations(model.tags["mlflow.modelVersions"])
+                list.append(["name": v.name, "version": String(v.version)])
+                let data = try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys])
+                try await store.setLoggedModelTags(id: model.id, ["mlflow.modelVersions": MLflowJSON.normalizedModelVersions(String(decoding: data, as: UTF8.self))])
+            }
+            var out = MLflowJSON.modelVersion(v)
+            if let model { out["model_id"] = model.id }
+            return ["model_version": out]
         }
         route(.get, "model-versions/get") { b in
             ["model_version": MLflowJSON.modelVersion(try await store.modelVersion(name: try b.string("name"), version: try version(b)))]
@@ -118,7 +134,12 @@ struct MLflowRegistryRoutes {
             return answer
         }
         route(.get, "model-versions/get-download-uri") { b in
-            ["artifact_uri": try await store.modelVersion(name: try b.string("name"), version: try version(b)).source]
+            // A version of a logged model downloads from the model's artifact folder (MLflow's storage_location).
+            let source = try await store.modelVersion(name: try b.string("name"), version: try version(b)).source
+            if let id = MLflowJSON.loggedModelID(inSource: source) {
+                return ["artifact_uri": try await store.loggedModel(id: id, includeDeleted: true).artifactLocation]
+            }
+            return ["artifact_uri": source]
         }
     }
 }

@@ -60,7 +60,8 @@ struct MLflowTrackingRoutes {
             return ["run": MLflowJSON.run(run)]
         }
         route(router, .get, "\(api)/runs/get") { b in
-            ["run": MLflowJSON.run(try await store.run(id: try b.optionalString("run_id") ?? b.string("run_uuid")))]
+            let run = try await store.run(id: try b.optionalString("run_id") ?? b.string("run_uuid"))
+            return ["run": MLflowJSON.run(run, links: try await store.modelLinks(runIDs: [run.info.runID])[run.info.runID] ?? [])]
         }
         route(router, .post, "\(api)/runs/update") { b in
             let id = try b.optionalString("run_id") ?? b.string("run_uuid")
@@ -80,9 +81,8 @@ struct MLflowTrackingRoutes {
         }
         route(router, .post, "\(api)/runs/delete-tag") { b in try await store.deleteTag(runID: try b.string("run_id"), key: try b.string("key")); return [:] }
         route(router, .post, "\(api)/runs/log-metric") { b in
-            let metric = Metric(key: try b.string("key"), value: try b.double("value"), timestamp: try b.int64("timestamp") ?? Clock.nowMillis(),
-                                step: try b.int64("step") ?? 0)
-            try await store.logBatch(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), metrics: [metric], params: [], tags: [])
+            let (metrics, linked) = try Self.metrics([b])
+            try await store.logBatch(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), metrics: metrics, params: [], tags: [], modelMetrics: linked)
             return [:]
         }
         route(router, .post, "\(api)/runs/log-parameter") { b in
@@ -90,28 +90,30 @@ struct MLflowTrackingRoutes {
             return [:]
         }
         route(router, .post, "\(api)/runs/log-batch") { b in
-            let metrics = try b.objects("metrics").map { m in
-                Metric(key: try m.string("key"), value: try m.double("value"), timestamp: try m.int64("timestamp") ?? Clock.nowMillis(), step: try m.int64("step") ?? 0)
-            }
+            let (metrics, linked) = try Self.metrics(b.objects("metrics"))
             let params = try b.keyValues("params").map { Param(key: $0.0, value: $0.1) }
             let tags = try b.keyValues("tags").map { Tag(key: $0.0, value: $0.1) }
-            try await store.logBatch(runID: try b.string("run_id"), metrics: metrics, params: params, tags: tags)
+            try await store.logBatch(runID: try b.string("run_id"), metrics: metrics, params: params, tags: tags, modelMetrics: linked)
             return [:]
         }
-        route(router, .post, "\(api)/runs/log-inputs") { b in _ = try await store.run(id: try b.string("run_id")); return [:] }
+        route(router, .post, "\(api)/runs/log-inputs") { b in
+            // Dataset inputs are not kept (Lumen's lineage links dataset versions itself); model inputs are.
+            let runID = try b.string("run_id")
+            let models = try b.objects("models").map { RunModelLink(modelID: try $0.string("model_id"), direction: .input) }
+            if models.isEmpty { _ = try await store.run(id: runID) } else { try await store.linkModels(runID: runID, models) }
+            return [:]
+        }
         route(router, .post, "\(api)/runs/search") { b in
             let view = b.optionalString("run_view_type") ?? "ACTIVE_ONLY"
             let page = try await store.searchRuns(RunQuery(
                 experimentIDs: b.strings("experiment_ids"), filter: b.optionalString("filter") ?? "", orderBy: b.strings("order_by"),
                 lifecycle: RunQuery.LifecycleFilter(rawValue: view) ?? .activeOnly, maxResults: try maxResults(b, default: 1000),
                 pageToken: b.optionalString("page_token")))
-            var out: [String: Any] = ["runs": page.runs.map(MLflowJSON.run)]
+            let links = try await store.modelLinks(runIDs: page.runs.map(\.info.runID))
+            var out: [String: Any] = ["runs": page.runs.map { MLflowJSON.run($0, links: links[$0.info.runID] ?? []) }]
             if let next = page.nextPageToken { out["next_page_token"] = next }
             return out
         }
-        // MLflow 3 looks for "logged models" when resolving runs:/ URIs; Lumen registers models through the
-        // model registry instead, so there are none to find.
-        route(router, .post, "\(api)/logged-models/search") { _ in ["models": [Any]()] }
         route(router, .get, "\(api)/metrics/get-history") { b in
             let history = try await store.metricHistory(runID: try b.optionalString("run_id") ?? b.string("run_uuid"), key: try b.string("metric_key"))
             let max = try maxResults(b, default: 25_000)
@@ -120,6 +122,22 @@ struct MLflowTrackingRoutes {
             if offset + max < history.count { out["next_page_token"] = String(offset + max) }
             return out
         }
+    }
+
+    /// MLflow `Metric` objects split into plain ones and those linked to a logged model (`model_id`, MLflow 3).
+    static func metrics(_ objects: [JSONBody]) throws -> (plain: [Metric], linked: [LoggedModelMetric]) {
+        var plain: [Metric] = [], linked: [LoggedModelMetric] = []
+        for m in objects {
+            let metric = Metric(key: try m.string("key"), value: try m.double("value"), timestamp: try m.int64("timestamp") ?? Clock.nowMillis(),
+                                step: try m.int64("step") ?? 0)
+            if let model = m.optionalString("model_id"), !model.isEmpty {
+                linked.append(LoggedModelMetric(modelID: model, metric: metric, datasetName: m.optionalString("dataset_name").flatMap { $0.isEmpty ? nil : $0 },
+                                                datasetDigest: m.optionalString("dataset_digest").flatMap { $0.isEmpty ? nil : $0 }))
+            } else {
+                plain.append(metric)
+            }
+        }
+        return (plain, linked)
     }
 
     /// Registers one JSON endpoint: parses the body, runs `body`, answers MLflow's JSON or MLflow's error.

@@ -79,6 +79,29 @@ enum Migrations {
                 // input, classes as a list, preprocessing, checkpoint digest, versions.
                 "ALTER TABLE model_versions ADD COLUMN spec TEXT",
             ]),
+            // MLflow 3 logged models.
+            (7, [
+                """
+                CREATE TABLE logged_models (model_id TEXT PRIMARY KEY, experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+                  name TEXT NOT NULL, artifact_location TEXT NOT NULL, creation_time BIGINT NOT NULL, last_updated_time BIGINT NOT NULL,
+                  status TEXT NOT NULL, status_message TEXT, lifecycle_stage TEXT NOT NULL DEFAULT 'active', model_type TEXT, source_run_id TEXT)
+                """,
+                "CREATE INDEX logged_models_experiment ON logged_models (experiment_id, creation_time)",
+                "CREATE INDEX logged_models_run ON logged_models (source_run_id)",
+                "CREATE TABLE logged_model_params (model_id TEXT NOT NULL REFERENCES logged_models(model_id), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key))",
+                "CREATE TABLE logged_model_tags (model_id TEXT NOT NULL REFERENCES logged_models(model_id), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key))",
+                """
+                CREATE TABLE logged_model_metrics (model_id TEXT NOT NULL REFERENCES logged_models(model_id), key TEXT NOT NULL, value DOUBLE PRECISION,
+                  is_nan SMALLINT NOT NULL DEFAULT 0, timestamp BIGINT NOT NULL, step BIGINT NOT NULL, run_uuid TEXT NOT NULL,
+                  dataset_name TEXT, dataset_digest TEXT)
+                """,
+                "CREATE INDEX logged_model_metrics_model ON logged_model_metrics (model_id, key, step)",
+                // Runs' model inputs and outputs (MLflow's LogInputs models / LogOutputs).
+                """
+                CREATE TABLE run_model_links (run_uuid TEXT NOT NULL REFERENCES runs(run_uuid), model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+                  direction TEXT NOT NULL, step BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (run_uuid, model_id, direction))
+                """,
+            ]),
         ]
     }
 

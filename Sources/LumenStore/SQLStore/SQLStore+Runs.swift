@@ -62,20 +62,7 @@ extension SQLStore {
     }
 
     public func logBatch(runID: String, metrics: [Metric], params: [Param], tags: [Tag]) async throws {
-        try Validation.runID(runID)
-        try Validation.batch(metrics: metrics, params: params, tags: tags)
-        if metrics.isEmpty && params.isEmpty && tags.isEmpty { _ = try await run(id: runID); return }
-        try await transaction { db in
-            guard let row = try await db.raw("SELECT lifecycle_stage FROM runs WHERE run_uuid = \(bind: runID)").first() else {
-                throw StoreError.notFound("Run with id=\(runID) not found")
-            }
-            guard try row.decode(column: "lifecycle_stage", as: String.self) == "active" else {
-                throw StoreError.invalidParameter("The run \(runID) must be in the 'active' state. Current state is deleted.")
-            }
-            if !params.isEmpty { try await Self.insertParams(db, runID: runID, params: params) }
-            for tag in tags { try await Self.upsertTag(db, runID: runID, key: tag.key, value: tag.value) }
-            if !metrics.isEmpty { try await Self.insertMetrics(db, runID: runID, metrics: metrics) }
-        }
+        try await logBatch(runID: runID, metrics: metrics, params: params, tags: tags, modelMetrics: [])
     }
 
     public func metricHistory(runID: String, key: String) async throws -> [Metric] {

@@ -77,6 +77,20 @@ enum Validation {
         }
     }
 
+    /// Logged-model names, as MLflow's: non-empty, at most 500 characters, none of `/ : . % " '`.
+    static func loggedModelName(_ name: String) throws {
+        guard !name.isEmpty, name.count <= 500, !name.contains(where: { "/:.%\"'".contains($0) }) else {
+            throw StoreError.invalidParameter("Invalid model name ('\(name.prefix(80))') provided. Model name must be a non-empty string of at most 500 characters and cannot contain / : . % \" '")
+        }
+    }
+
+    /// Logged-model ids (`m-` and hex digits) come from outside: check their shape before they reach a query.
+    static func loggedModelID(_ id: String) throws {
+        guard id.hasPrefix("m-"), id.count <= 64, id.dropFirst(2).unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || $0 == "-" }) else {
+            throw StoreError.invalidParameter("invalid logged model id '\(id.prefix(70))': expected m-<hex>")
+        }
+    }
+
     static func experimentID(_ id: String) throws -> Int64 {
         guard let n = Int64(id), n >= 0 else { throw StoreError.invalidParameter("invalid experiment id '\(id.prefix(70))': expected a number") }
         return n
