@@ -23,6 +23,8 @@ import Testing
         let (app, store) = try await makeTestServer()
         let api = "/api/2.0/mlflow"
         try await app.test(.router) { client in
+            // An integral number past Int64 where a string id is expected once trapped the server (JSONBody.optionalString).
+            _ = try await Self.call(client, .post, "\(api)/logged-models", ["experiment_id": 1e300], status: .badRequest)
             let exp = try await Self.call(client, .post, "\(api)/experiments/create", ["name": "lm"])["experiment_id"] as! String
             let runJSON = try await Self.call(client, .post, "\(api)/runs/create", ["experiment_id": exp])
             let runID = ((runJSON["run"] as! [String: Any])["info"] as! [String: Any])["run_id"] as! String
