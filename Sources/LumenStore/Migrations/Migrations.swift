@@ -74,6 +74,12 @@ enum Migrations {
                 "CREATE INDEX params_key_value ON params (key, value)",
                 "CREATE INDEX tags_key_value ON tags (key, value)",
             ]),
+            // Versions 6 and 7 are reserved for other changes; each migration is applied by its own
+            // version number, so a gap is harmless.
+            (8, [
+                // Secrets shared by every replica of the workspace (the de-identification key), hex-encoded.
+                "CREATE TABLE lumen_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created BIGINT NOT NULL)",
+            ]),
         ]
     }
 
