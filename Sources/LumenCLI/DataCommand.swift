@@ -127,7 +127,10 @@ struct DataImport: AsyncParsableCommand {
         if noDeidentify {
             builder = DatasetBuilder(storingAsIs: repository, options: options)
         } else {
-            builder = try await workspace.withStore { [options] in try await DatasetBuilder(repository: repository, options: options, store: $0) }
+            // The key lives with the store, so every replica and every import derives the same pseudonyms.
+            builder = try await workspace.withStore { [options] store in
+                DatasetBuilder(repository: repository, options: options, secret: try await store.deidentificationSecret())
+            }
         }
         if !noDeidentify, let notice = try workspace.legacySaltNotice() { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
         let result = builder.ingest(items)

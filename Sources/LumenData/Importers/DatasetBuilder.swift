@@ -62,13 +62,10 @@ public struct DatasetBuilder: Sendable {
         self.deidentifier = options.deidentify ? DeIdentifier(key: key, removeDates: options.removeDates) : nil
     }
 
+    /// A builder keyed by the workspace's secret (`Store.deidentificationSecret()`, which every replica
+    /// and import shares).
     public init(repository: DatasetRepository, options: ImportOptions, secret: SymmetricKey) {
         self.init(repository: repository, options: options, key: WorkspaceKey(secret))
-    }
-
-    /// A builder keyed by `store`'s de-identification secret, which every replica and import shares.
-    public init(repository: DatasetRepository, options: ImportOptions, store: any Store) async throws {
-        self.init(repository: repository, options: options, secret: try await store.deidentificationSecret())
     }
 
     /// A builder that stores every file as it is; `options.deidentify` must be off.
