@@ -112,22 +112,87 @@ def test_nifti_affine_matches_nibabel():
         np.testing.assert_allclose(spacing, zooms, rtol=1e-3, err_msg=path)
 
 
+def hospital_file(path, patient, accession, sop, series, study):
+    """A CT slice as hospitals send them: identifiers in the tags, in sequences, in private tags and in the
+    file meta, written by pydicom (independently of Lumen's writer)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    meta.MediaStorageSOPInstanceUID = sop
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.SourceApplicationEntityTitle = "PACS_" + patient[-4:]
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID = meta.MediaStorageSOPClassUID, sop, series, study
+    ds.FrameOfReferenceUID = study + ".1"
+    ds.Modality, ds.PatientName, ds.PatientID, ds.PatientBirthDate = "CT", "Doe^Jane", patient, "19610203"
+    ds.AccessionNumber, ds.InstitutionName, ds.ReferringPhysicianName = accession, "St. Example Hospital", "House^Gregory"
+    ds.StudyDate, ds.SeriesDate, ds.StudyTime, ds.StudyID, ds.OperatorsName = "20240229", "20240229", "120000", "S77", "Tech^Tom"
+    ds.OtherPatientIDsSequence = Sequence([Dataset()])
+    ds.OtherPatientIDsSequence[0].PatientID = "OLD-" + patient
+    ref = Dataset()
+    ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = ds.SOPClassUID, series + ".99"
+    ds.ReferencedImageSequence = Sequence([ref])
+    ds.add_new(0x00090010, "LO", "ACME 1.0")
+    ds.add_new(0x00091001, "LO", patient)
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = np.arange(64, dtype=np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
 def test_deidentified_imports_are_valid_dicom_without_identity(tmp_path):
+    """pydicom reads every file a de-identified import stored and finds no identifying value, consistent
+    pseudonyms and UIDs, dates moved by one per-patient offset, and the pixels unchanged."""
+    from datetime import date
     subprocess.run([LUMEN, "init", str(tmp_path)], check=True, capture_output=True)
-    subprocess.run([LUMEN, "data", "synth", "ct", str(tmp_path / "ct"), "--patients", "3", "--slices", "2", "--size", "32"], check=True, capture_output=True)
-    proc = subprocess.run([LUMEN, "data", "import", str(tmp_path / "ct"), "--name", "ct", "--workspace", str(tmp_path)], capture_output=True, text=True)
+    root = tmp_path / "export-MRN1234567"
+    originals = []
+    for p, patient in enumerate(["MRN1234567", "MRN7654321"]):
+        study, series = f"1.2.826.0.1.3680043.9.{p}", f"1.2.826.0.1.3680043.9.{p}.1"
+        for i in range(2):
+            folder = root / "lesion" / f"{patient}_Doe" / f"ACC99{p}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{patient}_ACC99{p}_{i}.dcm"
+            hospital_file(path, patient, f"ACC99{p}", f"{series}.{i}", series, study)
+            originals.append(path)
+    proc = subprocess.run([LUMEN, "data", "import", str(root), "--name", "ct", "--keep-mapping", "--workspace", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads(subprocess.run([LUMEN, "data", "show", "ct", "--json", "--workspace", str(tmp_path)], capture_output=True, text=True, check=True).stdout)
-    assert len(manifest["entries"]) == 6
+    assert len(manifest["entries"]) == 4
+    mapping_path = next(line for line in proc.stdout.splitlines() if line.startswith("original names kept in ")).split(" ")[4]
+    mapping = {m["stored"]: m["original"] for m in json.load(open(mapping_path))["files"]}
     subprocess.run([LUMEN, "data", "export", "ct", str(tmp_path / "export"), "--workspace", str(tmp_path)], check=True, capture_output=True)
+    shifts, by_patient = {}, {}
     for entry in manifest["entries"]:
+        assert "MRN" not in entry["path"] and "ACC" not in entry["path"] and "Doe" not in entry["path"]
         ds = pydicom.dcmread(tmp_path / "export" / entry["path"])
-        original = pydicom.dcmread(tmp_path / "ct" / entry["path"])
-        assert str(ds.PatientName) != str(original.PatientName)
-        assert ds.PatientID != original.PatientID and ds.PatientID == entry["group"]
-        for keyword in ["InstitutionName", "PatientBirthDate", "AccessionNumber", "ReferringPhysicianName"]:
-            assert not ds.get(keyword), keyword
-        assert ds.StudyInstanceUID != original.StudyInstanceUID
-        assert ds.SOPInstanceUID == ds.file_meta.MediaStorageSOPInstanceUID
-        assert ds.StudyDate != original.StudyDate
+        original = pydicom.dcmread(root / mapping[entry["path"]])
+        assert ds.PatientID == entry["group"] and ds.PatientID.startswith("LUMEN-") and ds.PatientID != original.PatientID
+        by_patient.setdefault(original.PatientID, set()).add(ds.PatientID)
+        assert str(ds.PatientName).startswith("ANONYMOUS^")
+        assert ds.PatientIdentityRemoved == "YES" and ds.LongitudinalTemporalInformationModified == "MODIFIED"
+        assert [c.CodeValue for c in ds.DeidentificationMethodCodeSequence] == ["113100", "113107"]
+        for keyword in ["PatientBirthDate", "AccessionNumber", "ReferringPhysicianName", "StudyID"]:
+            assert keyword in ds and not ds.get(keyword), keyword  # type 2: present, empty
+        for keyword in ["InstitutionName", "OperatorsName", "OtherPatientIDsSequence"]:
+            assert keyword not in ds, keyword
+        assert "SourceApplicationEntityTitle" not in ds.file_meta
+        assert not any(elem.tag.is_private for elem in ds.iterall())
+        text = repr(ds) + repr(ds.file_meta)
+        for secret in ["MRN", "Doe", "Jane", "ACC99", "Example Hospital", "House", "Tech", "19610203", "20240229", "1.2.826.0.1.3680043.9"]:
+            assert secret not in text, secret
+        for uid in [ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.StudyInstanceUID, ds.FrameOfReferenceUID]:
+            assert uid.startswith("2.25.") and len(uid) <= 64 and uid.is_valid, uid
+        assert ds.SOPInstanceUID == ds.file_meta.MediaStorageSOPInstanceUID and ds.SOPClassUID == original.SOPClassUID
+        assert ds.ReferencedImageSequence[0].ReferencedSOPClassUID == original.SOPClassUID
+        assert ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID.startswith("2.25.")
+        shift = (date.fromisoformat(ds.StudyDate[:4] + "-" + ds.StudyDate[4:6] + "-" + ds.StudyDate[6:]) - date(2024, 2, 29)).days
+        assert -3650 <= shift <= -365 and ds.SeriesDate == ds.StudyDate and ds.StudyTime == "120000"
+        shifts.setdefault(original.PatientID, set()).add(shift)
         np.testing.assert_array_equal(ds.pixel_array, original.pixel_array)
+    assert all(len(v) == 1 for v in by_patient.values()) and len({next(iter(v)) for v in by_patient.values()}) == 2
+    assert all(len(v) == 1 for v in shifts.values()), shifts

@@ -92,10 +92,28 @@ int32_t ci_dicom_pixels(ci_dicom *d, ci_pixels *out, ci_error *err) {
   return fn(d, out, err);
 }
 
-int32_t ci_dicom_deidentify(ci_dicom *d, const char *salt, int32_t date_shift_days, int32_t remove_dates, uint8_t **out, int64_t *out_len, ci_error *err) {
+char * ci_dicom_elements(ci_dicom *d, ci_error *err) {
   static void *slot;
-  int32_t (*fn)(ci_dicom *d, const char *salt, int32_t date_shift_days, int32_t remove_dates, uint8_t **out, int64_t *out_len, ci_error *err) = (int32_t (*)(ci_dicom *d, const char *salt, int32_t date_shift_days, int32_t remove_dates, uint8_t **out, int64_t *out_len, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_deidentify");
-  return fn(d, salt, date_shift_days, remove_dates, out, out_len, err);
+  char * (*fn)(ci_dicom *d, ci_error *err) = (char * (*)(ci_dicom *d, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_elements");
+  return fn(d, err);
+}
+
+int32_t ci_dicom_put(ci_dicom *d, const char *path, const char *vr, const char *value, ci_error *err) {
+  static void *slot;
+  int32_t (*fn)(ci_dicom *d, const char *path, const char *vr, const char *value, ci_error *err) = (int32_t (*)(ci_dicom *d, const char *path, const char *vr, const char *value, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_put");
+  return fn(d, path, vr, value, err);
+}
+
+int32_t ci_dicom_delete(ci_dicom *d, const char *path, ci_error *err) {
+  static void *slot;
+  int32_t (*fn)(ci_dicom *d, const char *path, ci_error *err) = (int32_t (*)(ci_dicom *d, const char *path, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_delete");
+  return fn(d, path, err);
+}
+
+int32_t ci_dicom_save(ci_dicom *d, uint8_t **out, int64_t *out_len, ci_error *err) {
+  static void *slot;
+  int32_t (*fn)(ci_dicom *d, uint8_t **out, int64_t *out_len, ci_error *err) = (int32_t (*)(ci_dicom *d, uint8_t **out, int64_t *out_len, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_save");
+  return fn(d, out, out_len, err);
 }
 
 int32_t ci_dicom_write(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames, int32_t channels, int32_t type, uint8_t **out, int64_t *out_len, ci_error *err) {

@@ -1,7 +1,7 @@
-// DICOM through DCMTK: parsing, pixel decoding (native, JPEG, JPEG-LS, RLE, deflate), de-identification
-// and writing. JPEG 2000 fragments go to jpeg2000.cpp (OpenJPEG), since DCMTK's free edition has no
+// DICOM through DCMTK: parsing, pixel decoding (native, JPEG, JPEG-LS, RLE, deflate) and writing
+// (element access for de-identification is in dicom_elements.cpp). JPEG 2000 fragments go to jpeg2000.cpp (OpenJPEG), since DCMTK's free edition has no
 // JPEG 2000 codec.
-#include "cimaging_internal.hpp"
+#include "dicom_internal.hpp"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
@@ -25,10 +25,6 @@
 // jpeg2000.cpp
 void ci_j2k_decode_frame(const uint8_t *bytes, size_t len, int32_t width, int32_t height, int32_t samples,
                          int32_t type, uint8_t *dst);
-
-struct ci_dicom {
-  DcmFileFormat file;
-};
 
 static void ci_dicom_init() {
   static std::once_flag once;
@@ -318,192 +314,6 @@ int32_t ci_dicom_pixels(ci_dicom *d, ci_pixels *out, ci_error *err) {
   })
 }
 
-// ---------- de-identification ----------
-
-static uint64_t fnv1a(const std::string &s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ULL ^ seed;
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  // final avalanche (splitmix64)
-  h += 0x9e3779b97f4a7c15ULL;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
-
-static std::string hex_digest(const std::string &s, const std::string &salt, size_t chars) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", (unsigned long long)fnv1a(salt + "|" + s, 1),
-                (unsigned long long)fnv1a(salt + "|" + s, 2));
-  return std::string(buf).substr(0, chars);
-}
-
-// "2.25." followed by the decimal value of a 128-bit hash: a UID (PS3.5 B.2) derived from the old one.
-static std::string remap_uid(const std::string &uid, const std::string &salt) {
-  unsigned __int128 v = (unsigned __int128)fnv1a(salt + "|uid|" + uid, 3) << 64 | fnv1a(salt + "|uid|" + uid, 4);
-  v >>= 1;  // keeps the UID within 64 characters
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), char('0' + int(v % 10)));
-    v /= 10;
-  } while (v > 0);
-  return "2.25." + digits;
-}
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = unsigned(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + int64_t(doe) - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t &y, unsigned &m, unsigned &d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = unsigned(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = int64_t(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp + (mp < 10 ? 3 : -9);
-  y += m <= 2;
-}
-
-// Shifts every YYYYMMDD found at the start of each '\'-separated value; invalid dates become empty.
-static std::string shift_dates(const std::string &value, int32_t days) {
-  std::string out;
-  std::stringstream ss(value);
-  std::string part;
-  bool first = true;
-  while (std::getline(ss, part, '\\')) {
-    if (!first) out += '\\';
-    first = false;
-    if (part.size() < 8) continue;
-    int y, m, d;
-    if (std::sscanf(part.c_str(), "%4d%2d%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31) continue;
-    int64_t yy;
-    unsigned mm, dd;
-    civil_from_days(days_from_civil(y, unsigned(m), unsigned(d)) + days, yy, mm, dd);
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04lld%02u%02u", (long long)yy, mm, dd);
-    out += buf + part.substr(8);
-  }
-  return out;
-}
-
-// PS3.15 Annex E Basic Profile: attributes removed (X) and attributes emptied (Z).
-static const std::set<DcmTagKey> &removed_tags() {
-  static const std::set<DcmTagKey> tags = {
-      DCM_InstitutionName, DCM_InstitutionAddress, DCM_InstitutionCodeSequence, DCM_ReferringPhysicianAddress,
-      DCM_ReferringPhysicianTelephoneNumbers, DCM_ReferringPhysicianIdentificationSequence, DCM_StationName,
-      DCM_StudyDescription, DCM_SeriesDescription, DCM_InstitutionalDepartmentName, DCM_PhysiciansOfRecord,
-      DCM_PhysiciansOfRecordIdentificationSequence, DCM_PerformingPhysicianName,
-      DCM_PerformingPhysicianIdentificationSequence, DCM_NameOfPhysiciansReadingStudy,
-      DCM_PhysiciansReadingStudyIdentificationSequence, DCM_OperatorsName, DCM_OperatorIdentificationSequence,
-      DCM_AdmittingDiagnosesDescription, DCM_AdmittingDiagnosesCodeSequence, DCM_DerivationDescription,
-      DCM_PatientBirthTime, DCM_OtherPatientIDsSequence, DCM_OtherPatientNames, DCM_PatientBirthName,
-      DCM_PatientAge, DCM_PatientSize, DCM_PatientWeight, DCM_RETIRED_MedicalRecordLocator, DCM_EthnicGroup, DCM_Occupation,
-      DCM_AdditionalPatientHistory, DCM_PatientComments, DCM_PatientAddress, DCM_PatientTelephoneNumbers,
-      DCM_MilitaryRank, DCM_BranchOfService, DCM_CountryOfResidence, DCM_RegionOfResidence,
-      DCM_PatientMotherBirthName, DCM_RequestingPhysician, DCM_ScheduledPerformingPhysicianName,
-      DCM_PerformedProcedureStepDescription, DCM_PerformedProcedureStepID, DCM_PerformedProcedureStepStartDate,
-      DCM_DeviceSerialNumber, DCM_ProtocolName, DCM_ImageComments, DCM_RequestAttributesSequence,
-      DCM_IssuerOfPatientID, DCM_ResponsiblePerson, DCM_ResponsibleOrganization, DCM_PatientInsurancePlanCodeSequence,
-      DCM_ReferencedPatientSequence, DCM_RETIRED_InterpretationAuthor, DCM_PersonName, DCM_RETIRED_StudyComments,
-      DCM_RequestedProcedureDescription, DCM_RETIRED_ReasonForStudy, DCM_RETIRED_AcquisitionComments, DCM_PatientState,
-      DCM_CurrentPatientLocation, DCM_PatientInstitutionResidence, DCM_ScheduledStationName,
-      DCM_PerformedStationName, DCM_PerformedLocation, DCM_ScheduledProcedureStepLocation,
-      DCM_RETIRED_OtherPatientIDs, DCM_PatientReligiousPreference, DCM_PregnancyStatus, DCM_SmokingStatus,
-      DCM_LastMenstrualDate, DCM_MedicalAlerts, DCM_Allergies, DCM_SpecialNeeds, DCM_ConfidentialityConstraintOnPatientDataDescription,
-      DCM_FillerOrderNumberImagingServiceRequest, DCM_PlacerOrderNumberImagingServiceRequest,
-      DCM_RequestedProcedureID, DCM_ScheduledProcedureStepID, DCM_AdmissionID, DCM_ServiceEpisodeID,
-      DCM_TextString, DCM_RETIRED_TextComments, DCM_ContentCreatorName, DCM_PatientSexNeutered, DCM_StationAETitle,
-      DCM_DetectorID, DCM_GantryID, DCM_PlateID, DCM_CassetteID, DCM_ModifiedAttributesSequence,
-      DCM_OriginalAttributesSequence, DCM_DigitalSignaturesSequence,
-  };
-  return tags;
-}
-
-static const std::set<DcmTagKey> &emptied_tags() {
-  static const std::set<DcmTagKey> tags = {
-      DCM_AccessionNumber, DCM_ReferringPhysicianName, DCM_PatientBirthDate, DCM_PatientSex, DCM_StudyID,
-      DCM_ContentCreatorName, DCM_VerifyingObserverName, DCM_ReferencedStudySequence,
-  };
-  return tags;
-}
-
-static const std::set<DcmTagKey> &kept_uids() {
-  static const std::set<DcmTagKey> tags = {
-      DCM_SOPClassUID, DCM_MediaStorageSOPClassUID, DCM_TransferSyntaxUID, DCM_ImplementationClassUID,
-      DCM_ReferencedSOPClassUID, DCM_RelatedGeneralSOPClassUID, DCM_OriginalSpecializedSOPClassUID,
-      DCM_CodingSchemeUID, DCM_ContextGroupExtensionCreatorUID, DCM_ReferencedSOPClassUIDInFile,
-      DCM_AffectedSOPClassUID, DCM_RequestedSOPClassUID, DCM_SOPClassesInStudy,
-  };
-  return tags;
-}
-
-static void deidentify_item(DcmItem *item, const std::string &salt, int32_t shift, bool remove_dates,
-                            const std::string &pseudonym) {
-  std::vector<DcmTagKey> to_delete;
-  for (unsigned long i = 0; i < item->card(); ++i) {
-    DcmElement *e = item->getElement(i);
-    if (!e) continue;
-    const DcmTagKey key = e->getTag().getXTag();
-    if (key == DCM_PixelData) continue;
-    if (e->getTag().isPrivate() || removed_tags().count(key)) {
-      to_delete.push_back(key);
-      continue;
-    }
-    if (key == DCM_PatientName) {
-      e->putString(("ANONYMOUS^" + pseudonym.substr(0, 8)).c_str());
-      continue;
-    }
-    if (key == DCM_PatientID) {
-      e->putString(("LUMEN-" + pseudonym).c_str());
-      continue;
-    }
-    if (emptied_tags().count(key)) {
-      if (e->ident() == EVR_SQ) to_delete.push_back(key);
-      else e->putString("");
-      continue;
-    }
-    const DcmEVR vr = e->ident();
-    if (vr == EVR_SQ) {
-      DcmSequenceOfItems *seq = static_cast<DcmSequenceOfItems *>(e);
-      for (unsigned long j = 0; j < seq->card(); ++j) deidentify_item(seq->getItem(j), salt, shift, remove_dates, pseudonym);
-      continue;
-    }
-    if (vr == EVR_UI && !kept_uids().count(key)) {
-      OFString value;
-      if (e->getOFStringArray(value).good() && !value.empty()) {
-        std::string mapped, part;
-        std::stringstream ss(value.c_str());
-        bool first = true;
-        while (std::getline(ss, part, '\\')) {
-          if (!first) mapped += '\\';
-          first = false;
-          mapped += part.rfind("1.2.840.10008.", 0) == 0 ? part : remap_uid(part, salt);
-        }
-        e->putString(mapped.c_str());
-      }
-      continue;
-    }
-    if (vr == EVR_DA || vr == EVR_DT || vr == EVR_TM) {
-      OFString value;
-      if (remove_dates) e->putString("");
-      else if (vr != EVR_TM && e->getOFStringArray(value).good()) e->putString(shift_dates(value.c_str(), shift).c_str());
-      continue;
-    }
-    if (vr == EVR_PN) e->putString("");  // any other person name
-  }
-  for (const auto &key : to_delete) item->findAndDeleteElement(key, OFFalse, OFFalse);
-}
-
 static std::vector<uint8_t> save_to_memory(DcmFileFormat &file, E_TransferSyntax xfer) {
   char path[] = "/tmp/lumen-dicom-XXXXXX";
   const int fd = mkstemp(path);
@@ -524,28 +334,6 @@ static void hand_out(const std::vector<uint8_t> &bytes, uint8_t **out, int64_t *
   *out = static_cast<uint8_t *>(ci_malloc(bytes.size()));
   std::memcpy(*out, bytes.data(), bytes.size());
   *out_len = int64_t(bytes.size());
-}
-
-int32_t ci_dicom_deidentify(ci_dicom *d, const char *salt, int32_t date_shift_days, int32_t remove_dates,
-                            uint8_t **out, int64_t *out_len, ci_error *err) {
-  CI_GUARD(err, -1, {
-    DcmDataset *ds = d->file.getDataset();
-    const std::string s = salt ? salt : "";
-    OFString patient;
-    ds->findAndGetOFString(DCM_PatientID, patient);
-    const std::string pseudonym = hex_digest(patient.c_str(), s, 16);
-    deidentify_item(ds, s, date_shift_days, remove_dates != 0, pseudonym);
-    ds->putAndInsertString(DCM_PatientIdentityRemoved, "YES");
-    ds->putAndInsertString(DCM_DeidentificationMethod, "Lumen: PS3.15 Basic Profile, UIDs re-mapped, dates shifted");
-    if (remove_dates) ds->putAndInsertString(DCM_DeidentificationMethod, "Lumen: PS3.15 Basic Profile, UIDs re-mapped, dates removed");
-    DcmMetaInfo *meta = d->file.getMetaInfo();
-    OFString instance;
-    if (ds->findAndGetOFString(DCM_SOPInstanceUID, instance).good())
-      meta->putAndInsertString(DCM_MediaStorageSOPInstanceUID, instance.c_str());
-    E_TransferSyntax xfer = ds->getOriginalXfer();
-    hand_out(save_to_memory(d->file, xfer == EXS_Unknown ? EXS_LittleEndianExplicit : xfer), out, out_len);
-    return 0;
-  })
 }
 
 int32_t ci_dicom_write(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames,

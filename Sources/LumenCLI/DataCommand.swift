@@ -18,14 +18,11 @@ struct DataCommand: ParsableCommand {
 extension WorkspaceOptions {
     func datasets() throws -> DatasetRepository { DatasetRepository(workspace: try open()) }
 
-    /// The workspace's de-identification salt (created on first use; keep it to map patients consistently).
-    func deidentificationSalt() throws -> String {
+    /// A note for workspaces that de-identified with an earlier Lumen: its salt file is no longer used.
+    func legacySaltNotice() throws -> String? {
         let file = try open().folder.appendingPathComponent("deid.salt")
-        if let text = try? String(contentsOf: file, encoding: .utf8), !text.isEmpty { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
-        var rng = SystemRandomNumberGenerator()
-        let salt = (0..<4).map { _ in String(format: "%016llx", rng.next()) }.joined()
-        try salt.write(to: file, atomically: true, encoding: .utf8)
-        return salt
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return "note: \(file.path) is from an earlier Lumen and is no longer used: pseudonyms, UIDs and date shifts now come from HMAC-SHA256 with the store's secret, so they differ from those of earlier imports (re-import to make them agree; see docs/data.md)"
     }
 }
 
@@ -53,7 +50,7 @@ final class ProgressBar: Sendable {
     }
 }
 
-struct DataImport: ParsableCommand {
+struct DataImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import a folder, CSV manifest, segmentation pairs or MedMNIST .npz as a new dataset version.",
@@ -63,7 +60,8 @@ struct DataImport: ParsableCommand {
           a .csv/.tsv/.txt manifest (path, label, optional patient/group and split columns; other columns kept);
           an image folder (or multi-page TIFF) with --masks (segmentation pairs matched by name, or page by page);
           a MedMNIST .npz (train_/val_/test_ images and labels).
-        DICOM is de-identified (PS3.15 Basic Profile, UIDs re-mapped, dates shifted per patient) unless --no-deidentify.
+        DICOM is de-identified (PS3.15 Basic Profile, UIDs re-mapped, dates shifted per patient) unless --no-deidentify,
+        and stored under names derived from its pseudonyms; --keep-mapping keeps the original names in an owner-only file.
         A file that cannot be read is reported with its reason and the rest is imported; the exit code is then 3.
         """
     )
@@ -80,13 +78,14 @@ struct DataImport: ParsableCommand {
     @Option(help: "Folder the manifest's relative paths start from (default: the manifest's folder).") var root: String?
     @Flag(help: "Store DICOM files as they are, identifying attributes included.") var noDeidentify = false
     @Flag(help: "Remove dates from DICOM instead of shifting them.") var removeDates = false
+    @Flag(help: "Keep the original file names of de-identified DICOM in an owner-only mapping file under the artifact root (they often carry medical record or accession numbers).") var keepMapping = false
     @Option(help: "Also assign splits by these ratios (train,val,test), stratified and group-aware.") var split: String?
     @Option(help: "Seed for --split.") var seed: UInt64 = 0
     @Option(help: "Stratify --split by the label and these metadata columns (comma-separated).") var stratify: String = "label"
     @Option(help: "Worker threads (default: every core).") var threads: Int?
     @Flag(help: "Print the result as JSON.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let sourceURL = URL(fileURLWithPath: source)
         guard FileManager.default.fileExists(atPath: sourceURL.path) else { throw CLIError("\(source): no such file or folder") }
         let repository = try workspace.datasets()
@@ -123,11 +122,22 @@ struct DataImport: ParsableCommand {
         if let threads { options.threads = max(1, threads) }
         let bar = ProgressBar("importing")
         options.progress = { bar.update($0, $1) }
-        let builder = DatasetBuilder(repository: repository, options: options, salt: try workspace.deidentificationSalt())
+        let builder: DatasetBuilder
+        if noDeidentify {
+            builder = DatasetBuilder(storingAsIs: repository, options: options)
+        } else {
+            // The key lives with the store, so every replica and every import derives the same pseudonyms.
+            builder = try await workspace.withStore { [options] store in
+                DatasetBuilder(repository: repository, options: options, secret: try await store.deidentificationSecret())
+            }
+        }
+        if !noDeidentify, let notice = try workspace.legacySaltNotice() { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
         let result = builder.ingest(items)
         skipped += result.skipped
+        // The terminal still shows the original names of skipped files (the manifest does not keep them).
+        let originals = Dictionary(result.renamedPaths.map { ($0.stored, $0.original) }, uniquingKeysWith: { a, _ in a })
         guard !result.entries.isEmpty else {
-            for s in skipped.prefix(20) { FileHandle.standardError.write(Data("skipped \(s.path): \(s.reason)\n".utf8)) }
+            for s in skipped.prefix(20) { FileHandle.standardError.write(Data("skipped \(originals[s.path] ?? s.path): \(s.reason)\n".utf8)) }
             throw CLIError("nothing imported from \(source): \(skipped.count) file(s) skipped")
         }
         var entries = result.entries
@@ -135,14 +145,30 @@ struct DataImport: ParsableCommand {
             entries = Splitter.split(entries, ratios: try SplitRatios.parse(split), seed: seed, stratifyBy: stratify.split(separator: ",").map(String.init))
         }
         let datasetName = name ?? sourceURL.deletingPathExtension().lastPathComponent
-        let version = DatasetVersion(name: datasetName, task: task, source: sourceURL.standardizedFileURL.path, entries: entries, skipped: skipped)
+        let originalSource = sourceURL.standardizedFileURL.path
+        let renamed = !result.renamedPaths.isEmpty
+        // The source folder's path names the same people as the files in it: withheld when they were renamed.
+        var version = DatasetVersion(name: datasetName, task: task, source: renamed ? "de-identified import (original location withheld)" : originalSource,
+                                     entries: entries, skipped: skipped)
+        if let report = result.report { version.deidentificationReport = try report.save(in: repository) }
         try repository.save(version)
+        var mappingFile: URL?
+        if keepMapping && renamed {
+            mappingFile = try DeIdentificationMapping.save(result.renamedPaths, source: originalSource, version: version, in: repository)
+        }
         if json {
             try printJSON(["version": version.reference, "files": String(version.entries.count), "skipped": String(skipped.count)])
         } else {
             print("imported \(version.entries.count) files as \(version.reference)\(skipped.isEmpty ? "" : " (\(skipped.count) skipped)")")
             print(summary(version))
-            for s in skipped.prefix(50) { FileHandle.standardError.write(Data("skipped \(s.path): \(s.reason)\n".utf8)) }
+            if let report = result.report {
+                let t = report.totals
+                print("de-identified \(t["files"] ?? 0) DICOM files (PS3.15 Basic Profile): \(t["removed"] ?? 0) attributes removed, \(t["private removed"] ?? 0) private removed, \(t["emptied"] ?? 0) emptied, \(t["replaced"] ?? 0) replaced, \(t["re-mapped"] ?? 0) UIDs re-mapped, " + (removeDates ? "dates and times emptied" : "\(t["shifted"] ?? 0) dates shifted"))
+                if let sha = version.deidentificationReport { print("report: \(repository.artifacts.root.path)/sha256/\(sha.prefix(2))/\(sha.dropFirst(2))") }
+                if (t["warnings"] ?? 0) > 0 { print("warning: \(t["warnings"] ?? 0) file(s) declare burned-in annotations (see the report): Lumen does not clean pixels") }
+            }
+            if let mappingFile { print("original names kept in \(mappingFile.path) (owner-only)") } else if renamed { print("original file names were not kept (--keep-mapping keeps them)") }
+            for s in skipped.prefix(50) { FileHandle.standardError.write(Data("skipped \(originals[s.path] ?? s.path): \(s.reason)\n".utf8)) }
             if skipped.count > 50 { FileHandle.standardError.write(Data("… and \(skipped.count - 50) more (lumen data show \(version.reference) --skipped)\n".utf8)) }
         }
         if !skipped.isEmpty { throw ExitCode(3) }

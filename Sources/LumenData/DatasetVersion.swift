@@ -67,6 +67,9 @@ public struct DatasetVersion: Codable, Sendable, Equatable {
     public var parent: String?
     public var entries: [DatasetEntry]
     public var skipped: [SkippedFile]
+    /// SHA-256 of the de-identification report in the artifact store (`DeIdentificationReport`), for
+    /// versions imported with DICOM de-identified. Not part of the id.
+    public var deidentificationReport: String?
 
     public init(name: String, task: DatasetTask, source: String, parent: String? = nil, entries: [DatasetEntry], skipped: [SkippedFile] = [], createdAt: Date = Date()) {
         self.name = name

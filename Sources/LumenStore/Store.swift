@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Where a team's experiments, runs, parameters, metrics and tags live.
@@ -95,6 +96,12 @@ public protocol Store: Sendable {
     func logPredictions(_ logs: [PredictionLog]) async throws
     /// Predictions of a model (optionally one version) since a time (ms), oldest first, at most `limit`.
     func predictions(modelName: String, version: Int64?, since: Int64, limit: Int) async throws -> [PredictionLog]
+
+    // Secrets
+    /// The workspace's 256-bit de-identification secret, created at random on first use (concurrent
+    /// first uses agree on one). Every replica and every import on this store derives the same
+    /// pseudonyms, UIDs and date shifts from it. Never exposed over HTTP.
+    func deidentificationSecret() async throws -> SymmetricKey
 
     /// Closes connections.
     func close() async throws

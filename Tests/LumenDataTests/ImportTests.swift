@@ -113,11 +113,46 @@ struct ImportTests {
             #expect(file["PatientName"]?.contains("Synthetic") == false)
             #expect(file["InstitutionName"] == nil && file["PatientBirthDate"] == nil && file["AccessionNumber"] == nil)
             #expect(e.metadata["modality"] == "CT" && e.metadata["deidentified"] == "yes")
+            // Named from keyed digests, the patient's pseudonym first; labels stay in the label field.
+            #expect(e.path.hasPrefix(e.group! + "/study-") && e.path.hasSuffix(".dcm") && !e.path.contains("SYN") && !e.path.contains("lesion") && !e.path.contains("normal"))
+            #expect(e.label == "lesion" || e.label == "normal")
         }
+        #expect(Set(result.entries.map(\.path)).count == 4)
+        #expect(result.renamedPaths.map(\.original).sorted() == ["lesion/SYN00000_000.dcm", "normal/SYN00000_001.dcm", "normal/SYN00001_000.dcm", "normal/SYN00001_001.dcm"])
+        #expect(Set(result.renamedPaths.map(\.stored)) == Set(result.entries.map(\.path)))
+        let report = try #require(result.report)
+        #expect(report.files.map(\.path) == result.entries.map(\.path) && report.files.allSatisfy { $0.record.removed.contains("InstitutionName") && $0.record.shifted.contains("StudyDate") })
+        #expect(report.totals["files"] == 4 && report.totals["re-mapped"]! >= 4 * 4)
+        // A manifest's patient column is pseudonymised with the same key: the same groups as from the files.
+        let manifest = s.builder().ingest(try CSVImporter().items(csv: s.url("ct/labels.csv")))
+        #expect(Set(manifest.entries.compactMap(\.group)) == groups && manifest.entries.allSatisfy { !$0.path.contains("SYN") })
+        // A second import with the same key stores byte-identical files under the same names.
+        #expect(manifest.entries.map(\.sha256).sorted() == result.entries.map(\.sha256).sorted() && manifest.entries.map(\.path) == result.entries.map(\.path))
+        // An unreadable file among de-identified ones is listed under a neutral name.
+        try s.write(Array("DICM? no".utf8), "ct/lesion/SYN00009_MRN.dcm")
+        let withBroken = s.builder().ingest(try FolderImporter.items(root: s.url("ct")))
+        #expect(withBroken.skipped.count == 1 && withBroken.skipped[0].path.hasPrefix("unreadable/") && !"\(withBroken.skipped)".contains("SYN00009"))
+        #expect(withBroken.renamedPaths.contains { $0.original == "lesion/SYN00009_MRN.dcm" && $0.stored == withBroken.skipped[0].path })
         var optOut = ImportOptions()
         optOut.deidentify = false
-        let raw = DatasetBuilder(repository: s.repository, options: optOut, salt: "x").ingest(try FolderImporter.items(root: s.url("ct")))
-        #expect(Set(raw.entries.compactMap(\.group)) == ["SYN00000", "SYN00001"])
+        let raw = DatasetBuilder(storingAsIs: s.repository, options: optOut).ingest(try FolderImporter.items(root: s.url("ct")))
+        #expect(Set(raw.entries.compactMap(\.group)) == ["SYN00000", "SYN00001"] && raw.report == nil && raw.renamedPaths.isEmpty)
+        #expect(raw.entries.map(\.path).contains("lesion/SYN00000_000.dcm"))
+    }
+
+    @Test func theMappingIsWrittenOwnerOnly() throws {
+        let s = Scratch()
+        defer { s.cleanup() }
+        try Synthesizer.ctPhantom(out: s.url("ct"), patients: 1, slicesPerPatient: 2, size: 32, seed: 3)
+        let result = s.builder().ingest(try FolderImporter.items(root: s.url("ct")))
+        let version = DatasetVersion(name: "ct", task: .classification, source: "withheld", entries: result.entries)
+        let file = try DeIdentificationMapping.save(result.renamedPaths, source: s.url("ct").path, version: version, in: s.repository)
+        let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let folder = try FileManager.default.attributesOfItem(atPath: file.deletingLastPathComponent().path)
+        #expect((folder[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        let contents = try JSONDecoder().decode(DeIdentificationMapping.Contents.self, from: Data(contentsOf: file))
+        #expect(contents.files.count == 2 && contents.files.allSatisfy { $0.original.contains("SYN00000") } && contents.source == s.url("ct").path)
     }
 
     @Test func segmentationPairsAndStacks() throws {

@@ -73,11 +73,22 @@ void ci_dicom_free(ci_dicom *d);
 char *ci_dicom_attributes(ci_dicom *d, ci_error *err);
 /** Decodes the pixel data: stored values (sign-extended to the sample type), samples interleaved. */
 int32_t ci_dicom_pixels(ci_dicom *d, ci_pixels *out, ci_error *err);
-/** Writes a de-identified Part-10 copy (PS3.15 Basic Profile): identifying attributes removed or
- *  emptied, UIDs re-mapped with `salt`, dates shifted by `date_shift_days` (or removed when
- *  `remove_dates` is set), private tags removed. */
-int32_t ci_dicom_deidentify(ci_dicom *d, const char *salt, int32_t date_shift_days, int32_t remove_dates,
-                            uint8_t **out, int64_t *out_len, ci_error *err);
+/* Element access (dicom_elements.cpp). A path names an element through the items holding it:
+ * "0010,0020" at the top level (group 0002: the file meta information), "0008,1140[0]/0008,1155" in
+ * item 0 of a sequence. */
+/** Every element, sequences recursed, meta first, one line each: "path\tKeyword\tVR\tkind\tvalue\n",
+ *  kind "V" (value: the text, multi-values joined by '\\', control bytes and '%' as %XX), "S" (value:
+ *  the item count) or "B" (binary; value: the length in bytes). */
+char *ci_dicom_elements(ci_dicom *d, ci_error *err);
+/** Sets an element's text value, creating it (and the sequences and items on its path; an index equal
+ *  to the item count appends one) when missing; `vr` (e.g. "LO") is needed only for tags the dictionary
+ *  does not know. An empty value on a sequence removes its items. */
+int32_t ci_dicom_put(ci_dicom *d, const char *path, const char *vr, const char *value, ci_error *err);
+/** Removes an element (a sequence with its items): 1 when removed, 0 when absent, -1 on error. */
+int32_t ci_dicom_delete(ci_dicom *d, const char *path, ci_error *err);
+/** Writes the (edited) file as Part 10 in its original transfer syntax (explicit VR little endian for
+ *  a bare data set), the meta information updated from the data set. */
+int32_t ci_dicom_save(ci_dicom *d, uint8_t **out, int64_t *out_len, ci_error *err);
 /** Builds a Part-10 file (explicit VR little endian) from attributes and pixels: `attributes` is a
  *  "Keyword\tvalue\n" list; `pixels` has `type` CI_U8, CI_U16 or CI_I16. Used by the synthesiser. */
 int32_t ci_dicom_write(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames,

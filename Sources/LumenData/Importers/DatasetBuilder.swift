@@ -54,15 +54,37 @@ public struct DatasetBuilder: Sendable {
     let wroteLoose = Flag()
     var blobRoot: String { repository.artifacts.root.path + "/sha256" }
 
-    public init(repository: DatasetRepository, options: ImportOptions, salt: String) {
+    /// A builder whose pseudonyms, UIDs and date shifts derive from `key` (the workspace's
+    /// de-identification secret: `Store.deidentificationSecret()`).
+    public init(repository: DatasetRepository, options: ImportOptions, key: any KeyedHash) {
         self.repository = repository
         self.options = options
-        self.deidentifier = options.deidentify ? DeIdentifier(salt: salt, removeDates: options.removeDates) : nil
+        self.deidentifier = options.deidentify ? DeIdentifier(key: key, removeDates: options.removeDates) : nil
+    }
+
+    /// A builder keyed by the workspace's secret (`Store.deidentificationSecret()`, which every replica
+    /// and import shares).
+    public init(repository: DatasetRepository, options: ImportOptions, secret: SymmetricKey) {
+        self.init(repository: repository, options: options, key: WorkspaceKey(secret))
+    }
+
+    /// A builder that stores every file as it is; `options.deidentify` must be off.
+    public init(storingAsIs repository: DatasetRepository, options: ImportOptions) {
+        precondition(!options.deidentify, "a builder without a key cannot de-identify")
+        self.repository = repository
+        self.options = options
+        self.deidentifier = nil
+    }
+
+    /// A builder keyed by the bytes of `salt` (tests and tools that bring their own key).
+    public init(repository: DatasetRepository, options: ImportOptions, salt: String) {
+        self.init(repository: repository, options: options, secret: SymmetricKey(data: Data(salt.utf8)))
     }
 
     /// Ingests `items` on `options.threads` threads; entries come back sorted by path. New blobs go
-    /// into one pack per worker (see `BlobPacks`), synced and indexed before this returns.
-    public func ingest(_ items: [ImportItem]) -> (entries: [DatasetEntry], skipped: [SkippedFile]) {
+    /// into one pack per worker (see `BlobPacks`), synced and indexed before this returns. De-identified
+    /// DICOM files are renamed from keyed digests (see `renamed(_:skipped:)`).
+    public func ingest(_ items: [ImportItem]) -> ImportResult {
         let results = ResultBox(count: items.count)
         let counter = Counter()
         let threads = max(1, min(options.threads, items.count))
@@ -81,11 +103,11 @@ public struct DatasetBuilder: Sendable {
                 failures.set(worker, .failure(SkippedFile(path: writer?.path ?? "pack", reason: "\(error)")))
             }
         }
-        var entries: [DatasetEntry] = []
+        var entries: [(DatasetEntry, Renaming?)] = []
         var skipped: [SkippedFile] = []
         for r in results.values {
             switch r {
-            case .success(let e): entries.append(e)
+            case .success(let e, let renaming): entries.append((e, renaming))
             case .failure(let s): skipped.append(s)
             case nil: break
             }
@@ -93,22 +115,24 @@ public struct DatasetBuilder: Sendable {
         if failures.values.contains(where: { $0 != nil }) {
             // A pack that could not be synced or indexed: none of this import's entries can be trusted.
             let reasons = failures.values.compactMap { if case .failure(let s) = $0 { return s.reason } else { return nil } }
-            return ([], items.map { SkippedFile(path: $0.path, reason: "storing failed: \(reasons.joined(separator: "; "))") })
+            let failed = items.map { SkippedFile(path: $0.path, reason: "storing failed: \(reasons.joined(separator: "; "))") }
+            return renamed([], skipped: failed, deidentifying: deidentifier != nil)
         }
         if wroteLoose.value { sync() }
-        return (entries.sorted { $0.path < $1.path }, skipped.sorted { $0.path < $1.path })
+        return renamed(entries, skipped: skipped, deidentifying: entries.contains { $0.1 != nil })
     }
 
-    enum Outcome: Sendable { case success(DatasetEntry), failure(SkippedFile) }
+    enum Outcome: Sendable { case success(DatasetEntry, Renaming?), failure(SkippedFile) }
 
     func ingest(_ item: ImportItem, writer: PackWriter? = nil) -> Outcome {
         do {
-            var (entry, _) = try store(item.path, url: item.url, bytes: item.bytes, label: item.label, group: item.group, writer: writer)
+            let (stored, _, renaming) = try store(item.path, url: item.url, bytes: item.bytes, label: item.label, group: item.group, writer: writer)
+            var entry = stored
             entry.split = item.split
             entry.metadata.merge(item.metadata) { own, _ in own }
             if item.mask != nil || item.maskBytes != nil {
                 let maskPath = item.mask?.lastPathComponent ?? item.path + ".mask"
-                let (mask, image) = try store(maskPath, url: item.mask, bytes: item.maskBytes, label: nil, group: nil, writer: writer)
+                let (mask, image, _) = try store(maskPath, url: item.mask, bytes: item.maskBytes, label: nil, group: nil, writer: writer)
                 guard let w = Int(entry.metadata["width"] ?? ""), let h = Int(entry.metadata["height"] ?? ""), image.width == w, image.height == h else {
                     throw DataError.invalidSource(path: item.path, reason: "mask \(maskPath) is \(image.width) x \(image.height), the image is \(entry.metadata["width"] ?? "?") x \(entry.metadata["height"] ?? "?")")
                 }
@@ -117,14 +141,14 @@ public struct DatasetBuilder: Sendable {
                 let values = image.floats()
                 entry.metadata["mask_foreground"] = String(values.filter { $0 != 0 }.count)
             }
-            return .success(entry)
+            return .success(entry, renaming)
         } catch {
             return .failure(SkippedFile(path: item.path, reason: "\(error)"))
         }
     }
 
     /// Decodes, de-identifies (DICOM) and stores one file.
-    func store(_ path: String, url: URL?, bytes given: [UInt8]?, label: String?, group: String?, writer: PackWriter? = nil) throws -> (DatasetEntry, MedicalImage) {
+    func store(_ path: String, url: URL?, bytes given: [UInt8]?, label: String?, group: String?, writer: PackWriter? = nil) throws -> (DatasetEntry, MedicalImage, Renaming?) {
         var bytes: [UInt8]
         if let given { bytes = given } else if let url { bytes = try ImageReader.readFile(url) } else { throw DataError.invalidSource(path: path, reason: "no data") }
         guard let format = ImageReader.detect(bytes) else {
@@ -132,15 +156,18 @@ public struct DatasetBuilder: Sendable {
         }
         var metadata: [String: String] = [:]
         var group = group
+        var renaming: Renaming?
         let image: MedicalImage
         if format == .dicom {
             let file = try DICOMFile(bytes, source: path)
             image = try DICOMReader.image(from: file)
             if let deidentifier {
-                bytes = try deidentifier.deidentify(file)
-                let clean = try DICOMFile(bytes, source: path)
-                if group == nil { group = clean["PatientID"] }
+                let clean = try deidentifier.deidentify(bytes, source: path)
+                bytes = clean.bytes
+                // A group given by a manifest is an identifier too: it gets the same keyed pseudonym.
+                group = group.map { deidentifier.pseudonyms.patientID($0) } ?? clean.patientID
                 metadata["deidentified"] = "yes"
+                renaming = Renaming(original: path, proposed: clean.anonymousPath, record: clean.record)
             } else if group == nil {
                 group = file["PatientID"]
             }
@@ -161,7 +188,7 @@ public struct DatasetBuilder: Sendable {
         if metadata["modality"] == nil, let m = image.modality { metadata["modality"] = m }
         let sha = try put(bytes, into: writer)
         let entry = DatasetEntry(path: path, sha256: sha, size: Int64(bytes.count), format: format.rawValue, label: label, group: group, metadata: metadata)
-        return (entry, image)
+        return (entry, image, renaming)
     }
 
     /// Stores bytes under their SHA-256 (skipping the write when the blob exists): a temporary file in the

@@ -54,16 +54,6 @@ public final class DICOMFile {
         }
         return (pixels, photometric.trimmingCharacters(in: .whitespaces))
     }
-
-    /// A de-identified Part-10 copy (see `DeIdentifier`).
-    public func deidentified(salt: String, dateShiftDays: Int, removeDates: Bool) throws(ImagingError) -> [UInt8] {
-        var out: UnsafeMutablePointer<UInt8>?
-        var length: Int64 = 0
-        try Native.call({ .unreadable(source: self.source, reason: "de-identification failed: \($0)") }) { err in
-            ci_dicom_deidentify(handle, salt, Int32(clamping: dateShiftDays), removeDates ? 1 : 0, &out, &length, err)
-        }
-        return Native.take(out, length)
-    }
 }
 
 /// DICOM images: every transfer syntax DCMTK decodes plus JPEG 2000; modality LUT applied

@@ -102,6 +102,10 @@ enum Migrations {
                   direction TEXT NOT NULL, step BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (run_uuid, model_id, direction))
                 """,
             ]),
+            (8, [
+                // Secrets shared by every replica of the workspace (the de-identification key), hex-encoded.
+                "CREATE TABLE lumen_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created BIGINT NOT NULL)",
+            ]),
         ]
     }
 

@@ -1,0 +1,11 @@
+// The DICOM handle shared by dicom.cpp (parsing, pixels, writing) and dicom_elements.cpp (element
+// access); never included from Swift.
+#pragma once
+#include "cimaging_internal.hpp"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dctk.h>
+
+struct ci_dicom {
+  DcmFileFormat file;
+};
