@@ -1,10 +1,8 @@
 // DICOM through DCMTK: parsing, pixel decoding (native, JPEG, JPEG-LS, RLE, deflate), de-identification
 // and writing. JPEG 2000 fragments go to jpeg2000.cpp (OpenJPEG), since DCMTK's free edition has no
 // JPEG 2000 codec.
-#include "cimaging_internal.hpp"
+#include "dicom_internal.hpp"
 
-#include <dcmtk/config/osconfig.h>
-#include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
@@ -25,10 +23,6 @@
 // jpeg2000.cpp
 void ci_j2k_decode_frame(const uint8_t *bytes, size_t len, int32_t width, int32_t height, int32_t samples,
                          int32_t type, uint8_t *dst);
-
-struct ci_dicom {
-  DcmFileFormat file;
-};
 
 static void ci_dicom_init() {
   static std::once_flag once;

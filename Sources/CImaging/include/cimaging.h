@@ -73,6 +73,16 @@ void ci_dicom_free(ci_dicom *d);
 char *ci_dicom_attributes(ci_dicom *d, ci_error *err);
 /** Decodes the pixel data: stored values (sign-extended to the sample type), samples interleaved. */
 int32_t ci_dicom_pixels(ci_dicom *d, ci_pixels *out, ci_error *err);
+/** A DICOM lookup table (PS3.3 C.11): `entries` values (malloc'ed; ci_free), the first input value
+ *  mapped and the bits of each output value. */
+typedef struct ci_lut {
+  uint16_t *data;
+  int32_t entries, first_mapped, bits;
+} ci_lut;
+enum { CI_LUT_MODALITY = 0, CI_LUT_VOI = 1 };
+/** Item `index` of the Modality LUT Sequence (0028,3000, `kind` CI_LUT_MODALITY) or the VOI LUT Sequence
+ *  (0028,3010, CI_LUT_VOI): 1 when found (`out` filled), 0 when absent, -1 when malformed. */
+int32_t ci_dicom_lut(ci_dicom *d, int32_t kind, int32_t index, ci_lut *out, ci_error *err);
 /** Writes a de-identified Part-10 copy (PS3.15 Basic Profile): identifying attributes removed or
  *  emptied, UIDs re-mapped with `salt`, dates shifted by `date_shift_days` (or removed when
  *  `remove_dates` is set), private tags removed. */
