@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv-interop
 # mlflow-skinny 3 or later: the logged-model API (mlflow.entities.logged_model) is what test_mlflow_logged_models drives;
-# an older venv fails that import and is rebuilt.
-bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn" \
-  "mlflow-skinny>=3" pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn
+# an older venv fails that import and is rebuilt. SimpleITK and pydicom-data: the geometry and modality interop tests.
+bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store" \
+  "mlflow-skinny>=3" pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn SimpleITK pydicom-data
 LUMEN_BIN="${LUMEN_BIN:-$(swift build --show-bin-path)/lumen}" "$VENV/bin/python" -m pytest -q interop --ignore=interop/torch "$@"

@@ -116,6 +116,12 @@ int32_t ci_dicom_save(ci_dicom *d, uint8_t **out, int64_t *out_len, ci_error *er
   return fn(d, out, out_len, err);
 }
 
+int32_t ci_dicom_lut(ci_dicom *d, int32_t kind, int32_t index, ci_lut *out, ci_error *err) {
+  static void *slot;
+  int32_t (*fn)(ci_dicom *d, int32_t kind, int32_t index, ci_lut *out, ci_error *err) = (int32_t (*)(ci_dicom *d, int32_t kind, int32_t index, ci_lut *out, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_lut");
+  return fn(d, kind, index, out, err);
+}
+
 int32_t ci_dicom_write(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames, int32_t channels, int32_t type, uint8_t **out, int64_t *out_len, ci_error *err) {
   static void *slot;
   int32_t (*fn)(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames, int32_t channels, int32_t type, uint8_t **out, int64_t *out_len, ci_error *err) = (int32_t (*)(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames, int32_t channels, int32_t type, uint8_t **out, int64_t *out_len, ci_error *err))ci_bridge_symbol(&slot, "ci_dicom_write");

@@ -1,5 +1,5 @@
-// The DICOM handle shared by dicom.cpp (parsing, pixels, writing) and dicom_elements.cpp (element
-// access); never included from Swift.
+// The DICOM handle shared by dicom.cpp (parsing, pixels, writing), dicom_elements.cpp (element access) and
+// dicom_lut.cpp (lookup tables); never included from Swift.
 #pragma once
 #include "cimaging_internal.hpp"
 

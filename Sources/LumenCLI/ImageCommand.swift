@@ -12,8 +12,15 @@ struct ImageCommand: ParsableCommand {
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print what to check first: format, transfer syntax, modality, size, frames, bit depth, spacing, window, value range.",
-            discussion: "The reader is chosen by content, not extension. A folder is read as one DICOM series (slices sorted by Image Position). Exits 1 when any file cannot be read."
+            abstract: "Print what to check first: format, transfer syntax, modality, size, frames, bit depth, spacing, geometry, window, value range.",
+            discussion: """
+            The reader is chosen by content, not extension. A folder is read as one DICOM series (slices sorted \
+            along the slice normal by Image Position). Values are modality values (Hounsfield units for CT, \
+            never inverted for MONOCHROME1). Origin and direction cosines are in DICOM's LPS patient frame \
+            (as ITK's); the orientation code names the direction each axis points to (LPS: the column index \
+            grows towards the patient's left, the row index towards posterior, the slice index towards the \
+            head; ITK's legacy code for the same frame is RAI). Exits 1 when any file cannot be read.
+            """
         )
         @Argument(help: "Image files or DICOM series folders.") var files: [String]
         @Flag(help: "One JSON object per file, for scripts.") var json = false
@@ -23,7 +30,7 @@ struct ImageCommand: ParsableCommand {
             var reports: [[String: String]] = []
             for path in files {
                 do {
-                    let image = try load(path)
+                    let image = try load(path, values: .modality)
                     let report = describe(image, path: path)
                     if json { reports.append(report) } else { printReport(report) }
                 } catch {
@@ -38,7 +45,10 @@ struct ImageCommand: ParsableCommand {
             if failed { throw ExitCode(1) }
         }
 
+        /// Text values for people; geometry and range also at full precision, numbers separated by spaces
+        /// (`origin`, `direction` row-major, `spacing`, `min`, `max`), for scripts.
         func describe(_ image: MedicalImage, path: String) -> [String: String] {
+            func exact(_ values: [Double]) -> String { values.map { "\($0)" }.joined(separator: " ") }
             var r: [String: String] = ["path": path, "format": image.tags["Format"] ?? image.format.rawValue]
             r["size"] = image.depth > 1 ? "\(image.width) x \(image.height) x \(image.depth)" : "\(image.width) x \(image.height)"
             r["channels"] = String(image.channels)
@@ -46,38 +56,58 @@ struct ImageCommand: ParsableCommand {
             r["pixel_type"] = image.pixelType.rawValue
             r["bit_depth"] = image.tags["BitsStored"] ?? String(image.pixelType.bits)
             r["spacing_mm"] = image.spacing.map { formatNumber($0) }.joined(separator: " x ")
-            let (lo, hi) = image.valueRange()
-            r["value_range"] = "\(formatNumber(Double(lo))) … \(formatNumber(Double(hi)))"
+            r["spacing"] = exact(image.spacing)
+            r["origin"] = exact(image.origin)
+            r["direction"] = exact(image.direction)
+            r["origin_mm"] = "(" + image.origin.map { String(format: "%.4f", $0) }.joined(separator: ", ") + ") LPS"
+            r["direction_cosines"] = (0..<3).map { c in "(" + (0..<3).map { String(format: "%.6f", image.direction[$0 * 3 + c]) }.joined(separator: ", ") + ")" }.joined(separator: " ")
+            r["orientation"] = image.orientationCode
+            r["orientation_text"] = "\(image.orientationCode) (axes point to; ITK legacy code \(Geometry.legacyITKCode(image.direction)))"
+            let (lo, hi) = image.exactRange()
+            r["value_range"] = "\(formatNumber(lo)) … \(formatNumber(hi))"
+            r["min"] = exact([lo])
+            r["max"] = exact([hi])
             if let m = image.modality { r["modality"] = m }
-            if let w = image.window { r["window"] = "C \(formatNumber(w.center)) / W \(formatNumber(w.width))" }
+            if let w = image.window { r["window"] = "C \(formatNumber(w.center)) / W \(formatNumber(w.width))" + (image.tags["VOILUTFunction"].map { " \($0)" } ?? "") }
+            if let lut = image.voiLUT { r["voi_lut"] = "\(lut.values.count) entries from \(lut.firstMapped), \(lut.bits) bits" }
+            if let m = image.tags["ModalityLUT"] { r["modality_lut"] = m }
             if let ts = image.tags["TransferSyntaxUID"] { r["transfer_syntax"] = "\(image.tags["TransferSyntaxName"] ?? "") (\(ts))" }
             if let p = image.tags["PhotometricInterpretation"] { r["photometric"] = p }
             if let s = image.tags["RescaleSlope"], let i = image.tags["RescaleIntercept"] { r["rescale"] = "slope \(s), intercept \(i)" }
             if image.format == .dicom, image.tags["RescaleIntercept"] != nil, image.modality == "CT" { r["units"] = "HU" }
+            if let g = image.tags["Geometry"] { r["geometry_note"] = g }
             return r
         }
 
         func printReport(_ r: [String: String]) {
             print(r["path"]!)
-            for key in ["format", "transfer_syntax", "modality", "size", "channels", "frames", "bit_depth", "pixel_type", "photometric", "spacing_mm", "rescale", "units", "window", "value_range"] {
-                if let v = r[key] { print("  \(key.replacingOccurrences(of: "_", with: " ").padding(toLength: 16, withPad: " ", startingAt: 0)) \(v)") }
+            let keys = ["format", "transfer_syntax", "modality", "size", "channels", "frames", "bit_depth", "pixel_type", "photometric", "spacing_mm",
+                        "origin_mm", "direction_cosines", "orientation_text", "geometry_note", "rescale", "modality_lut", "units", "window", "voi_lut", "value_range"]
+            for key in keys {
+                if let v = r[key] {
+                    let label = key == "orientation_text" ? "orientation" : key.replacingOccurrences(of: "_", with: " ")
+                    print("  \(label.padding(toLength: 17, withPad: " ", startingAt: 0)) \(v)")
+                }
             }
         }
     }
 
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write an image as .png (windowed), .nii/.nii.gz or .npy (the exact decoded array).",
+            abstract: "Write an image as .png (windowed), .nii/.nii.gz (geometry and modality values) or .npy (the exact decoded array).",
             discussion: """
             PNG: --window takes a preset (\(WindowPreset.allCases.map(\.rawValue).joined(separator: ", "))) or CENTER,WIDTH; \
-            without it the file's own window is used, else the value range. NPY: DICOM stored values by default, \
-            modality values (Hounsfield units for CT) with --hu.
+            without it the file's own VOI LUT or window is used, else the value range; MONOCHROME1 is inverted for display. \
+            NIfTI: modality values (Hounsfield units for CT), geometry converted from LPS to NIfTI's RAS (qform and sform). \
+            NPY: DICOM stored values by default, modality values with --hu (never inverted), display values in 0…1 \
+            (VOI LUT or window, before MONOCHROME1 inversion) with --voi.
             """
         )
         @Argument(help: "Input image (or DICOM series folder).") var input: String
         @Argument(help: "Output file: .png, .nii, .nii.gz or .npy.") var output: String
         @Option(help: "Display window for PNG: a preset or CENTER,WIDTH.") var window: String?
-        @Flag(help: "NPY/NIfTI from DICOM: modality values (HU for CT) instead of stored values.") var hu = false
+        @Flag(help: "NPY from DICOM: modality values (HU for CT) instead of stored values (NIfTI always holds them).") var hu = false
+        @Flag(help: "NPY from DICOM: display values in 0…1 through the file's VOI LUT or window.") var voi = false
         @Option(help: "Slice of a volume to write as PNG (default: the middle one).") var slice: Int?
 
         func run() throws {
@@ -85,30 +115,26 @@ struct ImageCommand: ParsableCommand {
             guard lower.hasSuffix(".png") || lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") || lower.hasSuffix(".npy") else {
                 throw CLIError("\(output): unknown output type; use .png, .nii, .nii.gz or .npy")
             }
-            var image = try load(input)
-            if !hu && !lower.hasSuffix(".png") && image.format == .dicom && !isDirectory(input) {
-                image = try storedValues(input, fallback: image)
-            }
+            guard !(hu && voi) else { throw CLIError("--hu and --voi choose different values; give one") }
+            let npy = lower.hasSuffix(".npy")
+            let values: DICOMValues = npy && !hu && !voi && !isDirectory(input) ? .stored : .modality
+            var image = try load(input, values: values)
             let bytes: [UInt8]
             if lower.hasSuffix(".png") {
-                let chosen = try window.map { try WindowPreset.parse($0) } ?? image.window
-                bytes = try ImageWriter.png(image, window: chosen, slice: slice ?? image.depth / 2)
-            } else if lower.hasSuffix(".npy") {
+                let chosen = try window.map { try WindowPreset.parse($0) }
+                bytes = try ImageWriter.displayPNG(image, window: chosen, slice: slice ?? image.depth / 2)
+            } else if npy {
+                if voi {
+                    guard image.channels == 1 else { throw CLIError("--voi needs a single-channel image") }
+                    image.data = image.displayValues().withUnsafeBytes { Array($0) }
+                    image.pixelType = .float64
+                }
                 bytes = ImageWriter.npy(image)
             } else {
                 bytes = try ImageWriter.nifti(image, gzip: lower.hasSuffix(".gz"))
             }
             try ImageWriter.writeAtomically(bytes, to: URL(fileURLWithPath: output))
             print("wrote \(output) (\(image.width) x \(image.height)\(image.depth > 1 ? " x \(image.depth)" : ""), \(bytes.count) bytes)")
-        }
-
-        func storedValues(_ path: String, fallback: MedicalImage) throws -> MedicalImage {
-            let file = try DICOMFile(ImageReader.readFile(URL(fileURLWithPath: path)), source: path)
-            var image = fallback
-            let raw = try DICOMReader.image(from: file, modalityLUT: false)
-            image.data = raw.data
-            image.pixelType = raw.pixelType
-            return image
         }
     }
 }
@@ -118,8 +144,8 @@ func isDirectory(_ path: String) -> Bool {
     return FileManager.default.fileExists(atPath: path, isDirectory: &dir) && dir.boolValue
 }
 
-/// Reads a file, or a folder as a DICOM series.
-func load(_ path: String) throws -> MedicalImage {
+/// Reads a file, or a folder as a DICOM series; DICOM as `values`.
+func load(_ path: String, values: DICOMValues = .presentation) throws -> MedicalImage {
     let url = URL(fileURLWithPath: path)
-    return isDirectory(path) ? try DICOMSeries.read(folder: url) : try ImageReader.read(url)
+    return isDirectory(path) ? try DICOMSeries.read(folder: url, values: values) : try ImageReader.read(url, dicomValues: values)
 }

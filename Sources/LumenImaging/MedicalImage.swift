@@ -1,15 +1,17 @@
 import Foundation
 
-/// The sample type of a `MedicalImage`'s pixels.
+/// The sample type of a `MedicalImage`'s pixels; 32-bit integers and float64 hold what DICOM and NIfTI
+/// store exactly (nothing is rounded through float32).
 public enum PixelType: String, Codable, Sendable, CaseIterable {
-    case uint8, int16, uint16, float32
+    case uint8, int16, uint16, int32, uint32, float32, float64
 
     /// Bytes per sample.
     public var size: Int {
         switch self {
         case .uint8: return 1
         case .int16, .uint16: return 2
-        case .float32: return 4
+        case .int32, .uint32, .float32: return 4
+        case .float64: return 8
         }
     }
 
@@ -35,6 +37,11 @@ public struct Window: Codable, Sendable, Equatable {
 /// Pixels with the geometry and provenance a medical image needs: a 2-D image (`depth` 1) or a volume,
 /// stored depth × height × width × channels with channels interleaved, plus spacing (millimetres),
 /// origin (millimetres, patient coordinates), direction cosines, modality and the source's tags.
+///
+/// **Patient coordinates are DICOM's LPS**, as in ITK: +x towards the patient's left, +y towards the
+/// posterior, +z towards the head. Every reader converts into this frame (NIfTI's RAS has x and y
+/// negated) and every writer converts out of it, so the voxel at column i, row j, slice k lies at
+/// `origin + direction · diag(spacing) · (i, j, k)` (see `affine`).
 public struct MedicalImage: Sendable {
     public var width: Int
     public var height: Int
@@ -46,15 +53,20 @@ public struct MedicalImage: Sendable {
     public var data: [UInt8]
     /// Distance between samples along x (columns), y (rows) and z (slices), in millimetres.
     public var spacing: [Double] = [1, 1, 1]
-    /// Position of the first sample in patient coordinates, in millimetres.
+    /// Centre of the first sample (column 0, row 0, slice 0) in LPS patient coordinates, in millimetres.
     public var origin: [Double] = [0, 0, 0]
-    /// Direction cosines of the x, y and z axes, row-major 3 × 3.
+    /// Direction cosines in LPS, row-major 3 × 3 with one **column** per image axis (ITK's and
+    /// SimpleITK's `GetDirection()` layout): column 0 is the direction of increasing column index (x),
+    /// column 1 of increasing row index (y), column 2 of increasing slice index (z).
     public var direction: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
     /// DICOM modality (CT, MR, CR, DX, …) when known.
     public var modality: String?
     public var format: ImageFormat
-    /// The window the source suggests for display.
+    /// The window the source suggests for display (in modality units).
     public var window: Window?
+    /// The VOI LUT the source suggests for display (DICOM VOI LUT Sequence); it takes precedence over
+    /// `window`, as it does in pydicom's `apply_voi_lut`.
+    public var voiLUT: LookupTable?
     /// Attributes of the source (DICOM keywords, NIfTI header fields, raster properties).
     public var tags: [String: String] = [:]
 
@@ -79,21 +91,27 @@ public struct MedicalImage: Sendable {
     public var count: Int { width * height * depth * channels }
     public var isVolume: Bool { depth > 1 }
 
-    /// Every sample as Float, in storage order.
-    public func floats() -> [Float] {
-        var out = [Float](repeating: 0, count: count)
+    /// Every sample as Float, in storage order (32-bit integers and float64 are rounded; see `doubles()`).
+    public func floats() -> [Float] { samples(Float.self) }
+
+    /// Every sample as Double, in storage order: exact for every pixel type.
+    public func doubles() -> [Double] { samples(Double.self) }
+
+    private func samples<T: BinaryFloatingPoint>(_: T.Type) -> [T] {
+        var out = [T](repeating: 0, count: count)
         data.withUnsafeBytes { raw in
+            func load<S>(_: S.Type, _ convert: (S) -> T) {
+                let p = raw.bindMemory(to: S.self)
+                for i in 0..<count { out[i] = convert(p[i]) }
+            }
             switch pixelType {
-            case .uint8: for i in 0..<count { out[i] = Float(raw[i]) }
-            case .int16:
-                let p = raw.bindMemory(to: Int16.self)
-                for i in 0..<count { out[i] = Float(p[i]) }
-            case .uint16:
-                let p = raw.bindMemory(to: UInt16.self)
-                for i in 0..<count { out[i] = Float(p[i]) }
-            case .float32:
-                let p = raw.bindMemory(to: Float.self)
-                for i in 0..<count { out[i] = p[i] }
+            case .uint8: for i in 0..<count { out[i] = T(raw[i]) }
+            case .int16: load(Int16.self) { T($0) }
+            case .uint16: load(UInt16.self) { T($0) }
+            case .int32: load(Int32.self) { T($0) }
+            case .uint32: load(UInt32.self) { T($0) }
+            case .float32: load(Float.self) { T($0) }
+            case .float64: load(Double.self) { T($0) }
             }
         }
         return out
@@ -101,8 +119,14 @@ public struct MedicalImage: Sendable {
 
     /// The value range (minimum, maximum) over all samples; (0, 0) for an empty image.
     public func valueRange() -> (min: Float, max: Float) {
-        let values = floats()
-        guard var lo = values.first else { return (0, 0) }
+        let (lo, hi) = exactRange()
+        return (Float(lo), Float(hi))
+    }
+
+    /// The value range over all non-NaN samples, exact for every pixel type; (0, 0) for an empty image.
+    public func exactRange() -> (min: Double, max: Double) {
+        let values = doubles()
+        guard var lo = values.first(where: { !$0.isNaN }) else { return (0, 0) }
         var hi = lo
         for v in values where !v.isNaN {
             if v < lo { lo = v }

@@ -33,32 +33,26 @@ enum Native {
         return Array(UnsafeBufferPointer(start: pointer, count: Int(length)))
     }
 
-    /// Converts decoded samples of any bridge type to one of `MedicalImage`'s pixel types, then frees them.
+    /// Takes decoded samples of any bridge type as one of `MedicalImage`'s pixel types (exactly: int8
+    /// widens to int16, everything else is copied), then frees them.
     static func takePixels(_ p: ci_pixels) -> (PixelType, [UInt8]) {
         defer { ci_free(p.data) }
         let n = Int(p.width) * Int(p.height) * Int(p.frames) * Int(p.channels)
         guard let raw = p.data, n > 0 else { return (.uint8, []) }
-        func copy(_ type: PixelType) -> [UInt8] {
-            Array(UnsafeRawBufferPointer(start: raw, count: n * type.size))
-        }
-        func widen<T: BinaryInteger>(_: T.Type, to type: PixelType) -> [UInt8] {
-            let src = raw.bindMemory(to: T.self, capacity: n)
-            switch type {
-            case .int16: return (0..<n).map { Int16(truncatingIfNeeded: src[$0]) }.withUnsafeBytes { Array($0) }
-            default: return (0..<n).map { Float(src[$0]) }.withUnsafeBytes { Array($0) }
-            }
+        func copy(_ type: PixelType) -> (PixelType, [UInt8]) {
+            (type, Array(UnsafeRawBufferPointer(start: raw, count: n * type.size)))
         }
         switch Int(p.type) {
-        case Int(CI_U8): return (.uint8, copy(.uint8))
-        case Int(CI_I8): return (.int16, widen(Int8.self, to: .int16))
-        case Int(CI_U16): return (.uint16, copy(.uint16))
-        case Int(CI_I16): return (.int16, copy(.int16))
-        case Int(CI_U32): return (.float32, widen(UInt32.self, to: .float32))
-        case Int(CI_I32): return (.float32, widen(Int32.self, to: .float32))
-        case Int(CI_F32): return (.float32, copy(.float32))
-        default:
-            let src = raw.bindMemory(to: Double.self, capacity: n)
-            return (.float32, (0..<n).map { Float(src[$0]) }.withUnsafeBytes { Array($0) })
+        case Int(CI_U8): return copy(.uint8)
+        case Int(CI_I8):
+            let src = raw.bindMemory(to: Int8.self, capacity: n)
+            return (.int16, (0..<n).map { Int16(src[$0]) }.withUnsafeBytes { Array($0) })
+        case Int(CI_U16): return copy(.uint16)
+        case Int(CI_I16): return copy(.int16)
+        case Int(CI_U32): return copy(.uint32)
+        case Int(CI_I32): return copy(.int32)
+        case Int(CI_F32): return copy(.float32)
+        default: return copy(.float64)
         }
     }
 
@@ -67,7 +61,10 @@ enum Native {
         case .uint8: return Int32(CI_U8)
         case .int16: return Int32(CI_I16)
         case .uint16: return Int32(CI_U16)
+        case .int32: return Int32(CI_I32)
+        case .uint32: return Int32(CI_U32)
         case .float32: return Int32(CI_F32)
+        case .float64: return Int32(CI_F64)
         }
     }
 }

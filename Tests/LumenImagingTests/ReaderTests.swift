@@ -10,7 +10,7 @@ struct ReaderTests {
         ("ct_implicit.dcm", "ct.expected.npy", 0, .int16),
         ("ct_rle.dcm", "ct.expected.npy", 0, .int16),
         ("ct_j2k.dcm", "ct.expected.npy", 0, .int16),
-        ("mr_signed12.dcm", "mr_signed12.expected.npy", 0, .float32),
+        ("mr_signed12.dcm", "mr_signed12.expected.npy", 0, .float64),
         ("cr_mono1_3frames.dcm", "cr_mono1_3frames.expected.npy", 0, .uint8),
         ("rgb.dcm", "rgb.expected.npy", 0, .uint8),
         ("vol.nii", "vol.expected.npy", 0, .int16),
@@ -60,11 +60,11 @@ struct ReaderTests {
         #expect(image.floats().map(Double.init) == Fixture.expected("ct.expected.npy").values.map { $0 - 1024 })
     }
 
-    @Test func fractionalRescaleGivesFloats() throws {
+    @Test func fractionalRescaleGivesExactDoubles() throws {
         let image = try ImageReader.read(Fixture.url("mr_signed12.dcm"))
         let stored = Fixture.expected("mr_signed12.expected.npy").values
-        #expect(image.pixelType == .float32)
-        #expect(zip(image.floats(), stored).allSatisfy { abs(Double($0) - ($1 * 0.5 + 3.25)) < 1e-4 })
+        #expect(image.pixelType == .float64)
+        #expect(image.doubles() == stored.map { $0 * 0.5 + 3.25 })
     }
 
     @Test func monochrome1IsInverted() throws {
@@ -80,7 +80,8 @@ struct ReaderTests {
         let image = try ImageReader.read(Fixture.url("vol.nii"))
         #expect(image.width == 12 && image.height == 10 && image.depth == 6)
         #expect(zip(image.spacing, [0.8, 0.9, 2.5]).allSatisfy { abs($0 - $1) < 1e-6 })
-        #expect(zip(image.origin, [-10.0, 5, 30]).allSatisfy { abs($0 - $1) < 1e-6 })
+        // nibabel's RAS origin (-10, 5, 30) is (10, -5, 30) in LPS.
+        #expect(zip(image.origin, [10.0, -5, 30]).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 
     @Test func formatIsChosenByContentNotExtension() throws {

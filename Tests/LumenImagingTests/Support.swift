@@ -25,6 +25,9 @@ enum Fixture {
             case "i2": return (0..<n).map { Double(p.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self)) }
             case "u2": return (0..<n).map { Double(p.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
             case "f4": return (0..<n).map { Double(p.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self)) }
+            case "f8": return (0..<n).map { p.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) }
+            case "i4": return (0..<n).map { Double(p.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+            case "u4": return (0..<n).map { Double(p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) }
             default: fatalError("fixture dtype \(descr)")
             }
         }

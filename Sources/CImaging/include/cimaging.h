@@ -89,6 +89,16 @@ int32_t ci_dicom_delete(ci_dicom *d, const char *path, ci_error *err);
 /** Writes the (edited) file as Part 10 in its original transfer syntax (explicit VR little endian for
  *  a bare data set), the meta information updated from the data set. */
 int32_t ci_dicom_save(ci_dicom *d, uint8_t **out, int64_t *out_len, ci_error *err);
+/** A DICOM lookup table (PS3.3 C.11): `entries` values (malloc'ed; ci_free), the first input value
+ *  mapped and the bits of each output value. */
+typedef struct ci_lut {
+  uint16_t *data;
+  int32_t entries, first_mapped, bits;
+} ci_lut;
+enum { CI_LUT_MODALITY = 0, CI_LUT_VOI = 1 };
+/** Item `index` of the Modality LUT Sequence (0028,3000, `kind` CI_LUT_MODALITY) or the VOI LUT Sequence
+ *  (0028,3010, CI_LUT_VOI): 1 when found (`out` filled), 0 when absent, -1 when malformed. */
+int32_t ci_dicom_lut(ci_dicom *d, int32_t kind, int32_t index, ci_lut *out, ci_error *err);
 /** Builds a Part-10 file (explicit VR little endian) from attributes and pixels: `attributes` is a
  *  "Keyword\tvalue\n" list; `pixels` has `type` CI_U8, CI_U16 or CI_I16. Used by the synthesiser. */
 int32_t ci_dicom_write(const char *attributes, const void *pixels, int32_t width, int32_t height, int32_t frames,

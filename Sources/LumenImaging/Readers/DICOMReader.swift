@@ -54,10 +54,36 @@ public final class DICOMFile {
         }
         return (pixels, photometric.trimmingCharacters(in: .whitespaces))
     }
+
+    /// Item `index` of the Modality LUT Sequence (`voi` false) or the VOI LUT Sequence (`voi` true);
+    /// nil when the file has none, an error when it is malformed.
+    public func lookupTable(voi: Bool, index: Int = 0) throws(ImagingError) -> LookupTable? {
+        var lut = ci_lut()
+        var err = ci_error()
+        let found = ci_dicom_lut(handle, Int32(voi ? CI_LUT_VOI : CI_LUT_MODALITY), Int32(index), &lut, &err)
+        defer { ci_free(lut.data) }
+        if found < 0 || err.failed != 0 { throw .unreadable(source: source, reason: Native.message(err)) }
+        guard found == 1, let data = lut.data else { return nil }
+        let values = (0..<Int(lut.entries)).map { Int(data[$0]) }
+        return LookupTable(firstMapped: Int(lut.first_mapped), bits: Int(lut.bits), values: values)
+    }
 }
 
-/// DICOM images: every transfer syntax DCMTK decodes plus JPEG 2000; modality LUT applied
-/// (CT in Hounsfield units), MONOCHROME1 inverted, YBR converted to RGB, multi-frame as a volume.
+/// Which values a DICOM image is read as.
+public enum DICOMValues: String, Sendable, CaseIterable {
+    /// The stored values, as pydicom's `pixel_array` gives them.
+    case stored
+    /// Modality values (PS3.3 C.11.1): the Modality LUT Sequence when present, Rescale Slope/Intercept
+    /// otherwise, as pydicom's `apply_modality_lut` computes them (Hounsfield units for CT). Never
+    /// inverted: MONOCHROME1 says how to display values, not what they measure.
+    case modality
+    /// Modality values with MONOCHROME1 inverted over their range, so that bright means dense in every
+    /// image: what display and the training path (`ImageReader.read`) use.
+    case presentation
+}
+
+/// DICOM images: every transfer syntax DCMTK decodes plus JPEG 2000; modality LUT applied (CT in
+/// Hounsfield units), YBR converted to RGB, multi-frame as a volume, geometry in LPS.
 public enum DICOMReader {
     /// True for a DICOM data set without preamble: an even group-0002/0008 tag first, and a plausible layout.
     public static func looksLikeBareDataSet(_ b: [UInt8]) -> Bool {
@@ -72,14 +98,19 @@ public enum DICOMReader {
         return length < 1 << 16 || length == 0xFFFF_FFFF  // implicit VR: a sane first length
     }
 
-    public static func read(_ bytes: [UInt8], source: String) throws(ImagingError) -> MedicalImage {
+    public static func read(_ bytes: [UInt8], source: String, values: DICOMValues = .presentation) throws(ImagingError) -> MedicalImage {
         _ = ImagingLimits.installDefault
-        return try image(from: DICOMFile(bytes, source: source))
+        return try image(from: DICOMFile(bytes, source: source), values: values)
     }
 
-    /// The image of a parsed file: in modality units (rescaled, MONOCHROME1 inverted) or, with
-    /// `modalityLUT` false, the stored values as pydicom's `pixel_array` gives them.
-    public static func image(from file: DICOMFile, modalityLUT: Bool = true) throws(ImagingError) -> MedicalImage {
+    /// The image of a parsed file: presentation values (modality values, MONOCHROME1 inverted) or, with
+    /// `modalityLUT` false, the stored values.
+    public static func image(from file: DICOMFile, modalityLUT: Bool) throws(ImagingError) -> MedicalImage {
+        try image(from: file, values: modalityLUT ? .presentation : .stored)
+    }
+
+    /// The image of a parsed file as `values`, with its geometry (LPS), windows and VOI LUT.
+    public static func image(from file: DICOMFile, values: DICOMValues = .presentation) throws(ImagingError) -> MedicalImage {
         let (pixels, photometric) = try file.storedPixels()
         let (type, data) = Native.takePixels(pixels)
         var image = MedicalImage(width: Int(pixels.width), height: Int(pixels.height), depth: Int(pixels.frames),
@@ -87,14 +118,12 @@ public enum DICOMReader {
         if image.channels == 3 && photometric.hasPrefix("YBR_FULL") {
             image = convertYBRToRGB(image)
         }
-        let slope = file.numbers("RescaleSlope").first ?? 1
-        let intercept = file.numbers("RescaleIntercept").first ?? 0
-        if modalityLUT && image.channels == 1 && (slope != 1 || intercept != 0) && slope.isFinite && intercept.isFinite {
-            image = applyRescale(image, slope: slope, intercept: intercept)
+        if values != .stored && image.channels == 1 {
+            image = try modalityValues(image, file: file)
         }
-        if modalityLUT && photometric == "MONOCHROME1" {
-            let (lo, hi) = image.valueRange()
-            image = image.mapValues { hi + lo - $0 }.converted(to: image.pixelType)
+        if values == .presentation && photometric == "MONOCHROME1" {
+            let (lo, hi) = image.exactRange()
+            image = image.mapDoubles { hi + lo - $0 }.converted(to: image.pixelType)
             image.tags["Inverted"] = "MONOCHROME1"
         }
         image.modality = file["Modality"]
@@ -102,33 +131,46 @@ public enum DICOMReader {
         if pixelSpacing.count >= 2 { image.spacing[0] = pixelSpacing[1]; image.spacing[1] = pixelSpacing[0] }
         if let z = (file.numbers("SpacingBetweenSlices").first ?? file.numbers("SliceThickness").first), z > 0 { image.spacing[2] = z }
         let position = file.numbers("ImagePositionPatient")
-        if position.count == 3 { image.origin = position }
-        let orientation = file.numbers("ImageOrientationPatient")
-        if orientation.count == 6 {
-            let r = Array(orientation[0..<3]), c = Array(orientation[3..<6])
-            let n = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]]
-            image.direction = r + c + n
+        if position.count == 3 && position.allSatisfy(\.isFinite) { image.origin = position }
+        if let direction = Geometry.direction(imageOrientation: file.numbers("ImageOrientationPatient")) {
+            image.direction = direction
         }
         if let center = file.numbers("WindowCenter").first, let width = file.numbers("WindowWidth").first, width > 0 {
             image.window = Window(center: center, width: width)
+        }
+        if image.channels == 1 {
+            // Display only: a malformed VOI LUT is reported in the tags, and the values stay readable.
+            do { image.voiLUT = try file.lookupTable(voi: true) } catch { image.tags["VOILUTError"] = "\(error)" }
         }
         var tags = file.attributes
         tags["TransferSyntaxUID"] = file.transferSyntax
         tags["TransferSyntaxName"] = file.meta["TransferSyntaxName"]
         tags["PhotometricInterpretationDecoded"] = photometric
         tags["Format"] = "DICOM"
+        tags["Values"] = values.rawValue
         image.tags.merge(tags) { current, _ in current }
         return image
     }
 
-    /// Modality LUT: value × slope + intercept; int16 when that stays exact, float32 otherwise.
-    static func applyRescale(_ image: MedicalImage, slope: Double, intercept: Double) -> MedicalImage {
-        let rescaled = image.mapValues { Float(Double($0) * slope + intercept) }
-        if slope == slope.rounded() && intercept == intercept.rounded() {
-            let (lo, hi) = rescaled.valueRange()
-            if lo >= -32768 && hi <= 32767 { return rescaled.converted(to: .int16) }
+    /// Stored values to modality values (PS3.3 C.11.1): the Modality LUT Sequence when present, else
+    /// Rescale Slope/Intercept (a missing one taken as 1 or 0). Integers stay integers (int16, else
+    /// int32); fractional results are float64, so nothing is rounded.
+    static func modalityValues(_ image: MedicalImage, file: DICOMFile) throws(ImagingError) -> MedicalImage {
+        if let lut = try file.lookupTable(voi: false) {
+            var out = image.mapDoubles(lut.apply).converted(to: lut.outputType)
+            out.tags["ModalityLUT"] = "Modality LUT Sequence (\(lut.values.count) entries from \(lut.firstMapped), \(lut.bits) bits)"
+            return out
         }
-        return rescaled
+        let slope = file.numbers("RescaleSlope").first ?? 1
+        let intercept = file.numbers("RescaleIntercept").first ?? 0
+        guard (slope != 1 || intercept != 0) && slope.isFinite && intercept.isFinite else { return image }
+        return applyRescale(image, slope: slope, intercept: intercept)
+    }
+
+    /// Modality rescale: value × slope + intercept, computed in double precision; int16 or int32 when
+    /// the results are integers that fit, float64 otherwise.
+    static func applyRescale(_ image: MedicalImage, slope: Double, intercept: Double) -> MedicalImage {
+        image.mapDoubles { $0 * slope + intercept }.narrowedExactly()
     }
 
     /// YCbCr (full range, ITU-R BT.601) to RGB, as pydicom's `convert_color_space` does it.

@@ -21,8 +21,9 @@ public enum ImageReader {
         return nil
     }
 
-    /// Reads the image file at `url` (a multi-page TIFF becomes a volume).
-    public static func read(_ url: URL) throws(ImagingError) -> MedicalImage {
+    /// Reads the image file at `url` (a multi-page TIFF becomes a volume). DICOM is read as
+    /// `dicomValues`: presentation values by default, as training and display use them.
+    public static func read(_ url: URL, dicomValues: DICOMValues = .presentation) throws(ImagingError) -> MedicalImage {
         let bytes = try readFile(url)
         if detect(bytes) == .tiff {
             if let (w, h) = RasterReader.declaredSize(bytes, format: .tiff), w * h > ImagingLimits.maxSamples {
@@ -30,18 +31,18 @@ public enum ImageReader {
             }
             return try RasterReader.readPages(path: url.path, source: url.path)
         }
-        return try read(bytes, source: url.path)
+        return try read(bytes, source: url.path, dicomValues: dicomValues)
     }
 
     /// Reads an image from memory; `source` names it in errors.
-    public static func read(_ bytes: [UInt8], source: String) throws(ImagingError) -> MedicalImage {
+    public static func read(_ bytes: [UInt8], source: String, dicomValues: DICOMValues = .presentation) throws(ImagingError) -> MedicalImage {
         _ = ImagingLimits.installDefault
         guard !bytes.isEmpty else { throw .unreadable(source: source, reason: "the file is empty") }
         guard let format = detect(bytes) else {
             throw .unsupportedFormat(source: source, reason: "not DICOM, NIfTI, PNG, JPEG, BMP, WebP or TIFF (first bytes: \(bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
         }
         switch format {
-        case .dicom: return try DICOMReader.read(bytes, source: source)
+        case .dicom: return try DICOMReader.read(bytes, source: source, values: dicomValues)
         case .nifti: return try NIfTIReader.read(bytes, source: source)
         default: return try RasterReader.read(bytes, format: format, source: source)
         }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// NIfTI-1 and NIfTI-2 (`.nii`, `.nii.gz`), with scl_slope/scl_inter applied and the affine kept.
+/// NIfTI-1 and NIfTI-2 (`.nii`, `.nii.gz`), with scl_slope/scl_inter applied and the affine kept,
+/// converted from NIfTI's RAS to `MedicalImage`'s LPS.
 public enum NIfTIReader {
     /// True when `bytes` start with a NIfTI-1 or NIfTI-2 header (either byte order).
     public static func looksLikeNIfTI(_ b: [UInt8]) -> Bool {
@@ -93,20 +94,23 @@ public enum NIfTIReader {
         } else {
             var values = decode(raw, datatype: datatype, count: total * channels, swap: h.swap)
             if scaled { for i in values.indices { values[i] = values[i] * slope + (inter.isFinite ? inter : 0) } }
-            image = MedicalImage(width: nx, height: ny, depth: nz, channels: channels, floats: values.map { Float($0) }, format: .nifti)
-            if let direct = type, !scaled { image = image.converted(to: direct) }
+            if scaled {
+                image = MedicalImage(width: nx, height: ny, depth: nz, channels: channels, floats: values.map { Float($0) }, format: .nifti)
+            } else {
+                // Byte-swapped or without a direct type: exact (int8 widens to int16, 64-bit integers to float64).
+                let target = type ?? (datatype == 256 ? .int16 : .float64)
+                image = MedicalImage(width: nx, height: ny, depth: nz, channels: channels, pixelType: target,
+                                     data: MedicalImage.encode(values, as: target), format: .nifti)
+            }
         }
         image.format = .nifti
-        image.spacing = [abs(pixdim[1]), abs(pixdim[2]), abs(pixdim[3])].map { $0 > 0 && $0.isFinite ? $0 : 1 }
+        // The affine maps voxels to RAS; MedicalImage keeps LPS (x and y negated).
         let affine = makeAffine(sformCode: sformCode, qformCode: qformCode, srow: srow, quatern: quatern, pixdim: pixdim)
-        image.origin = [affine[3], affine[7], affine[11]]
-        var direction = [Double](repeating: 0, count: 9)
-        for r in 0..<3 { for c in 0..<3 { direction[r * 3 + c] = affine[r * 4 + c] / image.spacing[c] } }
-        image.direction = direction
+        (image.spacing, image.origin, image.direction) = Geometry.fromRASAffine(affine, pixdim: Array(pixdim[1...3]))
         image.tags["Format"] = two ? "NIfTI-2" : "NIfTI-1"
         image.tags["datatype"] = String(datatype)
         image.tags["dim"] = dims[1...ndim].map(String.init).joined(separator: "x")
-        image.tags["affine"] = affine.map { String($0) }.joined(separator: ",")
+        image.tags["affine"] = affine.map { String($0) }.joined(separator: ",")  // as stored: RAS
         image.tags["scl_slope"] = String(slope)
         image.tags["scl_inter"] = String(inter)
         image.tags["qform_code"] = String(qformCode)
@@ -120,10 +124,12 @@ public enum NIfTIReader {
         case 2: return (.uint8, 1, 1)
         case 4: return (.int16, 1, 2)
         case 512: return (.uint16, 1, 2)
+        case 8: return (.int32, 1, 4)
+        case 768: return (.uint32, 1, 4)
         case 16: return (.float32, 1, 4)
+        case 64: return (.float64, 1, 8)
         case 256: return (nil, 1, 1)
-        case 8, 768: return (nil, 1, 4)
-        case 64, 1024, 1280: return (nil, 1, 8)
+        case 1024, 1280: return (nil, 1, 8)
         case 128: return (.uint8, 3, 1)
         case 2304: return (.uint8, 4, 1)
         default: throw .unsupportedFormat(source: source, reason: "NIfTI datatype \(datatype) (complex or unknown) is not supported")

@@ -26,6 +26,25 @@ public enum ImageWriter {
         return try encode(".png", data: data, width: plane.width, height: plane.height, channels: channels, type: type)
     }
 
+    /// PNG of one slice for a person, following DICOM's display pipeline: modality values (as
+    /// `DICOMValues.modality` reads them) through `window` when given, else the source's VOI LUT, else
+    /// its window (with its VOI LUT Function), then MONOCHROME1 inverted, so bright means dense. An
+    /// image with neither (or with colour) is written as `png(_:window:slice:)` writes it.
+    public static func displayPNG(_ image: MedicalImage, window: Window? = nil, slice: Int = 0) throws(ImagingError) -> [UInt8] {
+        var plane = try image.depth > 1 ? image.slice(slice) : image
+        let monochrome1 = plane.tags["PhotometricInterpretation"] == "MONOCHROME1" && plane.channels == 1
+        guard plane.channels == 1, window != nil || plane.window != nil || plane.voiLUT != nil else {
+            if monochrome1 {
+                let (lo, hi) = plane.exactRange()
+                plane = plane.mapDoubles { hi + lo - $0 }.converted(to: plane.pixelType)
+            }
+            return try png(plane, slice: 0)
+        }
+        let values = plane.displayValues(window: window).map { monochrome1 ? 1 - $0 : $0 }
+        return try encode(".png", data: MedicalImage.encode(values.map { $0 * 255 }, as: .uint8), width: plane.width,
+                          height: plane.height, channels: 1, type: .uint8)
+    }
+
     /// Encodes raw interleaved samples with OpenCV (`ext` ".png", ".jpg", ".tiff", ".bmp").
     public static func encode(_ ext: String, data: [UInt8], width: Int, height: Int, channels: Int, type: PixelType) throws(ImagingError) -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
@@ -48,7 +67,10 @@ public enum ImageWriter {
         return Native.take(out, length)
     }
 
-    /// NIfTI-1 single file; `image` geometry becomes the sform affine.
+    /// NIfTI-1 single file. The image's LPS geometry is converted to NIfTI's RAS and written as both
+    /// the qform (quaternion) and the sform (affine), code 1 (scanner), so that every reader (nibabel,
+    /// ITK, viewers) sees the same, unmirrored placement; values are written as they are held
+    /// (modality values such as Hounsfield units stay so: scl_slope 1, scl_inter 0).
     public static func nifti(_ image: MedicalImage, gzip: Bool) throws(ImagingError) -> [UInt8] {
         var header = [UInt8](repeating: 0, count: 352)
         func put<T>(_ value: T, _ offset: Int) { withUnsafeBytes(of: value) { for (i, b) in $0.enumerated() { header[offset + i] = b } } }
@@ -60,19 +82,27 @@ public enum ImageWriter {
         case .uint8: (2, 8)
         case .int16: (4, 16)
         case .uint16: (512, 16)
+        case .int32: (8, 32)
+        case .uint32: (768, 32)
         case .float32: (16, 32)
+        case .float64: (64, 64)
         }
         put(datatype, 70)
         put(bitpix, 72)
-        let pixdim: [Float] = [1, Float(image.spacing[0]), Float(image.spacing[1]), Float(image.spacing[2]), 1, 1, 1, 1]
+        let ras = Geometry.rasAffine(image)
+        let (quaternion, qfac) = Geometry.quaternion(ras)
+        let pixdim: [Float] = [Float(qfac), Float(image.spacing[0]), Float(image.spacing[1]), Float(image.spacing[2]), 1, 1, 1, 1]
         for (i, p) in pixdim.enumerated() { put(p, 76 + 4 * i) }
         put(Float(352), 108)
         put(Float(1), 112)
         put(Float(0), 116)
-        put(Int16(2), 254)  // sform_code: aligned
+        header[123] = 2  // xyzt_units: millimetres
+        put(Int16(1), 252)  // qform_code: scanner
+        put(Int16(1), 254)  // sform_code: scanner
+        for (i, q) in quaternion.enumerated() { put(Float(q), 256 + 4 * i) }
+        for r in 0..<3 { put(Float(ras[r * 4 + 3]), 268 + 4 * r) }
         for row in 0..<3 {
-            for col in 0..<3 { put(Float(image.direction[row * 3 + col] * image.spacing[col]), 280 + 16 * row + 4 * col) }
-            put(Float(image.origin[row]), 280 + 16 * row + 12)
+            for col in 0..<4 { put(Float(ras[row * 4 + col]), 280 + 16 * row + 4 * col) }
         }
         header.replaceSubrange(344..<348, with: Array("n+1\u{0}".utf8))
         // NIfTI wants x fastest, then y, z and channels last: de-interleave channels.
@@ -98,7 +128,10 @@ public enum ImageWriter {
         case .uint8: "|u1"
         case .int16: "<i2"
         case .uint16: "<u2"
+        case .int32: "<i4"
+        case .uint32: "<u4"
         case .float32: "<f4"
+        case .float64: "<f8"
         }
         var shape = image.depth > 1 ? [image.depth, image.height, image.width] : [image.height, image.width]
         if image.channels > 1 { shape.append(image.channels) }
