@@ -27,29 +27,6 @@ extension WorkspaceOptions {
 }
 
 /// A progress bar on a terminal (stderr), nothing otherwise.
-final class ProgressBar: Sendable {
-    let title: String
-    let enabled = isatty(2) != 0
-    /// When the bar was last drawn and when counting started.
-    private let times = Locked((last: Date.distantPast, start: Date()))
-    init(_ title: String) { self.title = title }
-    /// Starts counting time again (a new epoch on the same bar).
-    func restart() { times.withLock { $0 = (last: .distantPast, start: Date()) } }
-    func update(_ done: Int, _ total: Int, label: String? = nil, suffix: String = "") {
-        guard enabled else { return }
-        times.withLock { times in
-            let now = Date()
-            guard done == total || now.timeIntervalSince(times.last) > 0.1 else { return }
-            times.last = now
-            let width = 30, filled = total > 0 ? width * done / total : width
-            let elapsed = now.timeIntervalSince(times.start)
-            let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(label ?? title) \(bar) \(done)/\(total)  \(String(format: "%.0f", Double(done) / max(elapsed, 1e-3)))/s  ETA \(Int(eta))s  \(suffix)   \(done == total ? "\n" : "")".utf8))
-        }
-    }
-}
-
 struct DataImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -82,6 +59,8 @@ struct DataImport: AsyncParsableCommand {
     @Option(help: "Also assign splits by these ratios (train,val,test), stratified and group-aware.") var split: String?
     @Option(help: "Seed for --split.") var seed: UInt64 = 0
     @Option(help: "Stratify --split by the label and these metadata columns (comma-separated).") var stratify: String = "label"
+    @Option(help: ArgumentHelp("Regular expression whose first capture group is each file's patient/group id, searched in its path, e.g. 'person(\\d+)_|IM-(\\d+)-' for the Kaggle chest X-ray layout.", valueName: "regex")) var groupPattern: String?
+    @Flag(help: "Import files without labels (an inference or unlabelled set) instead of refusing a source that gives none.") var unlabelled = false
     @Option(help: "Worker threads (default: every core).") var threads: Int?
     @Flag(help: "Print the result as JSON.") var json = false
 
@@ -116,6 +95,17 @@ struct DataImport: AsyncParsableCommand {
         } else {
             items = try FolderImporter.items(root: sourceURL)
         }
+        if task == .classification && !unlabelled && !items.isEmpty && items.allSatisfy({ $0.label == nil }) {
+            let reason = isDirectory(source)
+                ? "the folder has no class subfolders (FOLDER/CLASS/file), so no file has a label"
+                : "no label column (one of \(CSVImporter.labelNames.joined(separator: ", "))) or every label is empty; name it with --label-column"
+            throw CLIError("\(source): \(reason); add --unlabelled to import the files without labels")
+        }
+        var ungrouped = 0
+        if let groupPattern {
+            let pattern = try GroupPattern(groupPattern)
+            ungrouped = try pattern.apply(to: &items)
+        }
         var options = ImportOptions()
         options.deidentify = !noDeidentify
         options.removeDates = removeDates
@@ -142,7 +132,8 @@ struct DataImport: AsyncParsableCommand {
         }
         var entries = result.entries
         if let split {
-            entries = Splitter.split(entries, ratios: try SplitRatios.parse(split), seed: seed, stratifyBy: stratify.split(separator: ",").map(String.init))
+            entries = try Splitter.split(entries, ratios: try SplitRatios.parse(split), seed: seed,
+                                         stratifyBy: stratify.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
         let datasetName = name ?? sourceURL.deletingPathExtension().lastPathComponent
         let originalSource = sourceURL.standardizedFileURL.path
@@ -161,6 +152,10 @@ struct DataImport: AsyncParsableCommand {
         } else {
             print("imported \(version.entries.count) files as \(version.reference)\(skipped.isEmpty ? "" : " (\(skipped.count) skipped)")")
             print(summary(version))
+            if let groupPattern {
+                let groups = Set(version.entries.compactMap(\.group)).count
+                print("\(groups) patients/groups found by --group-pattern '\(groupPattern)'" + (ungrouped > 0 ? "; \(ungrouped) file(s) matched no group and count as their own" : ""))
+            }
             if let report = result.report {
                 let t = report.totals
                 print("de-identified \(t["files"] ?? 0) DICOM files (PS3.15 Basic Profile): \(t["removed"] ?? 0) attributes removed, \(t["private removed"] ?? 0) private removed, \(t["emptied"] ?? 0) emptied, \(t["replaced"] ?? 0) replaced, \(t["re-mapped"] ?? 0) UIDs re-mapped, " + (removeDates ? "dates and times emptied" : "\(t["shifted"] ?? 0) dates shifted"))
@@ -270,8 +265,12 @@ struct DataSplit: ParsableCommand {
             throw ExitCode(1)
         }
         let keys = stratify.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let entries = try folds.map { try Splitter.kFold(v.entries, k: $0, seed: seed, stratifyBy: keys, grouped: !noGroups) }
-            ?? Splitter.split(v.entries, ratios: SplitRatios.parse(ratios), seed: seed, stratifyBy: keys, grouped: !noGroups)
+        let entries: [DatasetEntry]
+        if let folds {
+            entries = try Splitter.kFold(v.entries, k: folds, seed: seed, stratifyBy: keys, grouped: !noGroups)
+        } else {
+            entries = try Splitter.split(v.entries, ratios: SplitRatios.parse(ratios), seed: seed, stratifyBy: keys, grouped: !noGroups)
+        }
         let derived = DatasetVersion(name: v.name, task: v.task, source: v.source, parent: v.id, entries: entries, skipped: v.skipped)
         try repository.save(derived)
         print("\(derived.reference) (from \(v.id))")
@@ -291,7 +290,8 @@ struct DataValidate: ParsableCommand {
     func run() throws {
         let repository = try workspace.datasets()
         let v = try repository.resolve(reference)
-        let report = Validator.validate(v, repository: repository)
+        let bar = ProgressBar("validating")
+        let report = Validator.validate(v, repository: repository, progress: { bar.update($0, $1) })
         if json {
             try printJSON(report)
         } else {

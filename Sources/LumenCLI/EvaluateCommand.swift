@@ -37,10 +37,11 @@ struct EvaluateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let ws = try workspace.open()
+        let bar = ProgressBar("evaluating")
         let handled = try await workspace.withStore { store -> Bool in
             let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
             if loaded.task == .multiLabel {
-                let report = try Evaluator.evaluateMultiLabel(loaded, dataset: data, split: split, workspace: ws)
+                let report = try Evaluator.evaluateMultiLabel(loaded, dataset: data, split: split, workspace: ws, progress: { bar.update($0, $1) })
                 let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
                 try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
                 func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
@@ -56,7 +57,7 @@ struct EvaluateCommand: AsyncParsableCommand {
                 return true
             }
             guard loaded.segments else { return false }
-            let (report, worst) = try Evaluator.evaluateSegmentation(loaded, dataset: data, split: split, workspace: ws, saveMasks: saveMasks.map { URL(fileURLWithPath: $0) })
+            let (report, worst) = try Evaluator.evaluateSegmentation(loaded, dataset: data, split: split, workspace: ws, saveMasks: saveMasks.map { URL(fileURLWithPath: $0) }, progress: { bar.update($0, $1) })
             let (runID, html) = try await Evaluator.record(report, worst: worst, of: loaded, dataset: data, split: split, store: store, workspace: ws)
             try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
             func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
@@ -74,7 +75,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         if handled { return }
         let (report, loaded, runID) = try await workspace.withStore { store in
             let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
-            let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap, positive: positive)
+            let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap, positive: positive, progress: { bar.update($0, $1) })
             let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
             try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
             return (report, loaded, runID)

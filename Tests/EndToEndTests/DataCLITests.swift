@@ -20,6 +20,13 @@ import Testing
         #expect((report?["modalities"] as? [String: Int])?["CT"] == 12)
         let folds = try lumen(["data", "split", "ct", "--folds", "2", "--workspace", dir.path])
         #expect(folds.status == 0, "\(folds.output)")
+        // The folds are in the new version's manifest: every file in fold 0 or 1, both folds used, a patient in one fold.
+        let foldedText = try lumen(["data", "show", "ct", "--json", "--workspace", dir.path]).output
+        let folded = try #require(try JSONSerialization.jsonObject(with: Data(foldedText.utf8)) as? [String: Any])
+        let foldEntries = try #require(folded["entries"] as? [[String: Any]])
+        let foldOf = foldEntries.map { (($0["metadata"] as? [String: String])?["fold"], $0["group"] as? String) }
+        #expect(foldEntries.count == 12 && Set(foldOf.map(\.0)) == ["0", "1"], "\(foldOf)")
+        #expect(Dictionary(grouping: foldOf, by: { $0.1 ?? "" }).values.allSatisfy { Set($0.map(\.0)).count == 1 }, "a patient's slices share a fold")
         let list = try lumen(["data", "list", "--workspace", dir.path])
         #expect(list.output.components(separatedBy: "\nct ").count == 3, "two versions listed: \(list.output)")
 
@@ -79,6 +86,8 @@ import Testing
         #expect(resumed.status == 0 && resumed.output.contains("resuming in epoch") && resumed.output.contains("epoch 40/40"), "\(resumed.output)")
         let later = try lumen(["models", "register", runID, "phantom", "--alias", "candidate", "--workspace", dir.path])
         #expect(later.status == 0 && later.output.contains("registered phantom version 2"), "\(later.output)")
+        let candidate = try lumen(["models", "show", "phantom@candidate", "--workspace", dir.path])
+        #expect(candidate.status == 0 && candidate.output.hasPrefix("phantom version 2 ") && candidate.output.contains("aliases candidate"), "the alias points at the new version: \(candidate.output)")
         #expect(try lumen(["train", "--resume", runID, "--workspace", dir.path]).output.contains("FINISHED"))
         let reportFile = dir.appendingPathComponent("eval.json")
         let evaluated = try lumen(["evaluate", "phantom/1", "--data", "ct", "--split", "val", "--bootstrap", "50", "--out", reportFile.path, "--workspace", dir.path])
@@ -92,6 +101,9 @@ import Testing
         #expect(unknownPositive.status != 0 && unknownPositive.output.contains("'tumour' is not a class of this model (classes: lesion, normal)"), "\(unknownPositive.output)")
         let lesion = try lumen(["evaluate", "phantom/1", "--data", "ct", "--split", "val", "--bootstrap", "0", "--positive", "lesion", "--out", dir.appendingPathComponent("lesion.json").path, "--workspace", dir.path])
         #expect(lesion.status == 0 && lesion.output.contains("(positive class: lesion)"), "\(lesion.output)")
+        let lesionReport = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("lesion.json"))) as? [String: Any])
+        let lesionClasses = try #require(lesionReport["classes"] as? [String])
+        #expect((lesionReport["positive"] as? Int).map { lesionClasses[$0] } == "lesion", "the report scores lesion as the positive class")
         let heatmap = dir.appendingPathComponent("cam.png").path
         let explained = try lumen(["explain", "phantom/1", dir.appendingPathComponent("ct/lesion/SYN00000_000.dcm").path, "--out", heatmap, "--workspace", dir.path])
         #expect(explained.status == 0, "\(explained.output)")

@@ -5,7 +5,7 @@ import Testing
 struct SplitTests {
     @Test func groupAwareStratifiedSplitHasNoLeakage() throws {
         let entries = syntheticEntries(patients: 60, perPatient: 3)
-        let split = Splitter.split(entries, ratios: try SplitRatios.parse("0.6,0.2,0.2"), seed: 5)
+        let split = try Splitter.split(entries, ratios: try SplitRatios.parse("0.6,0.2,0.2"), seed: 5)
         #expect(Splitter.leakage(split).isClean)
         let counts = Dictionary(split.map { ($0.split!, 1) }, uniquingKeysWith: +)
         #expect(counts["train"] == 108 && counts["val"] == 36 && counts["test"] == 36)
@@ -13,14 +13,14 @@ struct SplitTests {
             let labels = split.filter { $0.split == s }.map(\.label!)
             #expect(labels.filter { $0 == "a" }.count == labels.filter { $0 == "b" }.count, "stratified: \(s)")
         }
-        #expect(Splitter.split(entries, ratios: try SplitRatios.parse("0.6,0.2,0.2"), seed: 5) == split, "deterministic")
-        #expect(Splitter.split(entries, ratios: try SplitRatios.parse("0.6,0.2,0.2"), seed: 6) != split)
+        #expect(try Splitter.split(entries, ratios: try SplitRatios.parse("0.6,0.2,0.2"), seed: 5) == split, "deterministic")
+        #expect(try Splitter.split(entries, ratios: try SplitRatios.parse("0.6,0.2,0.2"), seed: 6) != split)
     }
 
     @Test func stratifyByMetadataColumns() throws {
         // ELPV's protocol: stratified by label and cell type.
         let entries = syntheticEntries(patients: 40, perPatient: 1)
-        let split = Splitter.split(entries, ratios: try SplitRatios.parse("0.75,0.25"), seed: 0, stratifyBy: ["label", "site"], grouped: false)
+        let split = try Splitter.split(entries, ratios: try SplitRatios.parse("0.75,0.25"), seed: 0, stratifyBy: ["label", "site"], grouped: false)
         for label in ["a", "b"] {
             for site in ["x", "y"] {
                 let cell = split.filter { $0.label == label && $0.metadata["site"] == site }
@@ -66,7 +66,7 @@ struct PublishedSplitTests {
             }
         }
         #expect(entries.count == 2624)
-        let split = Splitter.split(entries, ratios: try SplitRatios.parse("0.75,0.25"), seed: 0, stratifyBy: ["label", "type"], grouped: false)
+        let split = try Splitter.split(entries, ratios: try SplitRatios.parse("0.75,0.25"), seed: 0, stratifyBy: ["label", "type"], grouped: false)
         #expect(split.filter { $0.split == "train" }.count == 1968)
         #expect(split.filter { $0.split == "test" }.count == 656)
         for (label, type, count) in cells {

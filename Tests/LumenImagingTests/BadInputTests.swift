@@ -10,10 +10,12 @@ struct BadInputTests {
     @Test("truncated files fail with the file named", arguments: fixtures)
     func truncated(_ name: String) {
         let bytes = Fixture.bytes(name)
-        for keep in [0, 1, 4, 64, 132, bytes.count / 3] {
+        for keep in [0, 1, 4, 64, 132, bytes.count / 3] where keep < bytes.count {
             do {
                 _ = try ImageReader.read(Array(bytes.prefix(keep)), source: name)
-                // A prefix may still decode (e.g. a PNG whose last chunk went missing); it must not crash.
+                // A long prefix may still decode (e.g. a PNG whose last chunk went missing); it must not crash.
+                // No fixture's first 64 bytes (or fewer than all of them) hold a whole image, so those prefixes must fail.
+                #expect(keep >= 64, "\(name): its first \(keep) of \(bytes.count) bytes decoded")
             } catch {
                 #expect("\(error)".contains(name))
             }
@@ -71,9 +73,10 @@ struct BadInputTests {
         var patched = dcm
         // Rows and Columns (0028,0010/0011) are US: find "(28 00 10 00) 'US' 02 00" and set 0xFFFF.
         for tag: UInt8 in [0x10, 0x11] {
-            if let i = (0..<patched.count - 10).first(where: { patched[$0] == 0x28 && patched[$0 + 1] == 0 && patched[$0 + 2] == tag && patched[$0 + 3] == 0 && patched[$0 + 4] == 0x55 && patched[$0 + 5] == 0x53 }) {
-                patched[i + 8] = 0xFF; patched[i + 9] = 0xFF
-            }
+            let header: [UInt8] = [0x28, 0, tag, 0, 0x55, 0x53]
+            let found = (0..<patched.count - 10).first { Array(patched[$0..<$0 + 6]) == header }
+            let i = try #require(found, "element (0028,00\(String(tag, radix: 16))) found to patch")
+            patched[i + 8] = 0xFF; patched[i + 9] = 0xFF
         }
         #expect { try ImageReader.read(patched, source: "huge.dcm") } throws: { "\($0)".contains("huge.dcm") }
     }
@@ -129,8 +132,9 @@ struct ReaderFuzzTests {
             }
             slowest = max(slowest, Date().timeIntervalSince(start))
         }
-        #expect(decoded + failed == 1_050)
-        #expect(failed > 100, "mutations should break many files")
+        // Both outcomes happen: mutations break many files, and some (a flipped pixel, say) still decode.
+        #expect(failed > 100, "mutations should break many files (\(failed) of 1,050 failed)")
+        #expect(decoded > 20, "some mutants still decode (\(decoded) of 1,050)")
         #expect(slowest < 5, "slowest mutant took \(slowest) s")
     }
 }

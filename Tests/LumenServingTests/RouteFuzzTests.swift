@@ -35,15 +35,17 @@ func makeTestServer() async throws -> (some ApplicationProtocol, SQLStore) {
                                  "{\"run_id\": \"../../etc/passwd\", \"key\": \"a\", \"value\": 1}", "{\"metrics\": [{\"key\": 1}], \"run_id\": \"abc\"}",
                                  "{\"experiment_ids\": [\"0\"], \"filter\": \"metrics.a > 'x' or 1=1; --\"}", "{\"max_results\": 1e300}",
                                  "{\"start_time\": \"soon\"}", "{\"value\": \"NaN\", \"key\": \"k\", \"run_id\": \"0123\"}"]
-        try await app.test(.router) { client in
+        var rng = FuzzGenerator.seeded("RouteFuzzTests")
+        var random: [String: [String]] = [:]
+        for route in Self.postRoutes {
+            random[route] = (0..<20).map { _ in String(decoding: (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, as: UTF8.self) }
+        }
+        try await app.test(.router) { [random] client in
             for route in Self.postRoutes {
-                var bodies = hostile
-                for _ in 0..<20 {
-                    bodies.append(String(decoding: (0..<Int.random(in: 0...200)).map { _ in UInt8.random(in: 0...255) }, as: UTF8.self))
-                }
+                let bodies = hostile + random[route, default: []]
                 for body in bodies {
                     try await client.execute(uri: "/api/2.0/mlflow/\(route)", method: .post, body: ByteBuffer(string: body)) { response in
-                        #expect(response.status.code < 500, "POST \(route) with \(body.prefix(60)): \(response.status)")
+                        #expect(response.status.code < 500, "POST \(route) with \(body.prefix(60)) (seed printed above): \(response.status)")
                     }
                 }
             }

@@ -23,7 +23,7 @@ struct TrainerTests {
         var options = ImportOptions()
         options.threads = 2
         let result = DatasetBuilder(repository: repository, options: options, salt: "s").ingest(try FolderImporter.items(root: root.appendingPathComponent("ct")))
-        let entries = Splitter.split(result.entries, ratios: try SplitRatios.parse("0.5,0.5"), seed: 1)
+        let entries = try Splitter.split(result.entries, ratios: try SplitRatios.parse("0.5,0.5"), seed: 1)
         try repository.save(DatasetVersion(name: "phantom", task: .classification, source: "test", entries: entries))
         return ws
     }
@@ -263,7 +263,7 @@ struct TrainerTests {
         var options = ImportOptions()
         options.threads = 1
         let result = DatasetBuilder(repository: repository, options: options, salt: "s").ingest(pairs.items)
-        let entries = Splitter.split(result.entries, ratios: try SplitRatios.parse("0.5,0.5"), seed: 1)
+        let entries = try Splitter.split(result.entries, ratios: try SplitRatios.parse("0.5,0.5"), seed: 1)
         try repository.save(DatasetVersion(name: "cells", task: .segmentation, source: "test", entries: entries))
         let store = try await ws.openStore()
         let yaml = "data: {dataset: cells, image_size: 32, augment: [flip]}\nmodel: {name: unet, unet_width: 8, unet_depth: 2}\ntrainer: {epochs: 3, batch_size: 4, lr: 0.01, threads: 1, early_stopping: {metric: val_dice, mode: max}}\n"

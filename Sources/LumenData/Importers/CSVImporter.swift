@@ -18,7 +18,7 @@ public struct CSVImporter: Sendable {
     public init() {}
 
     static let pathNames = ["path", "file", "filename", "file_name", "image", "image_path", "filepath", "img"]
-    static let labelNames = ["label", "labels", "class", "target", "y", "diagnosis", "finding"]
+    public static let labelNames = ["label", "labels", "class", "target", "y", "diagnosis", "finding"]
     static let groupNames = ["patient_id", "patientid", "patient", "group", "subject", "subject_id", "case", "case_id"]
     static let splitNames = ["split", "subset", "set", "partition"]
 

@@ -45,6 +45,17 @@ public enum Splitter {
         keys.map { $0 == "label" ? (e.label ?? "") : (e.metadata[$0] ?? "") }.joined(separator: "\u{1F}")
     }
 
+    /// Checks that every stratification key is `label` or a metadata column some entry has, so that a
+    /// typo is an error instead of a split that silently ignores it.
+    public static func checkStratifyKeys(_ keys: [String], in entries: [DatasetEntry]) throws(DataError) {
+        let columns = Set(entries.flatMap { $0.metadata.keys })
+        let unknown = keys.filter { $0 != "label" && !columns.contains($0) }
+        guard unknown.isEmpty else {
+            let known = (["label"] + columns.filter { $0 != "fold" }.sorted()).joined(separator: ", ")
+            throw .invalidArgument("--stratify: no column \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in the dataset; columns are \(known)")
+        }
+    }
+
     /// Units that must stay together: one per group, or one per file without a group.
     static func units(_ entries: [DatasetEntry], grouped: Bool) -> [[Int]] {
         var byGroup: [String: [Int]] = [:]
@@ -59,7 +70,8 @@ public enum Splitter {
     /// Assigns `train`/`val`/`test` to every entry: within each stratum (by `stratifyBy`, default the
     /// label) units are shuffled with `seed` and cut by `ratios`; with `grouped`, all files of a group
     /// (patient) land in the same split, the group taking the stratum of its most common label.
-    public static func split(_ entries: [DatasetEntry], ratios: SplitRatios, seed: UInt64, stratifyBy: [String] = ["label"], grouped: Bool = true) -> [DatasetEntry] {
+    public static func split(_ entries: [DatasetEntry], ratios: SplitRatios, seed: UInt64, stratifyBy: [String] = ["label"], grouped: Bool = true) throws(DataError) -> [DatasetEntry] {
+        try checkStratifyKeys(stratifyBy, in: entries)
         var out = entries
         let groups = units(entries, grouped: grouped)
         var strata: [String: [[Int]]] = [:]
@@ -134,9 +146,15 @@ public enum Splitter {
     /// Assigns `metadata["fold"]` = 0..<k, stratified and group-aware like `split`.
     public static func kFold(_ entries: [DatasetEntry], k: Int, seed: UInt64, stratifyBy: [String] = ["label"], grouped: Bool = true) throws(DataError) -> [DatasetEntry] {
         guard k >= 2 else { throw .invalidArgument("k-fold needs k ≥ 2, got \(k)") }
+        try checkStratifyKeys(stratifyBy, in: entries)
+        let allUnits = units(entries, grouped: grouped)
+        guard allUnits.count >= k else {
+            let what = grouped && entries.contains(where: { $0.group != nil }) ? "patients/groups" : "files"
+            throw .invalidArgument("\(k) folds need at least \(k) \(what); the dataset has \(allUnits.count), so some folds would be empty")
+        }
         var out = entries
         var strata: [String: [[Int]]] = [:]
-        for unit in units(entries, grouped: grouped) {
+        for unit in allUnits {
             strata[stratum(entries[unit[0]], keys: stratifyBy), default: []].append(unit)
         }
         var rng = SeededGenerator(seed: seed)

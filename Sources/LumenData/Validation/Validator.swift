@@ -28,7 +28,8 @@ public struct ValidationReport: Codable, Sendable {
 
 /// Decodes every file of a version and reports problems and distributions.
 public enum Validator {
-    public static func validate(_ version: DatasetVersion, repository: DatasetRepository, threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> ValidationReport {
+    public static func validate(_ version: DatasetVersion, repository: DatasetRepository, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                progress: (@Sendable (Int, Int) -> Void)? = nil) -> ValidationReport {
         struct Finding: Sendable {
             var error: String?
             var size = "", bits = "", modality = "", channels = ""
@@ -37,6 +38,7 @@ public enum Validator {
         let entries = version.entries
         let box = FindingBox<Finding>(count: entries.count)
         let workers = max(1, min(threads, entries.count))
+        let counter = ProgressCounter()
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             var i = w
             while i < entries.count {
@@ -57,6 +59,7 @@ public enum Validator {
                     f.error = "\(error)"
                 }
                 box.set(i, f)
+                if let progress { progress(counter.increment(), entries.count) }
                 i += workers
             }
         }
@@ -89,4 +92,11 @@ struct FindingBox<T: Sendable>: Sendable {
     init(count: Int) { storage = Locked(Array(repeating: nil, count: count)) }
     func set(_ i: Int, _ v: T) { storage.withLock { $0[i] = v } }
     var values: [T?] { storage.value }
+}
+
+/// Files done so far, counted from several threads.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0
+    func increment() -> Int { lock.withLock { done += 1; return done } }
 }

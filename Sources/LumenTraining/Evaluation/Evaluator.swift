@@ -40,7 +40,8 @@ public enum Evaluator {
 
     /// Predicts every image of `split` of `dataset` and computes the report.
     public static func evaluate(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace,
-                                targetSensitivity: Double? = nil, bootstrap: Int = 1000, positive: String? = nil) throws -> ClassificationReport {
+                                targetSensitivity: Double? = nil, bootstrap: Int = 1000, positive: String? = nil,
+                                progress: ((Int, Int) -> Void)? = nil) throws -> ClassificationReport {
         let positiveIndex = try Trainer.positiveIndex(positive ?? loaded.spec.positiveClass, classes: loaded.classes, option: positive != nil ? "--positive" : "data.positive_class")
         let repository = DatasetRepository(workspace: workspace)
         let version = try resolve(dataset, for: loaded, repository: repository)
@@ -48,7 +49,7 @@ public enum Evaluator {
         guard unknown.isEmpty else { throw TrainingError.data("\(version.reference) has labels the model does not know: \(unknown.sorted().joined(separator: ", ")) (model classes: \(loaded.classes.joined(separator: ", ")))") }
         let loader = try loader(version, split: split, loaded: loaded, repository: repository, batchSize: 32)
         var predictions: [ScoredImage] = []
-        try loaded.predictor.run(loader) { batch, output in
+        try loaded.predictor.run(loader, progress: progress) { batch, output in
             guard let targets = batch.targets else { throw TrainingError.data("evaluation needs labelled images (\(batch.paths.first ?? "?") has none)") }
             for (i, y) in try targets.int64s().enumerated() {
                 predictions.append(ScoredImage(path: batch.paths[i], label: Int(y), probabilities: output.predictions[i].probabilities))

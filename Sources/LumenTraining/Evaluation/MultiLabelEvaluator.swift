@@ -7,7 +7,8 @@ import LumenWorkspace
 
 extension Evaluator {
     /// Predicts every image of `split` with a multi-label model (sigmoid per label) and computes the report.
-    public static func evaluateMultiLabel(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace, threshold: Double = 0.5) throws -> MultiLabelReport {
+    public static func evaluateMultiLabel(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace, threshold: Double = 0.5,
+                                          progress: ((Int, Int) -> Void)? = nil) throws -> MultiLabelReport {
         let repository = DatasetRepository(workspace: workspace)
         let version = try resolve(dataset, for: loaded, repository: repository)
         let unknown = Set(version.entries(in: split).flatMap(\.labels)).subtracting(loaded.classes)
@@ -15,7 +16,7 @@ extension Evaluator {
         let loader = try loader(version, split: split, loaded: loaded, repository: repository, batchSize: 32, multiLabel: true)
         var predictions: [MultiLabelPrediction] = []
         let k = loaded.classes.count
-        try loaded.predictor.run(loader) { batch, output in
+        try loaded.predictor.run(loader, progress: progress) { batch, output in
             guard let targets = batch.targets else { throw TrainingError.data("evaluation needs labelled images (\(batch.paths.first ?? "?") has none)") }
             let truth = try targets.floats()
             for (i, p) in output.predictions.enumerated() {

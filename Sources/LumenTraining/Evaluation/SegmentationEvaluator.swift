@@ -19,7 +19,7 @@ extension Evaluator {
     /// `worst` images (lowest foreground Dice) drawn for the report. With `saveMasks`, every predicted label
     /// map is written there as an 8-bit PNG of class indices, at the dataset path plus `.png`.
     public static func evaluateSegmentation(_ loaded: LoadedModel, dataset: String, split: String?, workspace: Workspace,
-                                            worst: Int = 8, saveMasks: URL? = nil) throws -> (report: SegmentationReport, worst: [SegmentationExample]) {
+                                            worst: Int = 8, saveMasks: URL? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> (report: SegmentationReport, worst: [SegmentationExample]) {
         let repository = DatasetRepository(workspace: workspace)
         let version = try repository.resolve(dataset)
         let entries = version.entries(in: split)
@@ -29,7 +29,7 @@ extension Evaluator {
         var maps: [(path: String, predicted: [Int], truth: [Int], width: Int, height: Int)] = []
         var kept: [(dice: Double, path: String, grey: [Float], predicted: [Int], truth: [Int], width: Int, height: Int)] = []
         let k = loaded.classes.count
-        try loaded.predictor.run(loader) { batch, output in
+        try loaded.predictor.run(loader, progress: progress) { batch, output in
             guard let masks = batch.masks else { throw TrainingError.data("\(batch.paths.first ?? "an image") has no mask") }
             let truth = try masks.int64s()
             let pixels = try batch.images.floats()
