@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.9.0" ..< "5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // The C ABI Swift calls: trampolines that load the libtorch bridge on first use (so commands that never
@@ -95,7 +97,13 @@ let package = Package(
             dependencies: [
                 "LumenStore",
                 "LumenWorkspace",
+                "LumenInference",
+                "LumenImaging",
+                "LumenTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
             ]
         ),
         .target(
@@ -128,7 +136,8 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
         .testTarget(
             name: "LumenServingTests",
-            dependencies: ["LumenServing", "LumenWorkspace", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["LumenServing", "LumenWorkspace", "LumenInference", "LumenNN", "LumenImaging", "LumenTensor",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ],
     swiftLanguageModes: [.v6],

@@ -4,41 +4,131 @@ import LumenServing
 import LumenStore
 import LumenWorkspace
 
-/// `lumen serve`: the tracking server (MLflow's REST API) over the workspace's store.
+/// `lumen serve`: the tracking server (MLflow's REST API) and, with `--model`, the models' inference API.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the tracking and artifact API (MLflow-compatible: MLFLOW_TRACKING_URI=http://HOST:PORT).")
+        abstract: "Serve the tracking API (MLflow-compatible) and registered models (Open Inference Protocol, image upload) on one port.",
+        discussion: """
+        Tracking: MLFLOW_TRACKING_URI=http://HOST:PORT. Models: --model NAME@ALIAS (repeatable) or --models all loads each version with \
+        its preprocessing, warms it up and answers /v2/models/NAME/infer (KServe V2, JSON or binary tensors) and /api/predict/NAME \
+        (multipart image upload). A moved alias is picked up without a restart (every --poll seconds, or POST /api/models/NAME/reload). \
+        /metrics is Prometheus's text format. SIGTERM drains requests in flight and writes every pending prediction log.
+        """)
 
     @OptionGroup var options: WorkspaceOptions
     @Option(name: .long, help: "Interface to listen on.") var host = "127.0.0.1"
     @Option(name: .shortAndLong, help: "TCP port.") var port = 5000
     @Option(name: .long, help: "Largest artifact upload in MiB.") var maxArtifactMb = 8192
     @Flag(inversion: .prefixedNo, help: "Require API tokens for writes (default: on when --host is not loopback).") var auth: Bool?
+    @Option(name: .long, help: ArgumentHelp("A registered model to serve: NAME@ALIAS, NAME/VERSION or NAME (latest); repeatable.", valueName: "reference")) var model: [String] = []
+    @Option(name: .long, help: ArgumentHelp("'all': serve every registered model (its 'champion' alias when set, else its latest version).", valueName: "all")) var models: String?
+    @Option(name: .long, help: "Dedicated inference threads (default: 1 per 2 cores, at least 1).") var computeThreads: Int?
+    @Option(name: .long, help: "Milliseconds the first request of a batch waits for others.") var batchWindowMs = 5.0
+    @Option(name: .long, help: "Most images per batch.") var maxBatch = 32
+    @Option(name: .long, help: "Most images waiting per model before requests get 503 with Retry-After.") var queueCapacity = 256
+    @Option(name: .long, help: "Seconds a request may wait for its model before a 503.") var requestTimeout = 30.0
+    @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
+    @Option(name: .long, help: "Largest prediction upload in MiB.") var maxUploadMb = 64
+    @Flag(name: .long, help: "Do not log predictions to the store.") var noPredictionLog = false
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1…65535") }
         guard maxArtifactMb > 0 else { throw ValidationError("--max-artifact-mb must be positive") }
+        guard models == nil || models == "all" else { throw ValidationError("--models takes only 'all' (use --model NAME@ALIAS for one model)") }
+        guard computeThreads.map({ (1...256).contains($0) }) ?? true else { throw ValidationError("--compute-threads must be 1…256") }
+        guard batchWindowMs >= 0, batchWindowMs <= 10_000 else { throw ValidationError("--batch-window-ms must be 0…10000") }
+        guard (1...4096).contains(maxBatch) else { throw ValidationError("--max-batch must be 1…4096") }
+        guard queueCapacity >= 1 else { throw ValidationError("--queue-capacity must be positive") }
+        guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        guard poll >= 0 else { throw ValidationError("--poll must be 0 (off) or positive") }
+        guard (1...65536).contains(maxUploadMb) else { throw ValidationError("--max-upload-mb must be 1…65536") }
+        for m in model { _ = try ModelReference(parsing: m) }
     }
 
     func run() async throws {
         let workspace = try options.open()
         let store = try await workspace.openStore()
+        let artifacts = ArtifactStore(root: workspace.artifactRoot)
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
         configuration.maxArtifactBytes = Int64(maxArtifactMb) * 1024 * 1024
         configuration.requireTokens = auth
-        let banner = "lumen serve: http://\(host):\(port)  (store \(SQLStore.redacted(workspace.storeURI)), artifacts \(workspace.artifactRoot.path))\n"
+        let metrics = ServingMetrics()
+        configuration.metrics = metrics
+
+        var references = try model.map { try ModelReference(parsing: $0) }
+        if models == "all" {
+            for m in try await store.registeredModels(nameLike: nil) where m.latestVersion != nil {
+                references.append(m.aliases["champion"] != nil ? .alias(name: m.name, alias: "champion") : .latest(name: m.name))
+            }
+        }
+        var hostRef: ModelHost?
+        var logger: PredictionLogger?
+        if !references.isEmpty {
+            var batching = BatchingOptions()
+            batching.window = batchWindowMs / 1000
+            batching.maxBatch = maxBatch
+            batching.queueCapacity = queueCapacity
+            batching.timeout = requestTimeout
+            let pool = ComputePool(threads: computeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+            let modelHost = ModelHost(store: store, artifacts: artifacts, pool: pool, options: batching, metrics: metrics)
+            // Every model is loaded and warmed up before the port opens: "ready" means ready.
+            for reference in references {
+                let started = Date()
+                do {
+                    let (served, _) = try await modelHost.load(reference)
+                    print("loaded \(served.name) version \(served.version.version) (\(reference), \(served.spec.architecture.name.rawValue), \(served.spec.classes.count) classes) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+                } catch {
+                    throw CLIError("cannot serve \(reference): \(error)")
+                }
+            }
+            if !noPredictionLog {
+                let l = PredictionLogger(store: store)
+                await l.start()
+                logger = l
+            }
+            var limits = UploadLimits()
+            limits.maxBytes = maxUploadMb * 1024 * 1024
+            configuration.inference = InferenceService(host: modelHost, logger: logger, metrics: metrics, limits: limits)
+            hostRef = modelHost
+        }
+        let servedHost = hostRef
+        var banner = "lumen serve: http://\(host):\(port)  (store \(SQLStore.redacted(workspace.storeURI)), artifacts \(workspace.artifactRoot.path))\n"
             + (configuration.authEnabled ? "  writes need an API token (lumen token create --role writer)" : "  open for writes (loopback); --auth requires tokens")
+        if servedHost != nil {
+            banner += "\n  models: /v2/models/NAME/infer, /api/predict/NAME; metrics: /metrics; ready"
+        }
+        let finalBanner = banner
         // The banner is printed once the port is really listened on.
-        let app = makeServer(store: store, artifacts: ArtifactStore(root: workspace.artifactRoot), configuration: configuration) { print(banner) }
-        defer { Task { try? await store.close() } }
+        let app = makeServer(store: store, artifacts: artifacts, configuration: configuration) { print(finalBanner) }
+        let poller: Task<Void, Never>? = servedHost.flatMap { modelHost in
+            poll > 0 ? Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(poll))
+                    let moved = await modelHost.poll { name, error in
+                        guard !(error is CancellationError) else { return }
+                        FileHandle.standardError.write(Data("lumen serve: cannot reload \(name): \(error)\n".utf8))
+                    }
+                    for name in moved {
+                        if let m = try? await modelHost.model(name) { print("\(name): now serving version \(m.version.version) (\(m.reference))") }
+                    }
+                }
+            } : nil
+        }
         do {
+            // runService stops on SIGTERM/SIGINT after the requests in flight are answered.
             try await app.runService()
         } catch {
+            poller?.cancel()
+            await logger?.close()
+            try? await store.close()
             if let reason = listenFailure(error, host: host, port: port) { throw CLIError(reason) }
             throw error
         }
+        poller?.cancel()
+        await logger?.close()
+        try? await store.close()
     }
 }

@@ -16,6 +16,10 @@ public struct ServerConfiguration: Sendable {
     public var maxArtifactBytes: Int64 = 8 * 1024 * 1024 * 1024
     /// Require API tokens for writes. `nil` means: on when listening beyond loopback, off on loopback.
     public var requireTokens: Bool?
+    /// Models to serve (`--model`); nil serves only the tracking API.
+    public var inference: InferenceService?
+    /// What `/metrics` exposes; every request is counted in it.
+    public var metrics: ServingMetrics?
 
     /// Whether writes need a token with these settings.
     public var authEnabled: Bool {
@@ -30,7 +34,19 @@ public struct ServerConfiguration: Sendable {
 public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration,
                        onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = Router()
+    if let metrics = configuration.metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
     if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store)) }
+    if let metrics = configuration.metrics {
+        let host = configuration.inference?.host
+        router.get("/metrics") { _, _ -> Response in
+            for model in await host?.all ?? [] { metrics.setQueueDepth(model.batcher.depth, model: model.name, version: String(model.version.version)) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+    }
+    if let inference = configuration.inference {
+        OIPRoutes(service: inference).register(on: router)
+        PredictRoutes(service: inference).register(on: router)
+    }
     router.get("/health") { _, _ in "OK" }
     router.get("/version") { _, _ in LumenRelease.version }
     let tracking = MLflowTrackingRoutes(store: store, bodyLimit: configuration.maxRequestBytes)

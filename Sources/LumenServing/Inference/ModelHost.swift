@@ -1,0 +1,133 @@
+import Foundation
+import LumenInference
+import LumenStore
+import LumenTensor
+import LumenWorkspace
+
+/// A registered model version loaded, warmed up and answering through its batcher.
+public final class ServedModel: Sendable {
+    /// The registered model's name (the name in routes).
+    public let name: String
+    /// How it was asked for (`NAME@ALIAS`, `NAME/3`, `NAME`): what a reload resolves again.
+    public let reference: ModelReference
+    public let version: ModelVersion
+    public let batcher: Batcher
+    public let loadedAt: Date
+    public var predictor: Predictor { batcher.predictor }
+    public var spec: ModelSpec { batcher.predictor.spec }
+
+    init(name: String, reference: ModelReference, version: ModelVersion, batcher: Batcher) {
+        self.name = name
+        self.reference = reference
+        self.version = version
+        self.batcher = batcher
+        self.loadedAt = Date()
+    }
+}
+
+/// The models `lumen serve` answers for, by name. A model is loaded and warmed up beside the version it
+/// replaces, then swapped in one step; the old version answers what it already queued, then is released.
+/// So a moved alias is picked up with no failed request.
+public actor ModelHost {
+    let store: any Store
+    let artifacts: ArtifactStore
+    public let pool: ComputePool
+    let options: BatchingOptions
+    let metrics: ServingMetrics?
+    private var models: [String: ServedModel] = [:]
+    private var loading: Set<String> = []
+
+    public init(store: any Store, artifacts: ArtifactStore, pool: ComputePool, options: BatchingOptions = BatchingOptions(), metrics: ServingMetrics? = nil) {
+        self.store = store
+        self.artifacts = artifacts
+        self.pool = pool
+        self.options = options
+        self.metrics = metrics
+    }
+
+    /// Every model served now, by name.
+    public var all: [ServedModel] { models.keys.sorted().map { models[$0]! } }
+
+    /// Whether every requested model is loaded and none is loading.
+    public var isReady: Bool { loading.isEmpty }
+
+    /// The model served under `name`; with `version`, only if that is the version loaded.
+    public func model(_ name: String, version: Int64? = nil) throws(ServingError) -> ServedModel {
+        guard let m = models[name] else {
+            if loading.contains(name) { throw .notReady("model '\(name)' is loading") }
+            throw .notFound("no model named '\(name)' is served here (served: \(models.keys.sorted().joined(separator: ", ")))")
+        }
+        if let version, version != m.version.version {
+            throw .notFound("model '\(name)' version \(version) is not served here (version \(m.version.version) is)")
+        }
+        return m
+    }
+
+    /// Loads what `reference` names (unless that version is already served), warms it up and serves it.
+    /// Returns the model served and the version it replaced.
+    @discardableResult
+    public func load(_ reference: ModelReference) async throws -> (model: ServedModel, replaced: Int64?) {
+        let version = try await store.modelVersion(reference)
+        if let current = models[version.name], current.version.version == version.version {
+            if current.reference != reference { models[version.name] = ServedModel(name: version.name, reference: reference, version: version, batcher: current.batcher) }
+            return (models[version.name]!, nil)
+        }
+        loading.insert(version.name)
+        defer { loading.remove(version.name) }
+        let artifacts = self.artifacts
+        let predictor = try await onOwnThread { try Predictor.load(version, artifacts: artifacts) }
+        let label = (version.name, String(version.version))
+        let metrics = self.metrics
+        let batcher = pool.batcher(for: predictor, options: options) { size in metrics?.recordBatch(size, model: label.0, version: label.1) }
+        // Warm-up: one batch through the network on its compute thread, so the first request is not the slow one.
+        let spec = predictor.spec
+        do {
+            _ = try await batcher.run { p in
+                try p.predict(batch: Tensor.zeros([1, spec.inputChannels, spec.inputHeight, spec.inputWidth])).predictions.count
+            }
+        } catch {
+            pool.retire(batcher)
+            throw error
+        }
+        let served = ServedModel(name: version.name, reference: reference, version: version, batcher: batcher)
+        let old = models[version.name]
+        models[version.name] = served
+        if let old { pool.retire(old.batcher) }
+        return (served, old?.version.version)
+    }
+
+    /// Resolves `name`'s reference again and loads the version it names now, if it moved.
+    public func reload(_ name: String) async throws -> (model: ServedModel, replaced: Int64?) {
+        guard let current = models[name] else { throw ServingError.notFound("no model named '\(name)' is served here") }
+        return try await load(current.reference)
+    }
+
+    /// Reloads every model whose reference names another version than the one served; returns the
+    /// names it moved. Errors are reported to `onError`, and the model keeps serving its version.
+    public func poll(onError: @Sendable (String, any Error) -> Void = { _, _ in }) async -> [String] {
+        var moved: [String] = []
+        for (name, model) in models {
+            do {
+                let now = try await store.modelVersion(model.reference)
+                if now.version != model.version.version {
+                    try await load(model.reference)
+                    moved.append(name)
+                }
+            } catch {
+                onError(name, error)
+            }
+        }
+        return moved.sorted()
+    }
+}
+
+/// Runs `body` on a thread of its own (loading a network is libtorch work, kept off Swift's cooperative pool).
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LumenImaging
+import LumenInference
+import LumenStore
+import MultipartKit
+import NIOCore
+
+/// `POST /api/predict/{name}`: image files (multipart/form-data, or one file as the body) read by the
+/// readers training uses and preprocessed by the version's own pipeline; a JSON answer with the class
+/// probabilities, the version that answered and its latency. `?version=N` pins a version,
+/// `?explain=gradcam` adds the heat map. `POST /api/models/{name}/reload` loads the version its alias
+/// names now, beside the old one, and swaps them.
+struct PredictRoutes {
+    let service: InferenceService
+
+    func register(on router: Router<BasicRequestContext>) {
+        let service = self.service
+        router.post("/api/predict/:name") { request, context -> Response in
+            await oip {
+                let started = monotonicSeconds()
+                let name = try context.parameters.require("name")
+                let query = request.uri.queryParameters
+                let version = try query.get("version").map { text -> Int64 in
+                    guard let v = Int64(text), v >= 1 else { throw ServingError.badInput("version '\(text)' is not a positive number") }
+                    return v
+                }
+                let explain = query.get("explain")
+                guard explain == nil || explain == "gradcam" else { throw ServingError.badInput("explain='\(explain!)': the only explanation is gradcam") }
+                let files = try await Self.files(request, limits: service.limits)
+                let model = try await service.host.model(name, version: version)
+                var images: [MedicalImage] = []
+                var planes: [Plane] = []
+                var inputs: [[String: String]] = []
+                for file in files {
+                    let image: MedicalImage
+                    do { image = try ImageReader.read(file.bytes, source: file.name) } catch {
+                        throw ServingError.badInput("\(error)")
+                    }
+                    let plane: Plane
+                    do { plane = try model.predictor.preprocess(image) } catch {
+                        throw ServingError.badInput("\(file.name): \(error)")
+                    }
+                    images.append(image)
+                    planes.append(plane)
+                    inputs.append(InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name))
+                }
+                let outcome = try await service.predict(name, version: model.version.version, planes: planes, inputs: inputs, started: started)
+                var entries: [[String: Any]] = []
+                for (i, prediction) in outcome.predictions.enumerated() {
+                    var heatmap: [UInt8]?
+                    if explain == "gradcam" {
+                        let image = images[i]
+                        heatmap = try await outcome.model.batcher.run { p in
+                            let cam = try p.gradCAM(image)
+                            return try cam.heatmap.overlayPNG(on: cam.input)
+                        }
+                    }
+                    entries.append(try PredictionAnswer.entry(file: files[i].name, prediction: prediction, spec: outcome.model.spec, heatmapPNG: heatmap))
+                }
+                let answer = PredictionAnswer.answer(model: name, version: outcome.model.version.version, reference: outcome.model.reference.description,
+                                                     entries: entries, latency: monotonicSeconds() - started, batchSize: outcome.batchSize, gate: PredictionAnswer.noGate)
+                var response = jsonResponse(answer)
+                response.headers[HTTPField.Name("X-Lumen-Model-Version")!] = String(outcome.model.version.version)
+                return response
+            }
+        }
+
+        router.post("/api/models/:name/reload") { _, context -> Response in
+            await oip {
+                let name = try context.parameters.require("name")
+                let (model, replaced) = try await service.host.reload(name)
+                var answer: [String: Any] = ["model": name, "version": model.version.version, "served_as": model.reference.description, "changed": replaced != nil]
+                if let replaced { answer["replaced"] = replaced }
+                return jsonResponse(answer)
+            }
+        }
+
+        router.get("/api/models") { _, _ -> Response in
+            let models = await service.host.all
+            return jsonResponse(["models": models.map { m -> [String: Any] in
+                ["name": m.name, "version": m.version.version, "served_as": m.reference.description, "task": m.spec.task.rawValue,
+                 "classes": m.spec.classes, "queue": m.batcher.depth,
+                 "input": [m.spec.inputChannels, m.spec.inputHeight, m.spec.inputWidth]]
+            }])
+        }
+    }
+
+    struct UploadedFile {
+        var name: String
+        var bytes: [UInt8]
+        var hasFilename = true
+    }
+
+    /// The files of a request: the parts of a multipart/form-data body that carry a file name (or any
+    /// part, for clients that send none), or the whole body as one file for other content types.
+    static func files(_ request: Request, limits: UploadLimits) async throws -> [UploadedFile] {
+        let body = try await collectBody(request, limit: limits.maxBytes)
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.lowercased().hasPrefix("multipart/form-data") else {
+            guard body.readableBytes > 0 else { throw ServingError.badInput("no file in the request: send multipart/form-data with one or more files, or one file as the body") }
+            let name = request.uri.queryParameters.get("filename") ?? "upload"
+            return [UploadedFile(name: name, bytes: Array(body.readableBytesView))]
+        }
+        guard let boundary = contentType.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) })
+            .first(where: { $0.lowercased().hasPrefix("boundary=") }).map({ String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }),
+            !boundary.isEmpty, boundary.count <= 200 else {
+            throw ServingError.badInput("multipart/form-data without a boundary")
+        }
+        let parser = MultipartParser(boundary: boundary)
+        var files: [UploadedFile] = []
+        var headers: [(String, String)] = []
+        var current: [UInt8] = []
+        var tooMany = false
+        parser.onHeader = { name, value in headers.append((name, value)) }
+        parser.onBody = { buffer in current += buffer.readableBytesView }
+        parser.onPartComplete = {
+            let disposition = headers.first { $0.0.lowercased() == "content-disposition" }?.1 ?? ""
+            let filename = Self.parameter("filename", in: disposition)
+            let name = filename ?? Self.parameter("name", in: disposition) ?? "part\(files.count + 1)"
+            if files.count >= limits.maxFiles { tooMany = true } else {
+                files.append(UploadedFile(name: (name as NSString).lastPathComponent, bytes: current, hasFilename: filename != nil))
+            }
+            headers = []
+            current = []
+        }
+        do { try parser.execute(body) } catch {
+            throw ServingError.badInput("the multipart body is malformed")
+        }
+        guard !tooMany else { throw ServingError.tooLarge("more than \(limits.maxFiles) files in one request") }
+        // Form fields beside the files (a part without a file name) are not images.
+        let withNames = files.contains(where: \.hasFilename) ? files.filter(\.hasFilename) : files
+        let nonEmpty = withNames.filter { !$0.bytes.isEmpty }
+        guard !nonEmpty.isEmpty else { throw ServingError.badInput("no file in the multipart body") }
+        return nonEmpty
+    }
+
+    /// `name="value"` out of a Content-Disposition header.
+    static func parameter(_ key: String, in header: String) -> String? {
+        for part in header.split(separator: ";") {
+            let kv = part.trimmingCharacters(in: .whitespaces)
+            guard kv.lowercased().hasPrefix(key + "=") else { continue }
+            let value = kv.dropFirst(key.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return value.isEmpty ? nil : value
+        }
+        return nil
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LumenImaging
+import LumenInference
+import LumenServing
+import LumenStore
+import LumenTensor
+import NIOCore
+import Testing
+
+@Suite("Serving: Open Inference Protocol, image upload, batching, reload", .serialized)
+struct ServingTests {
+    @Test func healthMetadataAndReadiness() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { Task { await fixture.close() } }
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/v2/health/live", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v2/health/ready", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v2", method: .get) { response in
+                let body = json(response.body)
+                #expect(body["name"] as? String == "lumen" && (body["extensions"] as? [String])?.contains("binary_tensor_data") == true)
+            }
+            try await client.execute(uri: "/v2/models/m", method: .get) { response in
+                let body = json(response.body)
+                #expect(response.status == .ok && body["versions"] as? [String] == ["1"])
+                let input = (body["inputs"] as? [[String: Any]])?.first
+                #expect(input?["shape"] as? [Int] == [-1, 1, 32, 32] && input?["datatype"] as? String == "FP32")
+                #expect((body["parameters"] as? [String: Any])?["classes"] as? [String] == ["normal", "pneumonia"])
+            }
+            try await client.execute(uri: "/v2/models/m/versions/1/ready", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v2/models/m/versions/2", method: .get) { response in
+                #expect(response.status == .notFound && (json(response.body)["error"] as? String)?.contains("version 1 is") == true)
+            }
+            try await client.execute(uri: "/v2/models/nope/ready", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/v2/models/m/versions/x", method: .get) { #expect($0.status == .badRequest) }
+        }
+    }
+
+    /// JSON and binary tensors give the network's own output on the same input, as an independently built predictor computes it.
+    @Test func inferJSONAndBinaryEqualThePredictor() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { Task { await fixture.close() } }
+        var rng = SeededGenerator(seed: 9)
+        let values = (0..<(2 * 32 * 32)).map { _ in Float.random(in: 0...1, using: &rng) }
+        let expected = try fixture.reference(1).predict(batch: Tensor(values, shape: [2, 1, 32, 32])).predictions
+        let request: [String: Any] = ["id": "r1", "inputs": [["name": "input", "shape": [2, 1, 32, 32], "datatype": "FP32", "data": values.map(Double.init)]]]
+        let requestBody = try JSONSerialization.data(withJSONObject: request)
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/v2/models/m/infer", method: .post, body: ByteBuffer(data: requestBody)) { response in
+                #expect(response.status == .ok)
+                let body = json(response.body)
+                #expect(body["model_name"] as? String == "m" && body["model_version"] as? String == "1" && body["id"] as? String == "r1")
+                let outputs = try #require(body["outputs"] as? [[String: Any]])
+                let probabilities = try #require(outputs.first { $0["name"] as? String == "probabilities" })
+                #expect(probabilities["shape"] as? [Int] == [2, 2])
+                let got = try #require(probabilities["data"] as? [Double])
+                let want = expected.flatMap(\.probabilities)
+                #expect(zip(got, want).allSatisfy { abs($0 - $1) < 1e-6 }, "\(got) vs \(want)")
+                let labels = outputs.first { $0["name"] as? String == "label" }?["data"] as? [Int]
+                #expect(labels == expected.map { $0.labels[0] })
+            }
+            // The binary tensor extension: the JSON header, then the raw little-endian tensor; binary outputs back.
+            var header: [String: Any] = ["inputs": [["name": "input", "shape": [2, 1, 32, 32], "datatype": "FP32", "parameters": ["binary_data_size": values.count * 4]]],
+                                         "outputs": [["name": "probabilities", "parameters": ["binary_data": true]]]]
+            var headerBytes = try JSONSerialization.data(withJSONObject: header)
+            var body = [UInt8](headerBytes)
+            for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { body += $0 } }
+            try await client.execute(uri: "/v2/models/m/versions/1/infer", method: .post,
+                                     headers: [HTTPField.Name("Inference-Header-Content-Length")!: String(headerBytes.count)], body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status == .ok)
+                let length = try #require(response.headers[HTTPField.Name("Inference-Header-Content-Length")!].flatMap { Int($0) })
+                let bytes = Array(response.body.readableBytesView)
+                let head = try #require(try JSONSerialization.jsonObject(with: Data(bytes[0..<length])) as? [String: Any])
+                let output = try #require((head["outputs"] as? [[String: Any]])?.first)
+                #expect((output["parameters"] as? [String: Any])?["binary_data_size"] as? Int == 16 && output["data"] == nil)
+                let floats = (0..<4).map { i in Float(bitPattern: UInt32(bytes[length + 4 * i]) | UInt32(bytes[length + 4 * i + 1]) << 8 | UInt32(bytes[length + 4 * i + 2]) << 16 | UInt32(bytes[length + 4 * i + 3]) << 24) }
+                #expect(zip(floats, expected.flatMap(\.probabilities)).allSatisfy { abs(Double($0) - $1) < 1e-6 })
+            }
+            // UINT8 data are converted to the network's float input.
+            let bytes = values.prefix(32 * 32).map { UInt8($0 * 255) }
+            header = ["inputs": [["name": "input", "shape": [1, 1, 32, 32], "datatype": "UINT8", "parameters": ["binary_data_size": bytes.count]]]]
+            headerBytes = try JSONSerialization.data(withJSONObject: header)
+            let uint8Expected = try fixture.reference(1).predict(batch: Tensor(bytes.map(Float.init), shape: [1, 1, 32, 32])).predictions[0].probabilities
+            try await client.execute(uri: "/v2/models/m/infer", method: .post,
+                                     headers: [HTTPField.Name("Inference-Header-Content-Length")!: String(headerBytes.count)], body: ByteBuffer(bytes: [UInt8](headerBytes) + bytes)) { response in
+                #expect(response.status == .ok)
+                let data = (json(response.body)["outputs"] as? [[String: Any]])?.first { $0["name"] as? String == "probabilities" }?["data"] as? [Double]
+                #expect(data.map { zip($0, uint8Expected).allSatisfy { abs($0 - $1) < 1e-6 } } == true)
+            }
+        }
+    }
+
+    @Test func inferRefusesWhatDoesNotFitWithA4xx() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { Task { await fixture.close() } }
+        let cases: [(String, HTTPFields, [UInt8], HTTPResponse.Status, String)] = [
+            ("/v2/models/m/infer", [:], Array("not json".utf8), .badRequest, "not a JSON object"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": []}".utf8), .badRequest, "non-empty list"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 8, 8], \"datatype\": \"FP32\", \"data\": \(Array(repeating: 0, count: 64))}]}".utf8), .badRequest, "the model takes [N, 1, 32, 32]"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [1, 2]}]}".utf8), .badRequest, "2 values for shape"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"COMPLEX\", \"data\": [1]}]}".utf8), .badRequest, "'datatype' must be one of"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [-1, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [1]}]}".utf8), .badRequest, "non-negative"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [100000, 100000, 32, 32], \"datatype\": \"FP32\", \"data\": [1]}]}".utf8), .contentTooLarge, "too many elements"),
+            ("/v2/models/m/infer", [HTTPField.Name("Inference-Header-Content-Length")!: "5000"], Array("{}".utf8), .badRequest, "larger than the body"),
+            ("/v2/models/m/infer", [HTTPField.Name("Inference-Header-Content-Length")!: "100"],
+             Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"FP32\", \"parameters\": {\"binary_data_size\": 12}}]}".utf8).prefix(100) + [UInt8](repeating: 0, count: 12), .badRequest, ""),
+            ("/v2/models/nope/infer", [:], Array("{}".utf8), .notFound, "no model named 'nope'"),
+            ("/v2/models/m/versions/9/infer", [:], Array("{}".utf8), .badRequest, ""),
+        ]
+        try await fixture.app().test(.router) { client in
+            for (uri, headers, body, status, fragment) in cases {
+                try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                    let message = json(response.body)["error"] as? String ?? ""
+                    #expect(response.status.code >= 400 && response.status.code < 500, "\(uri) \(String(decoding: body.prefix(80), as: UTF8.self)): \(response.status) \(message)")
+                    if status != .badRequest || !fragment.isEmpty { #expect(response.status == status, "\(message)") }
+                    #expect(fragment.isEmpty || message.contains(fragment), "'\(message)' should say '\(fragment)'")
+                }
+            }
+            let unknownOutput: [String: Any] = ["inputs": [["name": "input", "shape": [1, 1, 32, 32], "datatype": "FP32", "data": [Double](repeating: 0, count: 1024)]],
+                                                "outputs": [["name": "logits"]]]
+            try await client.execute(uri: "/v2/models/m/infer", method: .post, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: unknownOutput))) { response in
+                #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("unknown output 'logits'") == true)
+            }
+        }
+    }
+
+    /// An upload is read and preprocessed as at training: the answer equals the predictor's own `predict` on the decoded image.
+    @Test func uploadAnswersLikeThePredictor() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { Task { await fixture.close() } }
+        let pngs = try (0..<3).map { try testPNG(seed: $0) }
+        let reference = try fixture.reference(1)
+        let expected = try reference.predict(try pngs.enumerated().map { try ImageReader.read($0.element, source: "\($0.offset).png") })
+        try await fixture.app().test(.router) { client in
+            let (body, headers) = multipart(pngs.enumerated().map { ("scan\($0.offset).png", $0.element) })
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("X-Lumen-Model-Version")!] == "1")
+                let answer = json(response.body)
+                #expect(answer["model"] as? String == "m" && answer["version"] as? Int == 1 && answer["served_as"] as? String == "m@champion")
+                #expect((answer["gate"] as? [String: Any])?["verdict"] as? String == "accepted" && answer["latency_ms"] is Double)
+                let predictions = try #require(answer["predictions"] as? [[String: Any]])
+                #expect(predictions.map { $0["file"] as? String } == ["scan0.png", "scan1.png", "scan2.png"])
+                for (p, e) in zip(predictions, expected) {
+                    let probabilities = try #require(p["probabilities"] as? [String: Double])
+                    #expect(abs(probabilities["normal"]! - e.probabilities[0]) < 1e-6 && abs(probabilities["pneumonia"]! - e.probabilities[1]) < 1e-6)
+                    #expect(p["label"] as? String == ["normal", "pneumonia"][e.labels[0]] && p["positive_class"] as? String == "pneumonia")
+                }
+            }
+            // One file as the raw body, and Grad-CAM as a PNG.
+            try await client.execute(uri: "/api/predict/m?explain=gradcam&filename=one.png", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: pngs[0])) { response in
+                #expect(response.status == .ok)
+                let p = try #require((json(response.body)["predictions"] as? [[String: Any]])?.first)
+                #expect(p["file"] as? String == "one.png")
+                let cam = try #require((p["gradcam_png_base64"] as? String).flatMap { Data(base64Encoded: $0) })
+                #expect(Array(cam.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
+                #expect(try ImageReader.read([UInt8](cam), source: "cam.png").width == 32)
+            }
+            try await client.execute(uri: "/api/predict/m?version=2", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: pngs[0])) { response in
+                #expect(response.status == .notFound, "version 2 is not served")
+            }
+        }
+    }
+
+    @Test func uploadsThatCannotBeReadGetA4xxNamingTheFile() async throws {
+        var limits = UploadLimits()
+        limits.maxBytes = 200_000
+        limits.maxFiles = 4
+        let fixture = try await ServingFixture.make(limits: limits)
+        defer { Task { await fixture.close() } }
+        let png = try testPNG(seed: 1)
+        try await fixture.app().test(.router) { client in
+            let (truncated, h1) = multipart([("good.png", png), ("cut.png", Array(png.prefix(30)))])
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h1, body: truncated) { response in
+                #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("cut.png") == true, "\(json(response.body))")
+            }
+            let (many, h2) = multipart((0..<6).map { ("f\($0).png", png) })
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h2, body: many) { #expect($0.status == .contentTooLarge) }
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: [UInt8](repeating: 1, count: 300_000))) { response in
+                #expect(response.status == .contentTooLarge && (json(response.body)["error"] as? String)?.contains("--max-upload-mb") == true, "\(response.status) \(json(response.body))")
+            }
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "multipart/form-data"], body: ByteBuffer(string: "x")) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"]) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/predict/m?explain=shap", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/predict/nope", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .notFound) }
+            let (ok, h3) = multipart([("good.png", png)])
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h3, body: ok) { #expect($0.status == .ok, "the server still answers") }
+        }
+    }
+
+    /// Concurrent requests within the window run as one batch, and batching changes no answer.
+    @Test func concurrentRequestsRunAsOneBatch() async throws {
+        var batching = BatchingOptions()
+        batching.window = 0.2
+        batching.maxBatch = 8
+        let fixture = try await ServingFixture.make(batching: batching)
+        defer { Task { await fixture.close() } }
+        let pngs = try (0..<12).map { try testPNG(seed: $0) }
+        let expected = try fixture.reference(1).predict(try pngs.map { try ImageReader.read($0, source: "x.png") })
+        let app = fixture.app()
+        try await app.test(.router) { client in
+            let answers = try await withThrowingTaskGroup(of: (Int, Int?, Double?).self) { group in
+                for (i, png) in pngs.enumerated() {
+                    group.addTask {
+                        try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response in
+                            let answer = json(response.body)
+                            let p = (answer["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double]
+                            return (i, answer["batch_size"] as? Int, p?["pneumonia"])
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let sizes = answers.compactMap(\.1)
+            #expect(sizes.count == 12 && sizes.max() == 8 && sizes.allSatisfy { $0 <= 8 }, "batch sizes \(sizes)")
+            for (i, _, p) in answers {
+                #expect(p.map { abs($0 - expected[i].probabilities[1]) < 1e-5 } == true, "image \(i) answered as if alone")
+            }
+        }
+        let exposition = String(decoding: fixture.metrics.exposition(), as: UTF8.self)
+        #expect(exposition.contains("lumen_batch_size_bucket{model=\"m\",version=\"1\",le=\"8.0\"}"))
+        #expect(exposition.contains("lumen_predictions_total{model=\"m\",version=\"1\",status=\"200\"} 12"))
+        #expect(exposition.contains("process_resident_memory_bytes"))
+    }
+
+    /// A full queue answers 503 with Retry-After at once instead of growing.
+    @Test func fullQueueAnswers503WithRetryAfter() async throws {
+        var batching = BatchingOptions()
+        batching.window = 0.5
+        batching.maxBatch = 64
+        batching.queueCapacity = 3
+        let fixture = try await ServingFixture.make(batching: batching)
+        defer { Task { await fixture.close() } }
+        let png = try testPNG(seed: 3)
+        try await fixture.app().test(.router) { client in
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) {
+                            (Int($0.status.code), $0.headers[.retryAfter])
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0.0 == 200 }.count == 3, "\(statuses)")
+            #expect(statuses.filter { $0.0 == 503 }.allSatisfy { $0.1 == "1" } && statuses.filter { $0.0 == 503 }.count == 5, "\(statuses)")
+        }
+        #expect(String(decoding: fixture.metrics.exposition(), as: UTF8.self).contains("lumen_rejections_total{model=\"m\",reason=\"queue_full\"} 5"))
+    }
+
+    /// Moving the alias and reloading under load: the new version answers after the swap, and no request fails.
+    @Test func aliasMoveUnderLoadFailsNoRequest() async throws {
+        var batching = BatchingOptions()
+        batching.window = 0.002
+        let fixture = try await ServingFixture.make(batching: batching)
+        defer { Task { await fixture.close() } }
+        let png = try testPNG(seed: 5)
+        let image = try ImageReader.read(png, source: "x.png")
+        let v2 = try fixture.reference(2).predict([image])[0].probabilities
+        try await fixture.app().test(.router) { client in
+            let results = try await withThrowingTaskGroup(of: [(Int, Int)].self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        // Until the new version has answered a few times (or 400 requests).
+                        var seen: [(Int, Int)] = []
+                        for _ in 0..<400 where seen.filter({ $0.1 == 2 }).count < 3 {
+                            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response in
+                                seen.append((Int(response.status.code), json(response.body)["version"] as? Int ?? 0))
+                            }
+                        }
+                        return seen
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(30))
+                    try await fixture.store.setAlias(name: "m", alias: "champion", version: 2)
+                    var out: [(Int, Int)] = []
+                    try await client.execute(uri: "/api/models/m/reload", method: .post) { response in
+                        let body = json(response.body)
+                        out.append((Int(response.status.code), body["version"] as? Int ?? 0))
+                        #expect(body["replaced"] as? Int == 1 && body["changed"] as? Bool == true)
+                    }
+                    return out
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(results.allSatisfy { $0.0 == 200 }, "\(results.filter { $0.0 != 200 })")
+            #expect(Set(results.map(\.1)) == [1, 2], "both versions answered, one after the other")
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response in
+                let answer = json(response.body)
+                #expect(answer["version"] as? Int == 2)
+                let p = (answer["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double]
+                #expect(p.map { abs($0["pneumonia"]! - v2[1]) < 1e-6 } == true, "version 2's weights answer")
+            }
+        }
+        // The poll finds nothing more to move.
+        #expect(await fixture.host.poll().isEmpty)
+    }
+
+    /// Every answered prediction reaches the store's log (version, input hash, outputs; no pixels).
+    @Test func predictionsAreLoggedWithoutPixels() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { Task { await fixture.close() } }
+        let pngs = try (0..<5).map { try testPNG(seed: $0) }
+        try await fixture.app().test(.router) { client in
+            for png in pngs {
+                try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .ok) }
+            }
+        }
+        await fixture.logger.close()
+        let logs = try await fixture.store.predictions(modelName: "m", version: 1, since: 0, limit: 100)
+        #expect(logs.count == 5)
+        let features = logs.compactMap { try? JSONSerialization.jsonObject(with: Data($0.features.utf8)) as? [String: String] }
+        #expect(features.count == 5 && features.allSatisfy { ($0["input_sha256"]?.count ?? 0) == 64 })
+        #expect(logs.allSatisfy { $0.features.count < 300 }, "no pixels in the log")
+        #expect(Set(features.compactMap { $0["input_sha256"] }).count == 5)
+    }
+}
