@@ -48,5 +48,9 @@ def test_token_required_for_writes(secured, monkeypatch):
     eid = client.create_experiment("with-token")
     run = client.create_run(eid)
     client.log_metric(run.info.run_id, "auc", 0.9)
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", reader)
+    assert MlflowClient(url).get_run(run.info.run_id).data.metrics["auc"] == 0.9  # a reader token reads
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
-    assert MlflowClient(url).get_run(run.info.run_id).data.metrics["auc"] == 0.9  # reads stay open
+    with pytest.raises(MlflowException) as err:
+        MlflowClient(url).get_run(run.info.run_id)  # reads need a token too once auth is on
+    assert err.value.error_code == "UNAUTHENTICATED", str(err.value)

@@ -20,7 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Interface to listen on.") var host = "127.0.0.1"
     @Option(name: .shortAndLong, help: "TCP port.") var port = 5000
     @Option(name: .long, help: "Largest artifact upload in MiB.") var maxArtifactMb = 8192
-    @Flag(inversion: .prefixedNo, help: "Require API tokens for writes (default: on when --host is not loopback).") var auth: Bool?
+    @Flag(inversion: .prefixedNo, help: "Require API tokens (default: on when --host is not loopback): reader tokens read and predict, writer tokens also log, admin tokens also move aliases and reload models; /v2/health/* and /metrics stay open.") var auth: Bool?
+    @Flag(name: .long, help: "With auth on, reads and predictions need no token (MLflow's old behaviour); writes still do.") var publicRead = false
     @Option(name: .long, help: ArgumentHelp("A registered model to serve: NAME@ALIAS, NAME/VERSION or NAME (latest); repeatable.", valueName: "reference")) var model: [String] = []
     @Option(name: .long, help: ArgumentHelp("'all': serve every registered model (its 'champion' alias when set, else its latest version).", valueName: "all")) var models: String?
     @Option(name: .long, help: "Dedicated inference threads (default: 1 per 2 cores, at least 1).") var computeThreads: Int?
@@ -55,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.maxArtifactBytes = Int64(maxArtifactMb) * 1024 * 1024
         configuration.requireTokens = auth
+        configuration.publicRead = publicRead
         let metrics = ServingMetrics()
         configuration.metrics = metrics
 
@@ -96,7 +98,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let servedHost = hostRef
         var banner = "lumen serve: http://\(host):\(port)  (store \(SQLStore.redacted(workspace.storeURI)), artifacts \(workspace.artifactRoot.path))\n"
-            + (configuration.authEnabled ? "  writes need an API token (lumen token create --role writer)" : "  open for writes (loopback); --auth requires tokens")
+            + (configuration.authEnabled ? (publicRead ? "  writes need an API token (lumen token create --role writer); reads are public" : "  every request needs an API token (lumen token create --role reader|writer|admin)")
+                : "  open (loopback); --auth requires tokens")
         if servedHost != nil {
             banner += "\n  models: /v2/models/NAME/infer, /api/predict/NAME; metrics: /metrics; ready"
         }

@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var maxArtifactBytes: Int64 = 8 * 1024 * 1024 * 1024
     /// Require API tokens for writes. `nil` means: on when listening beyond loopback, off on loopback.
     public var requireTokens: Bool?
+    /// With auth on, let reads and predictions through without a token (MLflow's old behaviour).
+    public var publicRead = false
     /// Models to serve (`--model`); nil serves only the tracking API.
     public var inference: InferenceService?
     /// What `/metrics` exposes; every request is counted in it.
@@ -35,7 +37,7 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
                        onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = Router()
     if let metrics = configuration.metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
-    if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store)) }
+    if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store, publicRead: configuration.publicRead)) }
     if let metrics = configuration.metrics {
         let host = configuration.inference?.host
         router.get("/metrics") { _, _ -> Response in

@@ -1,13 +1,13 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LumenServing
 import LumenStore
 import Testing
+@testable import LumenServing
 import LumenWorkspace
 
 @Suite struct AuthTests {
-    @Test func writesNeedAWriterTokenReadsAreOpen() async throws {
+    @Test func writesNeedAWriterTokenReadsAReaderToken() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-auth-\(UUID().uuidString)")
         let store = try await SQLStore.sqlite(path: dir.appendingPathComponent("lumen.db").path)
         var configuration = ServerConfiguration()
@@ -37,13 +37,57 @@ import LumenWorkspace
             try await client.execute(uri: "/api/2.0/mlflow/experiments/create", method: .post, headers: [.authorization: "Bearer \(writer)"], body: create) {
                 #expect($0.status == .ok)
             }
-            // reads need no token, including search by POST
-            try await client.execute(uri: "/api/2.0/mlflow/experiments/get-by-name?experiment_name=secured", method: .get) { #expect($0.status == .ok) }
+            // Reads need a token too (any role), including search by POST; the health probes and /metrics do not.
+            try await client.execute(uri: "/api/2.0/mlflow/experiments/get-by-name?experiment_name=secured", method: .get) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/api/2.0/mlflow/runs/search", method: .post, body: ByteBuffer(string: #"{"experiment_ids": ["0"]}"#)) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/api/2.0/mlflow/experiments/get-by-name?experiment_name=secured", method: .get, headers: [.authorization: "Bearer \(reader)"]) {
                 #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/2.0/mlflow/runs/search", method: .post, headers: [.authorization: "Bearer \(reader)"], body: ByteBuffer(string: #"{"experiment_ids": ["0"]}"#)) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            // Moving an alias needs an admin token: a writer is refused.
+            try await client.execute(uri: "/api/2.0/mlflow/registered-models/create", method: .post, headers: [.authorization: "Bearer \(writer)"], body: ByteBuffer(string: #"{"name": "m"}"#)) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/2.0/mlflow/registered-models/alias", method: .post, headers: [.authorization: "Bearer \(writer)"],
+                                     body: ByteBuffer(string: #"{"name": "m", "alias": "champion", "version": "1"}"#)) { response in
+                #expect(response.status == .forbidden && String(buffer: response.body).contains("admin"))
             }
         }
         #expect(try await store.experiment(named: "secured") != nil)
+        try await store.close()
+    }
+
+    /// The role each route needs, and what --public-read opens.
+    @Test func rolesPerRoute() {
+        typealias M = TokenAuthMiddleware<BasicRequestContext>
+        #expect(M.requiredRole(method: .get, path: "/api/2.0/mlflow/runs/get") == .reader)
+        #expect(M.requiredRole(method: .post, path: "/v2/models/m/infer") == .reader)
+        #expect(M.requiredRole(method: .post, path: "/v2/models/m/versions/2/infer") == .reader)
+        #expect(M.requiredRole(method: .post, path: "/api/predict/m") == .reader)
+        #expect(M.requiredRole(method: .post, path: "/api/2.0/mlflow/runs/log-batch") == .writer)
+        #expect(M.requiredRole(method: .put, path: "/api/2.0/mlflow-artifacts/artifacts/0/r/a.txt") == .writer)
+        #expect(M.requiredRole(method: .post, path: "/api/models/m/reload") == .admin)
+        #expect(M.requiredRole(method: .delete, path: "/api/2.0/mlflow/registered-models/alias") == .admin)
+        #expect(M.isOpen("/metrics") && M.isOpen("/v2/health/ready") && !M.isOpen("/v2/models/m") && !M.isOpen("/api/2.0/mlflow/experiments/search"))
+    }
+
+    @Test func publicReadOpensReadsNotWrites() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-auth-\(UUID().uuidString)")
+        let store = try await SQLStore.sqlite(path: dir.appendingPathComponent("lumen.db").path)
+        var configuration = ServerConfiguration()
+        configuration.requireTokens = true
+        configuration.publicRead = true
+        let app = makeServer(store: store, artifacts: ArtifactStore(root: dir.appendingPathComponent("artifacts")), configuration: configuration)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/2.0/mlflow/experiments/search", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/2.0/mlflow/experiments/create", method: .post, body: ByteBuffer(string: #"{"name": "x"}"#)) { #expect($0.status == .unauthorized) }
+        }
+        #expect(try await store.experiment(named: "x") == nil)
         try await store.close()
     }
 

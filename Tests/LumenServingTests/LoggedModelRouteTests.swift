@@ -131,8 +131,10 @@ import Testing
                     #expect($0.status == .forbidden, "\(method) \(uri)")
                 }
             }
-            try await client.execute(uri: "\(base)/\(model.id)", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "\(base)/search", method: .post, body: ByteBuffer(string: #"{"experiment_ids": ["0"]}"#)) { #expect($0.status == .ok) }
+            // Reads need a token too, of any role.
+            try await client.execute(uri: "\(base)/\(model.id)", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "\(base)/\(model.id)", method: .get, headers: [.authorization: "Bearer \(reader)"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "\(base)/search", method: .post, headers: [.authorization: "Bearer \(reader)"], body: ByteBuffer(string: #"{"experiment_ids": ["0"]}"#)) { #expect($0.status == .ok) }
             try await client.execute(uri: "\(base)/\(model.id)", method: .patch, headers: [.authorization: "Bearer \(writer)"],
                                      body: ByteBuffer(string: #"{"status": "LOGGED_MODEL_READY"}"#)) { #expect($0.status == .ok) }
         }
