@@ -118,6 +118,7 @@ let package = Package(
                 "LumenInference",
                 "LumenWorkspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 VENV=.venv-interop
 # mlflow-skinny 3 or later: the logged-model API (mlflow.entities.logged_model) is what test_mlflow_logged_models drives;
 # an older venv fails that import and is rebuilt. SimpleITK and pydicom-data: the geometry and modality interop tests.
-bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store" \
-  "mlflow-skinny>=3" pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn SimpleITK pydicom-data
+# tritonclient[http]: the official Triton/KServe V2 client that test_serving drives (numpy comes with it and pandas).
+bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store, tritonclient.http" \
+  "mlflow-skinny>=3" pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn SimpleITK pydicom-data "tritonclient[http]"
 # An empty parametrize list (a reference package that yields no files) fails collection instead of skipping; -rs lists any skip.
 LUMEN_BIN="${LUMEN_BIN:-$(swift build --show-bin-path)/lumen}" "$VENV/bin/python" -m pytest -q -rs -o empty_parameter_set_mark=fail_at_collect interop --ignore=interop/torch "$@"

@@ -1,7 +1,8 @@
 """`lumen serve --model` against the official Triton/KServe client (tritonclient[http]): health, server and
 model metadata, readiness, `infer` with JSON and binary tensors (the binary_tensor_data extension) in and out,
 the protocol's errors, concurrent requests; and the image-upload route agrees with `lumen predict`."""
-import json, os, subprocess, tempfile, time, urllib.request
+import json, sqlite3, subprocess, time, urllib.request
+from contextlib import closing
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,6 +23,28 @@ def lumen(*args):
     return proc.stdout
 
 
+def start_server(ws):
+    """`lumen serve --model phantom@champion` on a free port, once /v2/health/ready answers 200."""
+    port = free_port()
+    log = open(ws / f"serve-{port}.log", "wb")
+    proc = subprocess.Popen([LUMEN, "serve", "--port", str(port), "--model", f"{MODEL}@champion", "--workspace", str(ws)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/v2/health/ready", timeout=1).status == 200:
+                return proc, port
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("lumen serve did not get ready: " + (ws / f"serve-{port}.log").read_text(errors="replace"))
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A CT classifier trained on synthetic DICOM, registered as phantom@champion and served on a free port."""
@@ -32,26 +55,15 @@ def served(tmp_path_factory):
     (ws / "exp.yaml").write_text(CONFIG)
     lumen("train", str(ws / "exp.yaml"), "trainer.threads=1", "--register", MODEL, "--workspace", str(ws))
     lumen("models", "alias", MODEL, "champion", "--version", "1", "--workspace", str(ws))
-    port = free_port()
-    log = open(ws / "serve.log", "wb")
-    proc = subprocess.Popen([LUMEN, "serve", "--port", str(port), "--model", f"{MODEL}@champion", "--workspace", str(ws)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/v2/health/ready", timeout=1).status == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("lumen serve did not get ready: " + (ws / "serve.log").read_text(errors="replace"))
-        time.sleep(0.05)
-    yield {"url": url, "host": f"127.0.0.1:{port}", "workspace": ws}
+    proc, port = start_server(ws)
+    yield {"url": f"http://127.0.0.1:{port}", "host": f"127.0.0.1:{port}", "workspace": ws}
     proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        # stopping on SIGTERM is asserted by test_sigterm_writes_pending_logs_and_exits; never leave a server behind
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture()
@@ -197,3 +209,29 @@ def test_concurrent_infers(served):
         p = check_classifier(result, 1)
         # the batcher may group requests: each still gets its own image's answer
         assert np.allclose(p, expected[i], rtol=0, atol=1e-5), (i, p, expected[i])
+
+
+def test_sigterm_writes_pending_logs_and_exits(served):
+    """`lumen serve --help`: SIGTERM drains requests in flight and writes every pending prediction log (then exits)."""
+    ws = served["workspace"]
+
+    def logged():
+        with closing(sqlite3.connect(f"file:{ws / '.lumen' / 'lumen.db'}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT count(*) FROM prediction_logs WHERE model_name = ?", (MODEL,)).fetchone()[0]
+
+    proc, port = start_server(ws)
+    try:
+        before = logged()
+        with httpclient.InferenceServerClient(url=f"127.0.0.1:{port}") as c:
+            check_classifier(c.infer(MODEL, [tensor(np.zeros((3, *SHAPE), np.float32), "FP32", True)]), 3)
+        proc.terminate()  # at once: the three logs are still in the logger's buffer
+        try:
+            code = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            code = None
+        assert code == 0, f"lumen serve did not exit within 15 s of SIGTERM (exit status {code}): " + (ws / f"serve-{port}.log").read_text(errors="replace")
+        assert logged() == before + 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

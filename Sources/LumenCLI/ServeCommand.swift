@@ -3,6 +3,7 @@ import Foundation
 import LumenServing
 import LumenStore
 import LumenWorkspace
+import Yams
 
 /// `lumen serve`: the tracking server (MLflow's REST API) and, with `--model`, the models' inference API.
 struct ServeCommand: AsyncParsableCommand {
@@ -32,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
     @Option(name: .long, help: "Largest prediction upload in MiB.") var maxUploadMb = 64
     @Flag(name: .long, help: "Do not log predictions to the store.") var noPredictionLog = false
+    @Option(name: .long, help: ArgumentHelp("Server config file (YAML): 'traffic:' maps a model name to its policy (split, canary, shadow, sticky_header); see docs/serving.md.", valueName: "file")) var config: String?
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1…65535") }
@@ -86,6 +88,12 @@ struct ServeCommand: AsyncParsableCommand {
                     throw CLIError("cannot serve \(reference): \(error)")
                 }
             }
+            if let config {
+                for (name, policy) in try Self.trafficPolicies(config) {
+                    do { try await modelHost.setPolicy(policy, for: name) } catch { throw CLIError("\(config): traffic of '\(name)': \(error)") }
+                    print("\(name): traffic \(await modelHost.routeTable(name))")
+                }
+            }
             if !noPredictionLog {
                 let l = PredictionLogger(store: store)
                 await l.start()
@@ -133,5 +141,18 @@ struct ServeCommand: AsyncParsableCommand {
         poller?.cancel()
         await logger?.close()
         try? await store.close()
+    }
+
+    /// The traffic policies of a server config file; an unknown key or a malformed policy is an error naming it.
+    static func trafficPolicies(_ path: String) throws -> [(String, TrafficPolicy)] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the server config") }
+        let object: Any?
+        do { object = try Yams.load(yaml: text) } catch { throw CLIError("\(path): not YAML: \(error)") }
+        guard let top = object as? [String: Any] else { throw CLIError("\(path): the server config must be a mapping with 'traffic:'") }
+        if let unknown = top.keys.first(where: { $0 != "traffic" }) { throw CLIError("\(path): unknown key '\(unknown)' (keys: traffic)") }
+        guard let traffic = top["traffic"] as? [String: Any] else { throw CLIError("\(path): 'traffic' must map model names to policies") }
+        return try traffic.keys.sorted().map { name in
+            do { return (name, try TrafficPolicy.parse(traffic[name]!, model: name)) } catch { throw CLIError("\(path): \(error)") }
+        }
     }
 }

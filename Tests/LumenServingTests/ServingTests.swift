@@ -31,7 +31,7 @@ struct ServingTests {
             }
             try await client.execute(uri: "/v2/models/m/versions/1/ready", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v2/models/m/versions/2", method: .get) { response in
-                #expect(response.status == .notFound && (json(response.body)["error"] as? String)?.contains("version 1 is") == true)
+                #expect(response.status == .notFound && (json(response.body)["error"] as? String)?.contains("served: 1") == true)
             }
             try await client.execute(uri: "/v2/models/nope/ready", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/v2/models/m/versions/x", method: .get) { #expect($0.status == .badRequest) }

@@ -31,30 +31,34 @@ public struct InferenceService: Sendable {
     /// A prediction's outcome with what the logs and the answer need.
     public struct Outcome: Sendable {
         public let model: ServedModel
+        /// How the version was chosen: `primary`, `split`, `canary` or `pinned`.
+        public let role: String
         public let predictions: [Prediction]
         public let batchSize: Int
         public let latency: Double
     }
 
-    /// Predicts preprocessed planes with `name`'s served version (or the named `version`).
-    /// `inputs` describe each plane for the log: an input hash and size, never the pixels.
-    public func predict(_ name: String, version: Int64?, planes: [Plane], inputs: [[String: String]], started: Double) async throws -> Outcome {
-        let model = try await host.model(name, version: version)
+    /// The inputs of a request as one version takes them: its planes, and what the log keeps of each.
+    public typealias Inputs = @Sendable (ServedModel) throws -> (planes: [Plane], described: [[String: String]])
+
+    /// Predicts with the version of `name` that the traffic policy picks (or the pinned `version`),
+    /// batched with other requests; a shadow version, when the policy names one, runs on a copy of the
+    /// inputs afterwards, its answers logged and never returned.
+    public func predict(_ name: String, version: Int64?, stickyKey: String? = nil, started: Double, inputs: @escaping Inputs) async throws -> Outcome {
+        let route = try await host.route(name, version: version, stickyKey: stickyKey)
+        let model = route.model
         let label = String(model.version.version)
         do {
+            let (planes, described) = try inputs(model)
             for plane in planes where plane.width != model.spec.inputWidth || plane.height != model.spec.inputHeight || plane.channels != model.spec.inputChannels {
                 throw ServingError.badInput("input of \(plane.channels) × \(plane.height) × \(plane.width); \(name) version \(label) takes \(model.spec.inputChannels) × \(model.spec.inputHeight) × \(model.spec.inputWidth)")
             }
             let (predictions, batchSize) = try await model.batcher.predict(planes)
             let latency = monotonicSeconds() - started
             metrics?.recordPrediction(model: name, version: label, status: 200, seconds: latency)
-            if let logger {
-                for (prediction, input) in zip(predictions, inputs) {
-                    await logger.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: Self.json(input),
-                                                   outputs: Self.json(["probabilities": prediction.probabilities, "labels": prediction.labels]), latency: latency))
-                }
-            }
-            return Outcome(model: model, predictions: predictions, batchSize: batchSize, latency: latency)
+            await log(name, model, route.role, predictions, described, latency)
+            if let shadow = route.shadow { runShadow(shadow, name: name, inputs: inputs) }
+            return Outcome(model: model, role: route.role, predictions: predictions, batchSize: batchSize, latency: latency)
         } catch let error as ServingError {
             metrics?.recordPrediction(model: name, version: label, status: Int(error.status.code), seconds: monotonicSeconds() - started)
             switch error {
@@ -66,6 +70,30 @@ public struct InferenceService: Sendable {
         } catch {
             metrics?.recordPrediction(model: name, version: label, status: 400, seconds: monotonicSeconds() - started)
             throw ServingError.badInput("\(error)")
+        }
+    }
+
+    /// The shadow version on the same inputs, in the background: logged with role `shadow`, never answered.
+    func runShadow(_ shadow: ServedModel, name: String, inputs: @escaping Inputs) {
+        Task {
+            let started = monotonicSeconds()
+            do {
+                let (planes, described) = try inputs(shadow)
+                let (predictions, _) = try await shadow.batcher.predict(planes)
+                let latency = monotonicSeconds() - started
+                metrics?.recordPrediction(model: name, version: "\(shadow.version.version)-shadow", status: 200, seconds: latency)
+                await log(name, shadow, "shadow", predictions, described, latency)
+            } catch {
+                metrics?.recordRejection(model: name, reason: "shadow_failed")
+            }
+        }
+    }
+
+    func log(_ name: String, _ model: ServedModel, _ role: String, _ predictions: [Prediction], _ described: [[String: String]], _ latency: Double) async {
+        guard let logger else { return }
+        for (prediction, input) in zip(predictions, described) {
+            await logger.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: Self.json(input),
+                                           outputs: Self.json(["probabilities": prediction.probabilities, "labels": prediction.labels, "route": role]), latency: latency))
         }
     }
 

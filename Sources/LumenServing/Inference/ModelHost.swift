@@ -36,6 +36,11 @@ public actor ModelHost {
     let metrics: ServingMetrics?
     private var models: [String: ServedModel] = [:]
     private var loading: Set<String> = []
+    /// Other versions loaded for traffic policies, by name and version.
+    var variants: [String: [Int64: ServedModel]] = [:]
+    /// Traffic policies by model name, and their routes resolved to versions.
+    var policies: [String: TrafficPolicy] = [:]
+    var routes: [String: ResolvedRoutes] = [:]
 
     public init(store: any Store, artifacts: ArtifactStore, pool: ComputePool, options: BatchingOptions = BatchingOptions(), metrics: ServingMetrics? = nil) {
         self.store = store
@@ -58,7 +63,9 @@ public actor ModelHost {
             throw .notFound("no model named '\(name)' is served here (served: \(models.keys.sorted().joined(separator: ", ")))")
         }
         if let version, version != m.version.version {
-            throw .notFound("model '\(name)' version \(version) is not served here (version \(m.version.version) is)")
+            if let variant = variants[name]?[version] { return variant }
+            let served = ([m.version.version] + (variants[name]?.keys.sorted() ?? [])).map(String.init).joined(separator: ", ")
+            throw .notFound("model '\(name)' version \(version) is not served here (served: \(served))")
         }
         return m
     }
@@ -74,6 +81,21 @@ public actor ModelHost {
         }
         loading.insert(version.name)
         defer { loading.remove(version.name) }
+        let served = try await instantiate(version, reference: reference)
+        let old = models[version.name]
+        models[version.name] = served
+        if let old, !isInUse(old.batcher) { pool.retire(old.batcher) }
+        if policies[version.name] != nil { try? await resolvePolicy(version.name) }
+        return (served, old?.version.version)
+    }
+
+    /// A served model for `version`: the batcher of that version when it is loaded already, else its
+    /// predictor built on a thread of its own, given a batcher and warmed up.
+    func instantiate(_ version: ModelVersion, reference: ModelReference) async throws -> ServedModel {
+        let loaded = ([models[version.name]] + Array((variants[version.name] ?? [:]).values)).compactMap { $0 }
+        if let same = loaded.first(where: { $0.version.version == version.version }) {
+            return ServedModel(name: version.name, reference: reference, version: version, batcher: same.batcher)
+        }
         let artifacts = self.artifacts
         let predictor = try await onOwnThread { try Predictor.load(version, artifacts: artifacts) }
         let label = (version.name, String(version.version))
@@ -89,11 +111,12 @@ public actor ModelHost {
             pool.retire(batcher)
             throw error
         }
-        let served = ServedModel(name: version.name, reference: reference, version: version, batcher: batcher)
-        let old = models[version.name]
-        models[version.name] = served
-        if let old { pool.retire(old.batcher) }
-        return (served, old?.version.version)
+        return ServedModel(name: version.name, reference: reference, version: version, batcher: batcher)
+    }
+
+    /// Whether a batcher still serves the primary version or a variant of some model.
+    func isInUse(_ batcher: Batcher) -> Bool {
+        models.values.contains { $0.batcher === batcher } || variants.values.contains { $0.values.contains { $0.batcher === batcher } }
     }
 
     /// Resolves `name`'s reference again and loads the version it names now, if it moved.
@@ -111,6 +134,9 @@ public actor ModelHost {
                 let now = try await store.modelVersion(model.reference)
                 if now.version != model.version.version {
                     try await load(model.reference)
+                    moved.append(name)
+                } else if policies[name] != nil, try await policyMoved(name) {
+                    try await resolvePolicy(name)
                     moved.append(name)
                 }
             } catch {

@@ -7,7 +7,7 @@ public actor PredictionLogger {
     let store: any Store
     let maxBuffered: Int
     private var buffer: [PredictionLog] = []
-    private var flushing: Task<Void, Never>?
+    private var inFlight = 0
     private var timer: Task<Void, Never>?
     /// Logs written so far, and logs the store refused (each failure is reported once on stderr).
     public private(set) var written = 0
@@ -35,30 +35,20 @@ public actor PredictionLogger {
         if buffer.count >= maxBuffered { Task { await self.flush() } }
     }
 
-    /// Writes every buffered log now (and waits for a write already under way).
+    /// Writes every buffered log now. Writes may overlap (each takes its own logs); `close` waits for all.
     public func flush() async {
-        while let running = flushing { await running.value }
         guard !buffer.isEmpty else { return }
         let batch = buffer
         buffer.removeAll(keepingCapacity: true)
-        let store = self.store
-        let task = Task<Void, Never> {
-            do {
-                try await store.logPredictions(batch)
-                self.record(written: batch.count)
-            } catch {
-                FileHandle.standardError.write(Data("lumen serve: \(batch.count) prediction log(s) not written: \(error)\n".utf8))
-                self.record(failed: batch.count)
-            }
+        inFlight += 1
+        defer { inFlight -= 1 }
+        do {
+            try await store.logPredictions(batch)
+            written += batch.count
+        } catch {
+            FileHandle.standardError.write(Data("lumen serve: \(batch.count) prediction log(s) not written: \(error)\n".utf8))
+            failed += batch.count
         }
-        flushing = task
-        await task.value
-        flushing = nil
-    }
-
-    private func record(written n: Int = 0, failed f: Int = 0) {
-        written += n
-        failed += f
     }
 
     /// Stops the timer and writes what is left.
@@ -66,5 +56,6 @@ public actor PredictionLogger {
         timer?.cancel()
         timer = nil
         await flush()
+        while inFlight > 0 { try? await Task.sleep(for: .milliseconds(5)) }
     }
 }

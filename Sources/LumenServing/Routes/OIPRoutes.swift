@@ -45,10 +45,11 @@ struct OIPRoutes {
                     let body = try await collectBody(request, limit: service.limits.maxBytes)
                     let headerLength = request.headers[HTTPField.Name("Inference-Header-Content-Length")!].map { Int($0) }
                     let inference = try InferRequest.parse(body: body, headerLength: headerLength ?? nil)
-                    let model = try await host.model(name, version: version)
-                    let planes = try inference.planes(for: model.spec)
-                    let outcome = try await service.predict(name, version: version, planes: planes,
-                                                            inputs: planes.map { InferenceService.describe(bytes: nil, plane: $0) }, started: started)
+                    let sticky = await host.stickyHeader(for: name).flatMap { HTTPField.Name($0) }.flatMap { request.headers[$0] }
+                    let outcome = try await service.predict(name, version: version, stickyKey: sticky, started: started) { model in
+                        let planes = try inference.planes(for: model.spec)
+                        return (planes, planes.map { InferenceService.describe(bytes: nil, plane: $0) })
+                    }
                     return try inference.response(outcome)
                 }
             }

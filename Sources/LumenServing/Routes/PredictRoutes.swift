@@ -29,24 +29,28 @@ struct PredictRoutes {
                 let explain = query.get("explain")
                 guard explain == nil || explain == "gradcam" else { throw ServingError.badInput("explain='\(explain!)': the only explanation is gradcam") }
                 let files = try await Self.files(request, limits: service.limits)
-                let model = try await service.host.model(name, version: version)
                 var images: [MedicalImage] = []
-                var planes: [Plane] = []
-                var inputs: [[String: String]] = []
                 for file in files {
-                    let image: MedicalImage
-                    do { image = try ImageReader.read(file.bytes, source: file.name) } catch {
+                    do { images.append(try ImageReader.read(file.bytes, source: file.name)) } catch {
                         throw ServingError.badInput("\(error)")
                     }
-                    let plane: Plane
-                    do { plane = try model.predictor.preprocess(image) } catch {
-                        throw ServingError.badInput("\(file.name): \(error)")
-                    }
-                    images.append(image)
-                    planes.append(plane)
-                    inputs.append(InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name))
                 }
-                let outcome = try await service.predict(name, version: model.version.version, planes: planes, inputs: inputs, started: started)
+                let decoded = images
+                let sticky = await service.host.stickyHeader(for: name).flatMap { HTTPField.Name($0) }.flatMap { request.headers[$0] }
+                // Each version preprocesses the images its own way (a shadow version may differ from the one that answers).
+                let outcome = try await service.predict(name, version: version, stickyKey: sticky, started: started) { model in
+                    var planes: [Plane] = []
+                    var described: [[String: String]] = []
+                    for (file, image) in zip(files, decoded) {
+                        let plane: Plane
+                        do { plane = try model.predictor.preprocess(image) } catch {
+                            throw ServingError.badInput("\(file.name): \(error)")
+                        }
+                        planes.append(plane)
+                        described.append(InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name))
+                    }
+                    return (planes, described)
+                }
                 var entries: [[String: Any]] = []
                 for (i, prediction) in outcome.predictions.enumerated() {
                     var heatmap: [UInt8]?
@@ -59,8 +63,9 @@ struct PredictRoutes {
                     }
                     entries.append(try PredictionAnswer.entry(file: files[i].name, prediction: prediction, spec: outcome.model.spec, heatmapPNG: heatmap))
                 }
-                let answer = PredictionAnswer.answer(model: name, version: outcome.model.version.version, reference: outcome.model.reference.description,
+                var answer = PredictionAnswer.answer(model: name, version: outcome.model.version.version, reference: outcome.model.reference.description,
                                                      entries: entries, latency: monotonicSeconds() - started, batchSize: outcome.batchSize, gate: PredictionAnswer.noGate)
+                answer["route"] = outcome.role
                 var response = jsonResponse(answer)
                 response.headers[HTTPField.Name("X-Lumen-Model-Version")!] = String(outcome.model.version.version)
                 return response
@@ -74,6 +79,32 @@ struct PredictRoutes {
                 var answer: [String: Any] = ["model": name, "version": model.version.version, "served_as": model.reference.description, "changed": replaced != nil]
                 if let replaced { answer["replaced"] = replaced }
                 return jsonResponse(answer)
+            }
+        }
+
+        // Traffic policy of a served model: GET shows it, PUT sets it (JSON: split, canary, shadow, sticky_header), DELETE removes it.
+        router.get("/api/models/:name/traffic") { _, context -> Response in
+            await oip {
+                let name = try context.parameters.require("name")
+                let model = try await service.host.model(name)
+                return jsonResponse(["model": name, "primary": model.version.version, "policy": await service.host.policy(for: name)?.json ?? [:]])
+            }
+        }
+        router.put("/api/models/:name/traffic") { request, context -> Response in
+            await oip {
+                let name = try context.parameters.require("name")
+                let body = try await collectBody(request, limit: 1 << 20)
+                guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) else { throw ServingError.badInput("the traffic policy is not JSON") }
+                let policy = try TrafficPolicy.parse(object, model: name)
+                try await service.host.setPolicy(policy, for: name)
+                return jsonResponse(["model": name, "policy": policy.json, "routes": await service.host.routeTable(name).json])
+            }
+        }
+        router.delete("/api/models/:name/traffic") { _, context -> Response in
+            await oip {
+                let name = try context.parameters.require("name")
+                try await service.host.setPolicy(nil, for: name)
+                return jsonResponse(["model": name, "policy": [:] as [String: Any]])
             }
         }
 
