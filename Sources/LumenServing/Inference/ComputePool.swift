@@ -27,7 +27,7 @@ enum ComputeWork: @unchecked Sendable {
 
 /// What a request gets back.
 enum ComputeResult: @unchecked Sendable {
-    case predictions([Prediction], batchSize: Int)
+    case predictions([Prediction], batchSize: Int, embeddings: [[Float]]?, logits: [[Float]]?)
     case value(any Sendable)
 }
 
@@ -59,10 +59,15 @@ public final class Batcher: @unchecked Sendable {
     var retiring = false
     /// Called on a compute thread after each batch, with its size in images.
     let onBatch: @Sendable (Int) -> Void
+    /// What each batch also computes for an input gate: penultimate-layer embeddings, logits rows.
+    let embeddings: Bool
+    let logits: Bool
 
-    init(predictor: Predictor, options: BatchingOptions, onBatch: @escaping @Sendable (Int) -> Void) {
+    init(predictor: Predictor, options: BatchingOptions, embeddings: Bool = false, logits: Bool = false, onBatch: @escaping @Sendable (Int) -> Void) {
         self.predictor = predictor
         self.options = options
+        self.embeddings = embeddings
+        self.logits = logits
         self.onBatch = onBatch
     }
 
@@ -71,9 +76,9 @@ public final class Batcher: @unchecked Sendable {
 
     /// Predictions for preprocessed planes, batched with other requests; throws `ServingError.overloaded`
     /// at once when the queue is full, `.timedOut` when the request waited too long.
-    func predict(_ planes: [Plane]) async throws -> (predictions: [Prediction], batchSize: Int) {
-        guard case .predictions(let p, let size) = try await submit(.predict(planes)) else { throw ServingError.internalError("unexpected result") }
-        return (p, size)
+    func predict(_ planes: [Plane]) async throws -> (predictions: [Prediction], batchSize: Int, embeddings: [[Float]]?, logits: [[Float]]?) {
+        guard case .predictions(let p, let size, let e, let l) = try await submit(.predict(planes)) else { throw ServingError.internalError("unexpected result") }
+        return (p, size, e, l)
     }
 
     /// Runs `body` with the network on a compute thread, in turn with the batches.
@@ -111,8 +116,9 @@ public final class ComputePool: @unchecked Sendable {
     }
 
     /// A queue for `predictor`, served by this pool's threads (started with the first one).
-    public func batcher(for predictor: Predictor, options: BatchingOptions, onBatch: @escaping @Sendable (Int) -> Void = { _ in }) -> Batcher {
-        let b = Batcher(predictor: predictor, options: options, onBatch: onBatch)
+    public func batcher(for predictor: Predictor, options: BatchingOptions, embeddings: Bool = false, logits: Bool = false,
+                        onBatch: @escaping @Sendable (Int) -> Void = { _ in }) -> Batcher {
+        let b = Batcher(predictor: predictor, options: options, embeddings: embeddings, logits: logits, onBatch: onBatch)
         b.pool = self
         condition.lock()
         batchers.append(b)
@@ -243,6 +249,8 @@ public final class ComputePool: @unchecked Sendable {
             for (i, plane) in p.enumerated() { groups[[plane.width, plane.height, plane.channels], default: []].append((j, i)) }
         }
         var answers = planes.map { [Prediction?](repeating: nil, count: $0.count) }
+        var embeddings = planes.map { [[Float]?](repeating: nil, count: $0.count) }
+        var logitRows = planes.map { [[Float]?](repeating: nil, count: $0.count) }
         var failures: [Int: any Error] = [:]
         let total = planes.reduce(0) { $0 + $1.count }
         for members in groups.values {
@@ -250,6 +258,13 @@ public final class ComputePool: @unchecked Sendable {
                 let batch = try predictor.batch(members.map { planes[$0.job][$0.plane] })
                 let output = try predictor.predict(batch: batch)
                 for (m, prediction) in zip(members, output.predictions) { answers[m.job][m.plane] = prediction }
+                if batcher.embeddings {
+                    for (m, e) in zip(members, try predictor.embed(batch: batch)) { embeddings[m.job][m.plane] = e }
+                }
+                if batcher.logits, output.logits.shape.count == 2 {
+                    let k = output.logits.shape[1], values = try output.logits.floats()
+                    for (i, m) in members.enumerated() { logitRows[m.job][m.plane] = Array(values[i * k..<(i + 1) * k]) }
+                }
             } catch {
                 for m in members { failures[m.job] = error }
             }
@@ -259,7 +274,9 @@ public final class ComputePool: @unchecked Sendable {
             if let error = failures[j] {
                 job.continuation.resume(throwing: error)
             } else {
-                job.continuation.resume(returning: .predictions(answers[j].map { $0! }, batchSize: total))
+                job.continuation.resume(returning: .predictions(answers[j].map { $0! }, batchSize: total,
+                                                                embeddings: batcher.embeddings ? embeddings[j].map { $0 ?? [] } : nil,
+                                                                logits: batcher.logits ? logitRows[j].map { $0 ?? [] } : nil))
             }
         }
     }

@@ -36,6 +36,14 @@ public struct InferenceService: Sendable {
         public let predictions: [Prediction]
         public let batchSize: Int
         public let latency: Double
+        /// The input gate's verdict per image (accepted, since a refusal throws).
+        public let verdicts: [GateVerdict]
+
+        /// The gate part of an answer.
+        public var gateJSON: [String: Any] {
+            guard model.gate != nil else { return PredictionAnswer.noGate }
+            return ["verdict": "accepted", "reason": model.gate!.summary, "images": verdicts.map(\.json)]
+        }
     }
 
     /// The inputs of a request as one version takes them: its planes, and what the log keeps of each.
@@ -53,12 +61,39 @@ public struct InferenceService: Sendable {
             for plane in planes where plane.width != model.spec.inputWidth || plane.height != model.spec.inputHeight || plane.channels != model.spec.inputChannels {
                 throw ServingError.badInput("input of \(plane.channels) × \(plane.height) × \(plane.width); \(name) version \(label) takes \(model.spec.inputChannels) × \(model.spec.inputHeight) × \(model.spec.inputWidth)")
             }
-            let (predictions, batchSize) = try await model.batcher.predict(planes)
+            var verdicts = planes.map { _ in GateVerdict(accepted: true, reason: "no input gate declared for this version") }
+            if let gate = model.gate, let classifier = model.gateClassifier {
+                // The gate classifier runs first: what it refuses never reaches the model.
+                let (gatePlanes, _) = try inputs(classifier)
+                let (answers, _, _, _) = try await classifier.batcher.predict(gatePlanes)
+                for (i, p) in answers.enumerated() {
+                    let top = p.labels.first ?? 0
+                    let cls = classifier.spec.classes[top], probability = p.probabilities[top]
+                    let ok = (gate.accept ?? []).contains(cls) && probability >= (gate.minProbability ?? 0)
+                    verdicts[i] = GateVerdict(accepted: ok, reason: ok ? "gate classifier \(classifier.reference) says \(cls)" :
+                                                "gate classifier \(classifier.reference) says \(cls) (p = \(String(format: "%.3f", probability))), not \((gate.accept ?? []).joined(separator: " or "))",
+                                              gateClass: cls, gateProbability: probability)
+                }
+                try await refuseIfGated(name, model, verdicts, described, started)
+            }
+            let (predictions, batchSize, embeddings, logits) = try await model.batcher.predict(planes)
+            if let gate = model.gate, let threshold = gate.threshold, let method = gate.method {
+                for i in predictions.indices {
+                    guard let score = gate.score(embedding: embeddings?[i], logits: logits?[i]) else { continue }
+                    let ok = score <= threshold
+                    verdicts[i].accepted = verdicts[i].accepted && ok
+                    verdicts[i].score = score
+                    verdicts[i].threshold = threshold
+                    verdicts[i].reason = ok ? (model.gateClassifier == nil ? "\(method.rawValue) score within the training data's" : verdicts[i].reason + "; \(method.rawValue) score within the training data's")
+                        : "\(method.rawValue) score \(String(format: "%.4g", score)) is above \(String(format: "%.4g", threshold)): the input is unlike the data the model was trained on"
+                }
+                try await refuseIfGated(name, model, verdicts, described, started)
+            }
             let latency = monotonicSeconds() - started
             metrics?.recordPrediction(model: name, version: label, status: 200, seconds: latency)
             await log(name, model, route.role, predictions, described, latency)
             if let shadow = route.shadow { runShadow(shadow, name: name, inputs: inputs) }
-            return Outcome(model: model, role: route.role, predictions: predictions, batchSize: batchSize, latency: latency)
+            return Outcome(model: model, role: route.role, predictions: predictions, batchSize: batchSize, latency: latency, verdicts: verdicts)
         } catch let error as ServingError {
             metrics?.recordPrediction(model: name, version: label, status: Int(error.status.code), seconds: monotonicSeconds() - started)
             switch error {
@@ -73,13 +108,27 @@ public struct InferenceService: Sendable {
         }
     }
 
+    /// Throws a 422 when the gate refused any image, after logging the refusal (no outputs, the reason).
+    func refuseIfGated(_ name: String, _ model: ServedModel, _ verdicts: [GateVerdict], _ described: [[String: String]], _ started: Double) async throws {
+        guard verdicts.contains(where: { !$0.accepted }) else { return }
+        metrics?.recordRejection(model: name, reason: "gate")
+        if let logger {
+            for (verdict, input) in zip(verdicts, described) where !verdict.accepted {
+                await logger.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: Self.json(input),
+                                               outputs: Self.json(["route": "gated", "reason": verdict.reason] as [String: Any]), latency: monotonicSeconds() - started))
+            }
+        }
+        let refused = verdicts.filter { !$0.accepted }
+        throw ServingError.gated("the input gate of \(name) version \(model.version.version) refused \(refused.count) of \(verdicts.count) image(s): \(refused[0].reason)", verdicts: verdicts)
+    }
+
     /// The shadow version on the same inputs, in the background: logged with role `shadow`, never answered.
     func runShadow(_ shadow: ServedModel, name: String, inputs: @escaping Inputs) {
         Task {
             let started = monotonicSeconds()
             do {
                 let (planes, described) = try inputs(shadow)
-                let (predictions, _) = try await shadow.batcher.predict(planes)
+                let (predictions, _, _, _) = try await shadow.batcher.predict(planes)
                 let latency = monotonicSeconds() - started
                 metrics?.recordPrediction(model: name, version: "\(shadow.version.version)-shadow", status: 200, seconds: latency)
                 await log(name, shadow, "shadow", predictions, described, latency)

@@ -15,13 +15,23 @@ public final class ServedModel: Sendable {
     public let loadedAt: Date
     public var predictor: Predictor { batcher.predictor }
     public var spec: ModelSpec { batcher.predictor.spec }
+    /// What the version accepts (its `lumen.gate`), and the gate classifier that gate names, loaded.
+    public let gate: InputGate?
+    public let gateClassifier: ServedModel?
 
-    init(name: String, reference: ModelReference, version: ModelVersion, batcher: Batcher) {
+    init(name: String, reference: ModelReference, version: ModelVersion, batcher: Batcher, gate: InputGate? = nil, gateClassifier: ServedModel? = nil) {
         self.name = name
         self.reference = reference
         self.version = version
         self.batcher = batcher
+        self.gate = gate
+        self.gateClassifier = gateClassifier
         self.loadedAt = Date()
+    }
+
+    /// The same loaded version under another reference.
+    func renamed(_ reference: ModelReference) -> ServedModel {
+        ServedModel(name: name, reference: reference, version: version, batcher: batcher, gate: gate, gateClassifier: gateClassifier)
     }
 }
 
@@ -75,32 +85,43 @@ public actor ModelHost {
     @discardableResult
     public func load(_ reference: ModelReference) async throws -> (model: ServedModel, replaced: Int64?) {
         let version = try await store.modelVersion(reference)
-        if let current = models[version.name], current.version.version == version.version {
-            if current.reference != reference { models[version.name] = ServedModel(name: version.name, reference: reference, version: version, batcher: current.batcher) }
+        // The same version with the same gate is served already (a new gate is a reason to load it again).
+        let gateChanged = models[version.name].map { $0.version.tags[InputGate.tag] != version.tags[InputGate.tag] } ?? false
+        if let current = models[version.name], current.version.version == version.version, !gateChanged {
+            if current.reference != reference { models[version.name] = current.renamed(reference) }
             return (models[version.name]!, nil)
         }
         loading.insert(version.name)
         defer { loading.remove(version.name) }
-        let served = try await instantiate(version, reference: reference)
+        let served = try await instantiate(version, reference: reference, fresh: gateChanged)
         let old = models[version.name]
         models[version.name] = served
         if let old, !isInUse(old.batcher) { pool.retire(old.batcher) }
+        if gateChanged && old?.version.version == version.version { return (served, nil) }
         if policies[version.name] != nil { try? await resolvePolicy(version.name) }
         return (served, old?.version.version)
     }
 
     /// A served model for `version`: the batcher of that version when it is loaded already, else its
     /// predictor built on a thread of its own, given a batcher and warmed up.
-    func instantiate(_ version: ModelVersion, reference: ModelReference) async throws -> ServedModel {
+    func instantiate(_ version: ModelVersion, reference: ModelReference, fresh: Bool = false) async throws -> ServedModel {
         let loaded = ([models[version.name]] + Array((variants[version.name] ?? [:]).values)).compactMap { $0 }
-        if let same = loaded.first(where: { $0.version.version == version.version }) {
-            return ServedModel(name: version.name, reference: reference, version: version, batcher: same.batcher)
-        }
+        if !fresh, let same = loaded.first(where: { $0.version.version == version.version }) { return same.renamed(reference) }
         let artifacts = self.artifacts
+        let gate = try InputGate.load(version, artifacts: artifacts)
+        var gateClassifier: ServedModel?
+        if let classifier = gate?.classifier {
+            let reference = try ModelReference(parsing: classifier)
+            let gateVersion = try await store.modelVersion(reference)
+            guard gateVersion.name != version.name else { throw ServingError.badInput("\(version.name) version \(version.version) names itself as its gate classifier") }
+            gateClassifier = try await instantiate(gateVersion, reference: reference)
+        }
         let predictor = try await onOwnThread { try Predictor.load(version, artifacts: artifacts) }
         let label = (version.name, String(version.version))
         let metrics = self.metrics
-        let batcher = pool.batcher(for: predictor, options: options) { size in metrics?.recordBatch(size, model: label.0, version: label.1) }
+        let batcher = pool.batcher(for: predictor, options: options, embeddings: gate?.method == .mahalanobis, logits: gate?.method == .energy) { size in
+            metrics?.recordBatch(size, model: label.0, version: label.1)
+        }
         // Warm-up: one batch through the network on its compute thread, so the first request is not the slow one.
         let spec = predictor.spec
         do {
@@ -111,7 +132,7 @@ public actor ModelHost {
             pool.retire(batcher)
             throw error
         }
-        return ServedModel(name: version.name, reference: reference, version: version, batcher: batcher)
+        return ServedModel(name: version.name, reference: reference, version: version, batcher: batcher, gate: gate, gateClassifier: gateClassifier)
     }
 
     /// Whether a batcher still serves the primary version or a variant of some model.
@@ -132,7 +153,7 @@ public actor ModelHost {
         for (name, model) in models {
             do {
                 let now = try await store.modelVersion(model.reference)
-                if now.version != model.version.version {
+                if now.version != model.version.version || now.tags[InputGate.tag] != model.version.tags[InputGate.tag] {
                     try await load(model.reference)
                     moved.append(name)
                 } else if policies[name] != nil, try await policyMoved(name) {

@@ -14,12 +14,14 @@ public enum ServingError: Error, Sendable, CustomStringConvertible {
     case overloaded(retryAfter: Int)
     /// The request waited longer than the timeout: 503.
     case timedOut(seconds: Double)
+    /// The input gate refused the input: 422, with a verdict per image.
+    case gated(String, verdicts: [GateVerdict])
     /// Something that should not happen: 500.
     case internalError(String)
 
     public var description: String {
         switch self {
-        case .notFound(let m), .notReady(let m), .badInput(let m), .tooLarge(let m), .internalError(let m): m
+        case .notFound(let m), .notReady(let m), .badInput(let m), .tooLarge(let m), .internalError(let m), .gated(let m, _): m
         case .overloaded(let s): "the model's queue is full; retry in \(s) s"
         case .timedOut(let s): "the request waited more than \(s) s for the model"
         }
@@ -31,7 +33,29 @@ public enum ServingError: Error, Sendable, CustomStringConvertible {
         case .notReady, .overloaded, .timedOut: .serviceUnavailable
         case .badInput: .badRequest
         case .tooLarge: .contentTooLarge
+        case .gated: .unprocessableContent
         case .internalError: .internalServerError
         }
+    }
+}
+
+/// The input gate's verdict on one image.
+public struct GateVerdict: Sendable {
+    public var accepted: Bool
+    public var reason: String
+    /// The out-of-distribution score and its threshold, when the gate has one.
+    public var score: Double?
+    public var threshold: Double?
+    /// The gate classifier's class for the image and its probability, when the gate has one.
+    public var gateClass: String?
+    public var gateProbability: Double?
+
+    public var json: [String: Any] {
+        var out: [String: Any] = ["verdict": accepted ? "accepted" : "rejected", "reason": reason]
+        if let score { out["score"] = score.isFinite ? score : Double.greatestFiniteMagnitude }
+        if let threshold { out["threshold"] = threshold }
+        if let gateClass { out["gate_class"] = gateClass }
+        if let gateProbability { out["gate_probability"] = gateProbability }
+        return out
     }
 }

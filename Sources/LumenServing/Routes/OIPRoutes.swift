@@ -87,6 +87,9 @@ func oip(_ body: () async throws -> Response) async -> Response {
     do {
         return try await body()
     } catch let error as ServingError {
+        if case .gated(let message, let verdicts) = error {
+            return jsonResponse(["error": message, "gate": ["verdict": "rejected", "images": verdicts.map(\.json)] as [String: Any]], status: error.status)
+        }
         var response = oipError(error.description, status: error.status)
         if case .overloaded(let seconds) = error { response.headers[.retryAfter] = String(seconds) }
         return response

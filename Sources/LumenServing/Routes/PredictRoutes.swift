@@ -64,7 +64,7 @@ struct PredictRoutes {
                     entries.append(try PredictionAnswer.entry(file: files[i].name, prediction: prediction, spec: outcome.model.spec, heatmapPNG: heatmap))
                 }
                 var answer = PredictionAnswer.answer(model: name, version: outcome.model.version.version, reference: outcome.model.reference.description,
-                                                     entries: entries, latency: monotonicSeconds() - started, batchSize: outcome.batchSize, gate: PredictionAnswer.noGate)
+                                                     entries: entries, latency: monotonicSeconds() - started, batchSize: outcome.batchSize, gate: outcome.gateJSON)
                 answer["route"] = outcome.role
                 var response = jsonResponse(answer)
                 response.headers[HTTPField.Name("X-Lumen-Model-Version")!] = String(outcome.model.version.version)
