@@ -36,6 +36,7 @@ public struct ServerConfiguration: Sendable {
 public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration,
                        onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = Router()
+    let openAPI = OpenAPIBox()
     if let metrics = configuration.metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
     if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store, publicRead: configuration.publicRead)) }
     if let metrics = configuration.metrics {
@@ -56,6 +57,10 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
     MLflowRegistryRoutes(tracking: tracking).register(on: router)
     MLflowLoggedModelRoutes(store: store, bodyLimit: configuration.maxRequestBytes).register(on: router)
     MLflowArtifactRoutes(store: store, artifacts: artifacts, maxArtifactBytes: configuration.maxArtifactBytes).register(on: router)
+    // The API's own description, from the routes just registered (so it cannot miss one), and a page rendering it.
+    router.get("/docs") { _, _ in Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DocsPage.html))) }
+    router.get("/openapi.json") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI.value))) }
+    openAPI.value = JSONWriter.encode(OpenAPIDocument.build(routes: router.routes.map { ("\($0.method)", $0.path.description) }, authEnabled: configuration.authEnabled))
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
                        onServerRunning: { _ in await onRunning() })
 }
@@ -70,4 +75,9 @@ public func listenFailure(_ error: any Error, host: String, port: Int) -> String
     case EACCES: return "cannot listen on \(host):\(port): ports below 1024 need privileges; choose another with --port"
     default: return "cannot listen on \(host):\(port): \(io.description)"
     }
+}
+
+/// The OpenAPI document's bytes, filled in once every route is registered (routes read it later).
+final class OpenAPIBox: @unchecked Sendable {
+    var value: [UInt8] = []
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LumenWorkspace
 import Prometheus
 
 /// What `/metrics` shows, in Prometheus's text format (through swift-prometheus): requests and their
@@ -6,6 +7,8 @@ import Prometheus
 /// process's CPU time and resident memory.
 public final class ServingMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+    /// CPU seconds already added to the process counter.
+    private let countedCPU = Locked(0.0)
     static let latencyBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     public init() {}
@@ -47,7 +50,13 @@ public final class ServingMetrics: Sendable {
     /// The text exposition, with the process's CPU seconds and resident memory read now.
     public func exposition() -> [UInt8] {
         if let usage = ProcessUsage.read() {
-            registry.makeGauge(descriptor: .init(metricName: "process_cpu", unitName: "seconds_total", helpText: "User and system CPU time of the lumen process.")).set(usage.cpuSeconds)
+            // A counter, as Prometheus's process collectors expose it: advanced by the CPU time used since the last scrape.
+            let step = countedCPU.withLock { counted -> Double in
+                let delta = max(0, usage.cpuSeconds - counted)
+                counted += delta
+                return delta
+            }
+            registry.makeCounter(descriptor: .init(metricName: "process_cpu_seconds", unitName: "total", helpText: "User and system CPU time of the lumen process.")).increment(by: step)
             registry.makeGauge(descriptor: .init(metricName: "process_resident_memory", unitName: "bytes", helpText: "Resident memory of the lumen process.")).set(Double(usage.residentBytes))
         }
         return registry.emitToBuffer()
