@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",
             dependencies: ["LumenServing", "LumenWorkspace", "LumenInference", "LumenNN", "LumenImaging", "LumenTensor",

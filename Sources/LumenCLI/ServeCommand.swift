@@ -33,6 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
     @Option(name: .long, help: "Largest prediction upload in MiB.") var maxUploadMb = 64
     @Flag(name: .long, help: "Do not log predictions to the store.") var noPredictionLog = false
+    @Option(name: .long, help: ArgumentHelp("Write a JSON access log, one line per request, to this file ('-': standard output).", valueName: "path")) var accessLog: String?
     @Option(name: .long, help: ArgumentHelp("Server config file (YAML): 'traffic:' maps a model name to its policy (split, canary, shadow, sticky_header); see docs/serving.md.", valueName: "file")) var config: String?
 
     func validate() throws {
@@ -59,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxArtifactBytes = Int64(maxArtifactMb) * 1024 * 1024
         configuration.requireTokens = auth
         configuration.publicRead = publicRead
+        if let accessLog {
+            do { configuration.accessLog = try AccessLog(path: accessLog) } catch { throw CLIError("\(error)") }
+        }
         let metrics = ServingMetrics()
         configuration.metrics = metrics
 

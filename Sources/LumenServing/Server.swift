@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var inference: InferenceService?
     /// What `/metrics` exposes; every request is counted in it.
     public var metrics: ServingMetrics?
+    /// Where one JSON line per request goes (nil: no access log).
+    public var accessLog: AccessLog?
 
     /// Whether writes need a token with these settings.
     public var authEnabled: Bool {
@@ -37,6 +39,7 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
                        onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = Router()
     let openAPI = OpenAPIBox()
+    if let accessLog = configuration.accessLog { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
     if let metrics = configuration.metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
     if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store, publicRead: configuration.publicRead)) }
     if let metrics = configuration.metrics {

@@ -1,0 +1,146 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import LumenImaging
+import Testing
+
+/// The serving path as a user runs it: train → register → `lumen predict` → `lumen serve --model` →
+/// `lumen load` → gate → SIGTERM under load, each checked by its effect (answers, logs in the store,
+/// the access log), not by its messages.
+@Suite struct ServeCLITests {
+    func start(_ arguments: [String], output: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    func freePort() -> Int { Int.random(in: 20_000..<60_000) }
+
+    func waitReady(_ port: Int, log: URL) async throws {
+        for _ in 0..<300 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v2/health/ready")!),
+               (response as? HTTPURLResponse)?.statusCode == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("lumen serve did not get ready: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
+    func upload(_ file: URL, port: Int, model: String) async throws -> (Int, [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/predict/\(model)?filename=\(file.lastPathComponent)")!)
+        request.httpMethod = "POST"
+        request.setValue("application/dicom", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try Data(contentsOf: file)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    @Test func trainServePredictLoadGateAndStop() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ws = ["--workspace", dir.path]
+        #expect(try lumen(["init", dir.path]).status == 0)
+        #expect(try lumen(["data", "synth", "ct", dir.appendingPathComponent("ct").path, "--patients", "10", "--slices", "4", "--size", "48"]).status == 0)
+        #expect(try lumen(["data", "import", dir.appendingPathComponent("ct").path, "--name", "ct", "--split", "0.5,0.35,0.15", "--seed", "2"] + ws).status == 0)
+        let config = dir.appendingPathComponent("exp.yaml")
+        try "data:\n  dataset: ct\n  image_size: 24\n  window: lung\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 8\n  epochs: 2\n  threads: 1\n".write(to: config, atomically: true, encoding: .utf8)
+        let trained = try lumen(["train", config.path, "--register", "phantom"] + ws)
+        try #require(trained.status == 0, "\(trained.output)")
+        #expect(try lumen(["models", "alias", "phantom", "champion", "--version", "1"] + ws).status == 0)
+        let slice = dir.appendingPathComponent("ct/lesion/SYN00000_000.dcm")
+
+        // lumen predict and the server give the same answer.
+        let predicted = try lumen(["predict", "phantom@champion", slice.path, "--json"] + ws)
+        try #require(predicted.status == 0, "\(predicted.output)")
+        let local = try #require(try JSONSerialization.jsonObject(with: Data(predicted.output.utf8)) as? [String: Any])
+        let localP = try #require((local["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double])
+        #expect(try lumen(["predict", "phantom@champion", dir.appendingPathComponent("nope.dcm").path] + ws).status != 0)
+
+        let port = freePort()
+        let serveLog = dir.appendingPathComponent("serve.log"), accessLog = dir.appendingPathComponent("access.jsonl")
+        let server = try start(["serve", "--port", String(port), "--model", "phantom@champion", "--access-log", accessLog.path, "--poll", "1"] + ws, output: serveLog)
+        defer { if server.isRunning { server.terminate() } }
+        try await waitReady(port, log: serveLog)
+        let (status, answer) = try await upload(slice, port: port, model: "phantom")
+        #expect(status == 200 && answer["version"] as? Int == 1)
+        let remoteP = try #require((answer["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double])
+        #expect(localP.keys.sorted() == remoteP.keys.sorted() && localP.allSatisfy { abs($0.value - remoteP[$0.key]!) < 1e-6 }, "\(localP) vs \(remoteP)")
+
+        // A gate fitted on the training data; the poll picks it up without a restart, and it refuses noise.
+        let gated = try lumen(["models", "gate", "phantom/1", "--data", "ct", "--fit-split", "train", "--split", "val", "--false-rejection", "0.1"] + ws)
+        #expect(gated.status == 0 && gated.output.contains("threshold"), "\(gated.output)")
+        #expect(try lumen(["models", "gate", "phantom/1"] + ws).output.contains("mahalanobis score ≤"))
+        var noise = [UInt8](repeating: 0, count: 48 * 48)
+        for i in noise.indices { noise[i] = UInt8((i * 7919) % 251) }
+        let noisePNG = dir.appendingPathComponent("noise.png")
+        try Data(try ImageWriter.encode(".png", data: noise, width: 48, height: 48, channels: 1, type: .uint8)).write(to: noisePNG)
+        var refusedNoise = false
+        for _ in 0..<40 where !refusedNoise {
+            try await Task.sleep(for: .milliseconds(250))
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/predict/phantom")!)
+            request.httpMethod = "POST"
+            request.setValue("image/png", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try Data(contentsOf: noisePNG)
+            let (_, response) = try await URLSession.shared.data(for: request)
+            refusedNoise = (response as? HTTPURLResponse)?.statusCode == 422
+        }
+        #expect(refusedNoise, "the gate took effect without a restart and refused noise")
+        // A training slice the gate lets through (it refuses about 10 % of in-domain images), for the load runs.
+        var accepted: URL?
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("ct/lesion").path).sorted().prefix(12) where accepted == nil {
+            let url = dir.appendingPathComponent("ct/lesion/\(file)")
+            let (code, _) = try await upload(url, port: port, model: "phantom")
+            #expect(code == 200 || code == 422)
+            if code == 200 { accepted = url }
+        }
+        let image = try #require(accepted, "the gate accepts some training slices")
+
+        // lumen load: every request answered; then SIGTERM in the middle of a load run.
+        let load = try lumen(["load", "http://127.0.0.1:\(port)/api/predict/phantom", "--image", image.path, "-c", "4", "-r", "40", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(load.output.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n").utf8)) as? [String: Any], "\(load.output)")
+        let loadStatuses = report["statuses"] as? [String: Int] ?? [:]
+        #expect(report["requests"] as? Int == 40 && loadStatuses.values.reduce(0, +) == 40, "\(load.output)")
+        #expect(loadStatuses == ["200": 40], "\(loadStatuses)")
+        try await Task.sleep(for: .seconds(1.5))  // the logger writes every 0.5 s
+        let before = try loggedCount(ws)
+        let loadLog = dir.appendingPathComponent("load.json")
+        let background = try start(["load", "http://127.0.0.1:\(port)/api/predict/phantom", "--image", image.path, "-c", "8", "-d", "4s", "--json"], output: loadLog)
+        try await Task.sleep(for: .seconds(1.5))
+        server.terminate()  // SIGTERM
+        server.waitUntilExit()
+        background.waitUntilExit()
+        #expect(server.terminationStatus == 0, "lumen serve stops cleanly on SIGTERM: \((try? String(contentsOf: serveLog, encoding: .utf8)) ?? "")")
+        let loadText = try String(contentsOf: loadLog, encoding: .utf8)
+        let during = try #require(try JSONSerialization.jsonObject(with: Data(loadText.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n").utf8)) as? [String: Any], "\(loadText)")
+        let acknowledged = (during["statuses"] as? [String: Int])?["200"] ?? 0
+        #expect(acknowledged > 0, "\(loadText)")
+        // Every prediction the server acknowledged (a 200) is in the store's log: none lost on SIGTERM.
+        let after = try loggedCount(ws)
+        #expect(after - before == acknowledged, "logged \(after - before) new predictions for \(acknowledged) acknowledged ones")
+
+        // The access log: one JSON object per request.
+        let lines = try String(contentsOf: accessLog, encoding: .utf8).split(separator: "\n")
+        let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(entries.count == lines.count && entries.count >= 40 + acknowledged)
+        #expect(entries.contains { $0["path"] as? String == "/api/predict/phantom" && $0["status"] as? Int == 200 && $0["model_version"] as? String == "1" && $0["duration_ms"] is Double })
+        #expect(entries.contains { $0["status"] as? Int == 422 })
+
+        // The versions compared on their logged traffic.
+        let compared = try lumen(["models", "compare", "phantom", "--from-log"] + ws)
+        #expect(compared.status == 0 && compared.output.contains("logged predictions"), "\(compared.output)")
+    }
+
+    /// Predictions in the store's log, counted through `lumen models compare --json`.
+    func loggedCount(_ ws: [String]) throws -> Int {
+        let out = try lumen(["models", "compare", "phantom", "--from-log", "--json"] + ws)
+        guard out.status == 0, let object = try JSONSerialization.jsonObject(with: Data(out.output.utf8)) as? [String: Any],
+              let versions = object["versions"] as? [[String: Any]] else { return 0 }
+        return versions.reduce(0) { $0 + (($1["routes"] as? [String: Int])?.filter { $0.key != "gated" }.values.reduce(0, +) ?? 0) }
+    }
+}
