@@ -319,3 +319,63 @@ struct ServingTests {
         #expect(Set(features.compactMap { $0["input_sha256"] }).count == 5)
     }
 }
+
+@Suite("Serving: segmentation, timeouts", .serialized)
+struct ServingMoreTests {
+    /// A U-Net answers a mask PNG (upload) and an INT32 mask tensor (OIP), both equal to its predictor's mask.
+    @Test func segmentationAnswersAMask() async throws {
+        let fixture = try await ServingFixture.make(versions: 1)
+        defer { Task { await fixture.close() } }
+        Runtime.manualSeed(7)
+        var spec = ModelSpec(task: .segmentation, architecture: .unet(width: 8, depth: 2), inputChannels: 1, inputHeight: 32, inputWidth: 32,
+                             classes: ["background", "cell"], preprocessing: Pipeline([.resize(width: 32, height: 32), .channels(1), .normalize(.minMax)]),
+                             checkpoint: .init(path: "unet.safetensors", sha256: String(repeating: "0", count: 64)), libtorchVersion: Runtime.libtorchVersion, lumenVersion: "test")
+        let network = try spec.architecture.makeNetwork(inChannels: 1, outputs: 2)
+        let file = fixture.folder.appendingPathComponent("unet.safetensors")
+        try network.save(to: file)
+        let (sha, _) = try fixture.artifacts.put(try Data(contentsOf: file))
+        spec.checkpoint = .init(path: "unet.safetensors", sha256: sha)
+        _ = try await fixture.store.createRegisteredModel(name: "cells", description: "", tags: [:])
+        _ = try await fixture.store.createModelVersion(name: "cells", source: "test", runID: nil, description: "", tags: [:], signature: nil, preprocessing: nil, spec: try spec.json())
+        try await fixture.host.load(ModelReference(parsing: "cells/1"))
+        let reference = try Predictor(spec: spec, weights: file)
+        let png = try testPNG(seed: 2)
+        let expected = try #require(try reference.predict([ImageReader.read(png, source: "x.png")])[0].mask)
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/predict/cells", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response in
+                #expect(response.status == .ok)
+                let p = try #require((json(response.body)["predictions"] as? [[String: Any]])?.first)
+                let mask = try #require(p["mask"] as? [String: Any])
+                let decoded = try ImageReader.read([UInt8](try #require(Data(base64Encoded: mask["png_base64"] as? String ?? ""))), source: "mask.png")
+                #expect(decoded.width == 32 && decoded.height == 32)
+                #expect(decoded.floats().map { Int($0) } == expected.classes, "the PNG holds the predictor's class per pixel")
+                let pixels = try #require(mask["pixels"] as? [String: Int])
+                #expect(pixels.values.reduce(0, +) == 1024 && pixels["cell"] == expected.classes.filter { $0 == 1 }.count)
+            }
+            var rng = SeededGenerator(seed: 5)
+            let values = (0..<1024).map { _ in Float.random(in: 0...1, using: &rng) }
+            let tensorMask = try reference.predict(batch: Tensor(values, shape: [1, 1, 32, 32])).predictions[0].mask!.classes
+            let body = try JSONSerialization.data(withJSONObject: ["inputs": [["name": "input", "shape": [1, 1, 32, 32], "datatype": "FP32", "data": values.map(Double.init)]]])
+            try await client.execute(uri: "/v2/models/cells/infer", method: .post, body: ByteBuffer(data: body)) { response in
+                let output = try #require((json(response.body)["outputs"] as? [[String: Any]])?.first)
+                #expect(output["name"] as? String == "mask" && output["datatype"] as? String == "INT32" && output["shape"] as? [Int] == [1, 32, 32])
+                #expect(output["data"] as? [Int] == tensorMask)
+            }
+        }
+    }
+
+    /// A request still queued after its timeout is answered 503 without running, and counted.
+    @Test func requestsPastTheirTimeoutAreRefused() async throws {
+        var batching = BatchingOptions()
+        batching.window = 0.4
+        batching.timeout = 0.1
+        let fixture = try await ServingFixture.make(versions: 1, batching: batching)
+        defer { Task { await fixture.close() } }
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: try testPNG(seed: 1))) { response in
+                #expect(response.status == .serviceUnavailable && (json(response.body)["error"] as? String)?.contains("waited more than 0.1 s") == true)
+            }
+        }
+        #expect(String(decoding: fixture.metrics.exposition(), as: UTF8.self).contains("lumen_rejections_total{model=\"m\",reason=\"timeout\"} 1"))
+    }
+}
