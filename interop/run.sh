@@ -6,8 +6,10 @@ VENV=.venv-interop
 # mlflow-skinny 3 or later: the logged-model API (mlflow.entities.logged_model) is what test_mlflow_logged_models drives;
 # an older venv fails that import and is rebuilt. SimpleITK and pydicom-data: the geometry and modality interop tests.
 # tritonclient[http]: the official Triton/KServe V2 client that test_serving drives (numpy comes with it and pandas).
-bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store, tritonclient.http" \
-  "mlflow-skinny>=3" pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn SimpleITK pydicom-data "tritonclient[http]"
+# schemathesis and openapi-spec-validator: test_openapi checks /openapi.json and fuzzes every operation; selenium: ui/test_docs_page.
+bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store, tritonclient.http, schemathesis, openapi_spec_validator, selenium" \
+  "mlflow-skinny>=3" pandas pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn SimpleITK pydicom-data "tritonclient[http]" \
+  schemathesis openapi-spec-validator selenium
 # Prometheus (Debian's package, with promtool): test_prometheus has a real server scrape `lumen serve`'s /metrics.
 # The test runs its own on a free port; a system service the install starts (systemd hosts) is stopped and disabled.
 if ! command -v prometheus >/dev/null; then
@@ -17,6 +19,14 @@ if ! command -v prometheus >/dev/null; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -q --no-install-recommends prometheus
   if [ -d /run/systemd/system ]; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+fi
+# Chromium and its WebDriver (Debian's packages): ui/test_docs_page drives the /docs page headless through selenium.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver
 fi
 # An empty parametrize list (a reference package that yields no files) fails collection instead of skipping; -rs lists any skip.
 LUMEN_BIN="${LUMEN_BIN:-$(swift build --show-bin-path)/lumen}" "$VENV/bin/python" -m pytest -q -rs -o empty_parameter_set_mark=fail_at_collect interop --ignore=interop/torch "$@"

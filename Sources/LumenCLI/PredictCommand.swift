@@ -18,6 +18,7 @@ struct PredictCommand: AsyncParsableCommand {
     @Argument(help: "Image files.") var files: [String]
     @Flag(help: "Print the server's JSON answer.") var json = false
     @Flag(help: "Add a Grad-CAM heat map (PNG, base64 in the JSON) per file (classifiers).") var gradcam = false
+    @Flag(help: "Predict even what the version's input gate refuses (the verdicts are still shown).") var noGate = false
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one image file") }
@@ -30,19 +31,50 @@ struct PredictCommand: AsyncParsableCommand {
         if gradcam && loaded.task != .classification { throw CLIError("--gradcam explains classifiers; \(model) is a \(loaded.task.rawValue) model") }
         let images = try files.map { try load($0) }
         let gradcam = self.gradcam
-        let results = try await loaded.predictor.perform { p -> [(Prediction, [UInt8]?)] in
-            let predictions = try p.predict(images)
-            return try zip(predictions, images).map { prediction, image in
-                guard gradcam else { return (prediction, nil) }
-                let cam = try p.gradCAM(image)
-                return (prediction, try cam.heatmap.overlayPNG(on: cam.input))
+        // The version's input gate, as the server applies it: the gate classifier first, then the score.
+        let gate = try GateCalibration.load(loaded.version, workspace: ws)
+        var verdicts = images.map { _ in GateVerdict(accepted: true, reason: "no input gate declared for this version") }
+        if let gate, let classifier = gate.classifier {
+            let keeper = try await workspace.withStore { store in try await ModelLoader.load(classifier, store: store, workspace: ws) }
+            let answers = try await keeper.predictor.perform { try $0.predict(images) }
+            verdicts = answers.map { gate.judge(classifierPrediction: $0, classes: keeper.classes, classifier: classifier) }
+        }
+        let needsEmbeddings = gate?.method == .mahalanobis, needsLogits = gate?.method == .energy
+        let results = try await loaded.predictor.perform { p -> [(Prediction, [UInt8]?, [Float]?, [Float]?)] in
+            let batch = try p.batch(images.map(p.preprocess))
+            let output = try p.predict(batch: batch)
+            let embeddings = needsEmbeddings ? try p.embed(batch: batch) : nil
+            var logits: [[Float]]?
+            if needsLogits, output.logits.shape.count == 2 {
+                let k = output.logits.shape[1], values = try output.logits.floats()
+                logits = (0..<images.count).map { Array(values[$0 * k..<($0 + 1) * k]) }
             }
+            return try output.predictions.enumerated().map { i, prediction in
+                var heatmap: [UInt8]?
+                if gradcam {
+                    let cam = try p.gradCAM(images[i])
+                    heatmap = try cam.heatmap.overlayPNG(on: cam.input)
+                }
+                return (prediction, heatmap, embeddings?[i], logits?[i])
+            }
+        }
+        if let gate, gate.method != nil {
+            for i in verdicts.indices { verdicts[i] = gate.judge(verdicts[i], embedding: results[i].2, logits: results[i].3, hasClassifier: gate.classifier != nil) }
+        }
+        if !noGate, let refused = verdicts.firstIndex(where: { !$0.accepted }) {
+            let message = "the input gate of \(loaded.version.name) version \(loaded.version.version) refused \(verdicts.filter { !$0.accepted }.count) of \(files.count) file(s): \((files[refused] as NSString).lastPathComponent): \(verdicts[refused].reason)"
+            if json {
+                print(String(decoding: PredictionAnswer.json(["error": message, "gate": ["verdict": "rejected", "images": verdicts.map(\.json)] as [String: Any]]), as: UTF8.self))
+                throw ExitCode(2)
+            }
+            throw CLIError(message + " (--no-gate predicts anyway)")
         }
         let entries = try zip(files, results).map { file, result in
             try PredictionAnswer.entry(file: (file as NSString).lastPathComponent, prediction: result.0, spec: loaded.spec, heatmapPNG: result.1)
         }
+        let gateAnswer: [String: Any] = gate.map { g in ["verdict": verdicts.allSatisfy(\.accepted) ? "accepted" : "rejected (--no-gate)", "reason": g.summary, "images": verdicts.map(\.json)] } ?? PredictionAnswer.noGate
         let answer = PredictionAnswer.answer(model: loaded.version.name, version: loaded.version.version, reference: model, entries: entries,
-                                             latency: Date().timeIntervalSince(started), batchSize: nil, gate: PredictionAnswer.noGate)
+                                             latency: Date().timeIntervalSince(started), batchSize: nil, gate: gateAnswer)
         if json {
             print(String(decoding: PredictionAnswer.json(answer), as: UTF8.self))
             return
@@ -50,7 +82,7 @@ struct PredictCommand: AsyncParsableCommand {
         print("\(loaded.version.name) version \(loaded.version.version) (\(model)), \(loaded.task.rawValue)")
         let spec = loaded.spec
         var rows: [[String]] = []
-        for (file, (prediction, _)) in zip(files, results) {
+        for (file, (prediction, _, _, _)) in zip(files, results) {
             let name = (file as NSString).lastPathComponent
             switch spec.task {
             case .classification:

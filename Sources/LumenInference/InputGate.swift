@@ -130,3 +130,58 @@ extension InputGate {
         }
     }
 }
+
+/// The input gate's verdict on one image.
+public struct GateVerdict: Sendable {
+    public init(accepted: Bool, reason: String, score: Double? = nil, threshold: Double? = nil, gateClass: String? = nil, gateProbability: Double? = nil) {
+        self.accepted = accepted
+        self.reason = reason
+        self.score = score
+        self.threshold = threshold
+        self.gateClass = gateClass
+        self.gateProbability = gateProbability
+    }
+
+    public var accepted: Bool
+    public var reason: String
+    /// The out-of-distribution score and its threshold, when the gate has one.
+    public var score: Double?
+    public var threshold: Double?
+    /// The gate classifier's class for the image and its probability, when the gate has one.
+    public var gateClass: String?
+    public var gateProbability: Double?
+
+    public var json: [String: Any] {
+        var out: [String: Any] = ["verdict": accepted ? "accepted" : "rejected", "reason": reason]
+        if let score { out["score"] = score.isFinite ? score : Double.greatestFiniteMagnitude }
+        if let threshold { out["threshold"] = threshold }
+        if let gateClass { out["gate_class"] = gateClass }
+        if let gateProbability { out["gate_probability"] = gateProbability }
+        return out
+    }
+}
+
+extension InputGate {
+    /// The gate classifier's verdict on one image, from its prediction (`classifier` names it in messages).
+    public func judge(classifierPrediction p: Prediction, classes: [String], classifier: String) -> GateVerdict {
+        let top = p.labels.first ?? 0
+        let cls = classes[top], probability = p.probabilities[top]
+        let ok = (accept ?? []).contains(cls) && probability >= (minProbability ?? 0)
+        return GateVerdict(accepted: ok, reason: ok ? "gate classifier \(classifier) says \(cls)"
+                            : "gate classifier \(classifier) says \(cls) (p = \(String(format: "%.3f", probability))), not \((accept ?? []).joined(separator: " or "))",
+                           gateClass: cls, gateProbability: probability)
+    }
+
+    /// `verdict` with the out-of-distribution score of one image applied (unchanged when the gate has no score).
+    public func judge(_ verdict: GateVerdict, embedding: [Float]?, logits: [Float]?, hasClassifier: Bool) -> GateVerdict {
+        guard let threshold, let method, let score = score(embedding: embedding, logits: logits) else { return verdict }
+        var v = verdict
+        let ok = score <= threshold
+        v.accepted = verdict.accepted && ok
+        v.score = score
+        v.threshold = threshold
+        v.reason = ok ? (hasClassifier ? verdict.reason + "; \(method.rawValue) score within the training data's" : "\(method.rawValue) score within the training data's")
+            : "\(method.rawValue) score \(String(format: "%.4g", score)) is above \(String(format: "%.4g", threshold)): the input is unlike the data the model was trained on"
+        return v
+    }
+}

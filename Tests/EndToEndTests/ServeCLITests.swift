@@ -91,6 +91,11 @@ import Testing
             refusedNoise = (response as? HTTPURLResponse)?.statusCode == 422
         }
         #expect(refusedNoise, "the gate took effect without a restart and refused noise")
+        // lumen predict applies the same gate.
+        let refusedLocally = try lumen(["predict", "phantom@champion", noisePNG.path, "--json"] + ws)
+        #expect(refusedLocally.status == 2 && refusedLocally.output.contains("\"verdict\":\"rejected\""), "\(refusedLocally.output)")
+        let forced = try lumen(["predict", "phantom@champion", noisePNG.path, "--no-gate"] + ws)
+        #expect(forced.status == 0 && forced.output.contains("noise.png"), "\(forced.output)")
         // A training slice the gate lets through (it refuses about 10 % of in-domain images), for the load runs.
         var accepted: URL?
         for file in try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("ct/lesion").path).sorted().prefix(12) where accepted == nil {

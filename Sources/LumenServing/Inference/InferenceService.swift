@@ -67,25 +67,14 @@ public struct InferenceService: Sendable {
                 let (gatePlanes, _) = try inputs(classifier)
                 let (answers, _, _, _) = try await classifier.batcher.predict(gatePlanes)
                 for (i, p) in answers.enumerated() {
-                    let top = p.labels.first ?? 0
-                    let cls = classifier.spec.classes[top], probability = p.probabilities[top]
-                    let ok = (gate.accept ?? []).contains(cls) && probability >= (gate.minProbability ?? 0)
-                    verdicts[i] = GateVerdict(accepted: ok, reason: ok ? "gate classifier \(classifier.reference) says \(cls)" :
-                                                "gate classifier \(classifier.reference) says \(cls) (p = \(String(format: "%.3f", probability))), not \((gate.accept ?? []).joined(separator: " or "))",
-                                              gateClass: cls, gateProbability: probability)
+                    verdicts[i] = gate.judge(classifierPrediction: p, classes: classifier.spec.classes, classifier: classifier.reference.description)
                 }
                 try await refuseIfGated(name, model, verdicts, described, started)
             }
             let (predictions, batchSize, embeddings, logits) = try await model.batcher.predict(planes)
-            if let gate = model.gate, let threshold = gate.threshold, let method = gate.method {
+            if let gate = model.gate, gate.method != nil {
                 for i in predictions.indices {
-                    guard let score = gate.score(embedding: embeddings?[i], logits: logits?[i]) else { continue }
-                    let ok = score <= threshold
-                    verdicts[i].accepted = verdicts[i].accepted && ok
-                    verdicts[i].score = score
-                    verdicts[i].threshold = threshold
-                    verdicts[i].reason = ok ? (model.gateClassifier == nil ? "\(method.rawValue) score within the training data's" : verdicts[i].reason + "; \(method.rawValue) score within the training data's")
-                        : "\(method.rawValue) score \(String(format: "%.4g", score)) is above \(String(format: "%.4g", threshold)): the input is unlike the data the model was trained on"
+                    verdicts[i] = gate.judge(verdicts[i], embedding: embeddings?[i], logits: logits?[i], hasClassifier: model.gateClassifier != nil)
                 }
                 try await refuseIfGated(name, model, verdicts, described, started)
             }

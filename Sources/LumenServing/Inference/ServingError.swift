@@ -1,4 +1,5 @@
 import Hummingbird
+import LumenInference
 
 /// Why a prediction request was not answered; each case maps to one HTTP status.
 public enum ServingError: Error, Sendable, CustomStringConvertible {
@@ -36,26 +37,5 @@ public enum ServingError: Error, Sendable, CustomStringConvertible {
         case .gated: .unprocessableContent
         case .internalError: .internalServerError
         }
-    }
-}
-
-/// The input gate's verdict on one image.
-public struct GateVerdict: Sendable {
-    public var accepted: Bool
-    public var reason: String
-    /// The out-of-distribution score and its threshold, when the gate has one.
-    public var score: Double?
-    public var threshold: Double?
-    /// The gate classifier's class for the image and its probability, when the gate has one.
-    public var gateClass: String?
-    public var gateProbability: Double?
-
-    public var json: [String: Any] {
-        var out: [String: Any] = ["verdict": accepted ? "accepted" : "rejected", "reason": reason]
-        if let score { out["score"] = score.isFinite ? score : Double.greatestFiniteMagnitude }
-        if let threshold { out["threshold"] = threshold }
-        if let gateClass { out["gate_class"] = gateClass }
-        if let gateProbability { out["gate_probability"] = gateProbability }
-        return out
     }
 }

@@ -3,7 +3,7 @@
 enum DocsPage {
     static let html = """
     <!doctype html>
-    <html lang="en"><head><meta charset="utf-8"><title>Lumen API</title>
+    <html lang="en"><head><meta charset="utf-8"><title>Lumen API</title><link rel="icon" href="data:,">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <style>
     body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}

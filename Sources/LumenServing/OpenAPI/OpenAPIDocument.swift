@@ -34,7 +34,8 @@ enum OpenAPIDocument {
             if let d = op.description { operation["description"] = d }
             var parameters: [[String: Any]] = []
             for name in captures(template) {
-                parameters.append(["name": name, "in": "path", "required": true, "schema": ["type": "string"],
+                let schema: [String: Any] = name == "version" ? ["type": "integer", "minimum": 1] : ["type": "string"]
+                parameters.append(["name": name, "in": "path", "required": true, "schema": schema,
                                    "description": name == "path" ? "artifact path (may contain '/')" : name])
             }
             for q in op.query { parameters.append(["name": q.name, "in": "query", "required": false, "description": q.description, "schema": q.schema]) }
@@ -92,6 +93,12 @@ enum OpenAPIDocument {
     /// MLflow routes and anything else without a hand-written entry: described by its family.
     static func generic(method: String, path: String) -> Operation {
         let body: [String: Any] = ["required": false, "content": ["application/json": ["schema": ["type": "object"]]]]
+        if path == "/api/2.0/mlflow-artifacts/artifacts" {
+            return Operation(tag: "artifacts", summary: "MLflow artifacts: list a folder",
+                             response: ["type": "object", "properties": ["files": ["type": "array", "items": ["type": "object", "properties": [
+                                 "path": ["type": "string"], "is_dir": ["type": "boolean"], "file_size": ["type": "integer"]]]]]],
+                             query: [("path", "the folder to list (default: the root)", ["type": "string"])])
+        }
         if path.hasPrefix("/api/2.0/mlflow-artifacts/") {
             var op = Operation(tag: "artifacts", summary: "MLflow artifacts: \(method == "put" ? "upload" : method == "get" ? "download or list" : method) an artifact")
             if method == "put" { op.requestBody = ["required": true, "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]] }
