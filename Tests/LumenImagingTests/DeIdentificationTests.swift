@@ -72,6 +72,27 @@ struct DeIdentificationTests {
         #expect(!clean.contains { $0.tag.isPrivate } && !clean.contains { $0.path.hasPrefix("0040,0275") || $0.path.hasPrefix("0010,1002") })
         let file = try DICOMFile(result.bytes, source: "out.dcm")
         for keyword in DeIdentifier.identifyingKeywords { #expect(file[keyword] == nil, "\(keyword) survived: \(file[keyword] ?? "")") }
+        // Independently of the implementation's own lists: the attributes this file carries, by tag, with their
+        // action in PS3.15 Table E.1-1 (Basic Profile; D = dummy, Z = empty or dummy, X = remove, U = new UID), and
+        // the Retain Longitudinal Temporal Information with Modified Dates option for dates (shifted).
+        let byTag = Dictionary(clean.map { ($0.path, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        let table: [(tag: String, original: String, action: String)] = [
+            ("0010,0010", "Doe^John", "Z"), ("0010,0020", "MRN-4471902", "Z"), ("0010,0030", "19600102", "Z"), ("0008,0080", "General Hospital", "X"),
+            ("0008,0090", "House^Gregory", "Z"), ("0008,0050", "A12345", "Z"), ("0008,1070", "Tech^Tom", "X"), ("0008,1010", "CT01", "X"),
+            ("0010,1000", "OLD-MRN-99", "X"), ("0010,1040", "1 Main St, Springfield", "X"), ("0010,1010", "064Y", "X"), ("0018,1000", "SN-1234", "X"),
+            ("0008,1030", "CT chest for Doe", "X"), ("0002,0016", "HOSPITAL_PACS", "X"), ("0008,0020", "20240229", "shifted"),
+            ("0008,0022", "20240301", "shifted"), ("0020,0052", "1.2.3.4.5.6.10", "U"), ("0020,000d", "1.2.3.4.5.6.9", "U"), ("0008,0018", "1.2.3.4.5.6.7", "U"),
+        ]
+        let before = Dictionary(try DICOMDataSet(original, source: "in.dcm").elements().map { ($0.path, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        for (tag, original, action) in table {
+            #expect(before[tag] == original, "the test file carries (\(tag)) = \(original)")
+            let value = byTag[tag]
+            switch action {
+            case "X": #expect(value == nil, "(\(tag)) must be removed; it is '\(value ?? "")'")
+            case "Z": #expect(value == nil || value!.isEmpty || value != original, "(\(tag)) must be emptied or replaced")
+            default: #expect(value != nil && value != original && !value!.isEmpty, "(\(tag)) must be replaced (\(action)), not removed or kept: '\(value ?? "nil")'")
+            }
+        }
         #expect(file["PatientID"] == result.patientID && result.patientID.hasPrefix("LUMEN-") && file["PatientName"]?.hasPrefix("ANONYMOUS^") == true)
         #expect(file["PatientIdentityRemoved"] == "YES" && file["LongitudinalTemporalInformationModified"] == "MODIFIED")
         #expect(clean.first { $0.path == "0012,0064[0]/0008,0100" }?.value == "113100" && clean.first { $0.path == "0012,0064[1]/0008,0100" }?.value == "113107")
