@@ -100,6 +100,7 @@ let package = Package(
                 "LumenWorkspace",
                 "LumenInference",
                 "LumenImaging",
+                "LumenData",
                 "LumenTensor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -142,7 +143,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",
-            dependencies: ["LumenServing", "LumenWorkspace", "LumenInference", "LumenNN", "LumenImaging", "LumenTensor",
+            dependencies: ["LumenServing", "LumenWorkspace", "LumenInference", "LumenNN", "LumenImaging", "LumenData", "LumenTensor",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
     ],

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LumenData
+import LumenImaging
 import LumenServing
 import LumenStore
 import LumenWorkspace
@@ -33,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
     @Option(name: .long, help: "Largest prediction upload in MiB.") var maxUploadMb = 64
     @Flag(name: .long, help: "Do not log predictions to the store.") var noPredictionLog = false
+    @Flag(name: .long, help: "Keep every uploaded image in the artifact store (DICOM de-identified first, keyed by the store's secret; other images as sent); the prediction log names it.") var keepInputs = false
     @Option(name: .long, help: ArgumentHelp("Write a JSON access log, one line per request, to this file ('-': standard output).", valueName: "path")) var accessLog: String?
     @Option(name: .long, help: ArgumentHelp("Server config file (YAML): 'traffic:' maps a model name to its policy (split, canary, shadow, sticky_header); see docs/serving.md.", valueName: "file")) var config: String?
 
@@ -105,7 +108,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
             var limits = UploadLimits()
             limits.maxBytes = maxUploadMb * 1024 * 1024
-            configuration.inference = InferenceService(host: modelHost, logger: logger, metrics: metrics, limits: limits)
+            var keeper: InputKeeper?
+            if keepInputs {
+                let secret = try await store.deidentificationSecret()
+                keeper = InputKeeper(artifacts: artifacts, deidentifier: DeIdentifier(key: WorkspaceKey(secret)))
+            }
+            configuration.inference = InferenceService(host: modelHost, logger: logger, metrics: metrics, limits: limits, keeper: keeper)
             hostRef = modelHost
         }
         let servedHost = hostRef

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import LumenData
 import LumenImaging
 import LumenInference
 import LumenNN
@@ -29,7 +30,8 @@ struct ServingFixture {
                   checkpoint: .init(path: "checkpoints/best.safetensors", sha256: sha), libtorchVersion: Runtime.libtorchVersion, lumenVersion: "test")
     }
 
-    static func make(versions: Int = 2, batching: BatchingOptions = BatchingOptions(), limits: UploadLimits = UploadLimits(), threads: Int = 1) async throws -> ServingFixture {
+    static func make(versions: Int = 2, batching: BatchingOptions = BatchingOptions(), limits: UploadLimits = UploadLimits(), threads: Int = 1,
+                     keepInputs: Bool = false) async throws -> ServingFixture {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-serving-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let store = try await SQLStore.sqlite(path: folder.appendingPathComponent("lumen.db").path)
@@ -51,7 +53,8 @@ struct ServingFixture {
         let host = ModelHost(store: store, artifacts: artifacts, pool: ComputePool(threads: threads), options: batching, metrics: metrics)
         try await host.load(ModelReference(parsing: "m@champion"))
         let logger = PredictionLogger(store: store)
-        let service = InferenceService(host: host, logger: logger, metrics: metrics, limits: limits)
+        let keeper = keepInputs ? InputKeeper(artifacts: artifacts, deidentifier: DeIdentifier(key: WorkspaceKey(try await store.deidentificationSecret()))) : nil
+        let service = InferenceService(host: host, logger: logger, metrics: metrics, limits: limits, keeper: keeper)
         return ServingFixture(folder: folder, store: store, artifacts: artifacts, host: host, logger: logger, metrics: metrics, service: service, weights: weights)
     }
 

@@ -379,3 +379,34 @@ struct ServingMoreTests {
         #expect(String(decoding: fixture.metrics.exposition(), as: UTF8.self).contains("lumen_rejections_total{model=\"m\",reason=\"timeout\"} 1"))
     }
 }
+
+@Suite("Serving: kept inputs", .serialized)
+struct KeptInputTests {
+    /// With --keep-inputs, a DICOM upload is kept de-identified (no name or ID left, same pixels) and a PNG as sent;
+    /// the prediction log names each kept file.
+    @Test func uploadsAreKeptDeidentified() async throws {
+        let fixture = try await ServingFixture.make(versions: 1, keepInputs: true)
+        defer { Task { await fixture.close() } }
+        let pixels = (0..<(40 * 40)).map { UInt8(($0 * 3) % 200) }
+        let dicom = try ImageWriter.dicom(attributes: [("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7"), ("SOPInstanceUID", "1.2.826.0.1.99.7"), ("Modality", "CR"),
+                                                       ("PatientName", "Doe^Jane"), ("PatientID", "MRN-0047110"), ("PatientBirthDate", "19700101"),
+                                                       ("InstitutionName", "Springfield General")],
+                                          data: pixels, width: 40, height: 40, type: .uint8)
+        let png = try testPNG(seed: 6)
+        try await fixture.app().test(.router) { client in
+            let (body, headers) = multipart([("chest.dcm", dicom), ("other.png", png)])
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: headers, body: body) { #expect($0.status == .ok) }
+        }
+        await fixture.logger.close()
+        let logs = try await fixture.store.predictions(modelName: "m", version: 1, since: 0, limit: 10)
+        let kept = logs.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.features.utf8)) as? [String: String])?["input_artifact"] }
+        #expect(kept.count == 2)
+        let files = try kept.map { try Data(contentsOf: fixture.artifacts.url(for: $0)) }
+        let keptDICOM = try #require(files.first { $0.count > 132 && $0[128..<132] == Data("DICM".utf8) })
+        for secret in ["Doe^Jane", "MRN-0047110", "19700101", "Springfield General", "1.2.826.0.1.99.7"] {
+            #expect(keptDICOM.range(of: Data(secret.utf8)) == nil, "\(secret) was kept")
+        }
+        #expect(try ImageReader.read([UInt8](keptDICOM), source: "kept.dcm").floats() == ImageReader.read(dicom, source: "sent.dcm").floats(), "same pixels")
+        #expect(files.contains(Data(png)), "the PNG is kept as sent")
+    }
+}

@@ -20,12 +20,15 @@ public struct InferenceService: Sendable {
     public let logger: PredictionLogger?
     public let metrics: ServingMetrics?
     public let limits: UploadLimits
+    /// Keeps uploads (de-identified DICOM) in the artifact store when set (`--keep-inputs`).
+    public let keeper: InputKeeper?
 
-    public init(host: ModelHost, logger: PredictionLogger?, metrics: ServingMetrics?, limits: UploadLimits = UploadLimits()) {
+    public init(host: ModelHost, logger: PredictionLogger?, metrics: ServingMetrics?, limits: UploadLimits = UploadLimits(), keeper: InputKeeper? = nil) {
         self.host = host
         self.logger = logger
         self.metrics = metrics
         self.limits = limits
+        self.keeper = keeper
     }
 
     /// A prediction's outcome with what the logs and the answer need.

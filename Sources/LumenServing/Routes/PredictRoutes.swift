@@ -36,18 +36,22 @@ struct PredictRoutes {
                     }
                 }
                 let decoded = images
+                // Kept inputs (--keep-inputs): stored before predicting, so that a refused file is not predicted either.
+                let kept = try service.keeper.map { keeper in try zip(files, decoded).map { try keeper.keep($0.bytes, image: $1, file: $0.name) } }
                 let sticky = await service.host.stickyHeader(for: name).flatMap { HTTPField.Name($0) }.flatMap { request.headers[$0] }
                 // Each version preprocesses the images its own way (a shadow version may differ from the one that answers).
                 let outcome = try await service.predict(name, version: version, stickyKey: sticky, started: started) { model in
                     var planes: [Plane] = []
                     var described: [[String: String]] = []
-                    for (file, image) in zip(files, decoded) {
+                    for (i, (file, image)) in zip(files, decoded).enumerated() {
                         let plane: Plane
                         do { plane = try model.predictor.preprocess(image) } catch {
                             throw ServingError.badInput("\(file.name): \(error)")
                         }
                         planes.append(plane)
-                        described.append(InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name))
+                        var description = InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name)
+                        if let kept { description["input_artifact"] = kept[i] }
+                        described.append(description)
                     }
                     return (planes, described)
                 }
