@@ -49,3 +49,8 @@ swift build -c release --product lumen-data-bench >/dev/null
 
 # Training: one ResNet-18 epoch at 64×64 through `lumen train` against PyTorch + DataLoader (2 workers).
 "$VENV/bin/python" Benchmarks/training_bench.py "$(swift build -c release --show-bin-path)/lumen" "$VENV/bin/python"
+
+# Serving: the same ResNet-18 behind `lumen serve` and FastAPI + uvicorn (2 workers) + PyTorch, PNG uploads from wrk at c=1, 16, 64.
+bash scripts/venv.sh "$VENV" "torch, torchvision, fastapi, uvicorn, multipart, PIL, safetensors" torch torchvision fastapi uvicorn python-multipart pillow safetensors
+command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; } || echo "bench: wrk unavailable; the serving benchmark needs it" >&2
+"$VENV/bin/python" Benchmarks/serving_bench.py "$(swift build -c release --show-bin-path)/lumen" "$VENV/bin/python"

@@ -1,0 +1,301 @@
+"""make bench (serving): the same ResNet-18 served by `lumen serve` and by a FastAPI + uvicorn (2 workers) + PyTorch
+app (Benchmarks/serving_fastapi.py), PNG upload, driven by the same wrk script (Benchmarks/serving_upload.lua) at
+each concurrency, one server at a time, in the same run.
+
+Trains and registers a ResNet-18 on 16 grey 224×224 PNGs in a temporary workspace, serves that version from both,
+checks that they answer the same probabilities, warms each up, then runs wrk at every concurrency (the two servers
+alternate, the first of each pair alternating too). Prints per concurrency throughput (2xx answers per second),
+p50/p90/p99 latency, non-2xx answers and socket errors, the ratios Lumen/FastAPI against the targets; each server's
+peak RSS (Lumen: its process; FastAPI: uvicorn's master and workers summed, from /proc while it runs) and the time
+from process start to the first 200 of its readiness route.
+Usage: python serving_bench.py LUMEN_BIN PYTHON   (PYTHON: a venv with torch, torchvision, fastapi, uvicorn,
+python-multipart, pillow, safetensors)
+Environment: SERVE_BENCH_SECONDS (20 per run), SERVE_BENCH_WARMUP (5), SERVE_BENCH_CONCURRENCY (1,16,64),
+SERVE_BENCH_KEEP=1 keeps the temporary folder (workspace, server logs).
+"""
+import hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+import numpy as np
+from PIL import Image
+
+LUMEN, PYTHON = (os.path.abspath(a) if os.sep in a else a for a in sys.argv[1:3])
+SECONDS = int(os.environ.get("SERVE_BENCH_SECONDS", "20"))
+WARMUP = int(os.environ.get("SERVE_BENCH_WARMUP", str(min(5, SECONDS))))
+CONCURRENCY = [int(c) for c in os.environ.get("SERVE_BENCH_CONCURRENCY", "1,16,64").split(",")]
+HERE = os.path.dirname(os.path.abspath(__file__))
+LUA = os.path.join(HERE, "serving_upload.lua")
+# Targets (the issue): throughput ratio per concurrency, p99 ratio at c=16, RSS ratio.
+THROUGHPUT_TARGET = {1: 1.5, 16: 3.0, 64: 5.0}
+P99_TARGET = {16: 1 / 3}
+RSS_TARGET = 0.2
+
+if not shutil.which("wrk"):
+    sys.exit("serving bench: wrk is not installed (apt-get install wrk)")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree(pid):
+    """A process and all its descendants."""
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                stack += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def field_kb(path, name):
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(name):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Server:
+    """A server process started in its own session; RSS (and PSS) of its whole tree sampled from /proc until closed."""
+
+    def __init__(self, name, cmd, url, ready_path, log, env=None):
+        self.name, self.url, self.peak_rss, self.peak_pss, self.processes = name, url, 0, 0, 0
+        self.log = log
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.stop_sampling = False
+        threading.Thread(target=self.sample, daemon=True).start()
+        deadline = started + 600
+        while True:
+            try:
+                with urllib.request.urlopen(url + ready_path, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (OSError, urllib.error.URLError):
+                pass
+            if self.proc.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError(f"{name} did not become ready; its log:\n{open(log).read()[-3000:]}")
+            time.sleep(0.02)
+        self.ready_s = time.perf_counter() - started
+
+    def sample(self):
+        while not self.stop_sampling:
+            pids = tree(self.proc.pid)
+            self.processes = max(self.processes, len(pids))
+            self.peak_rss = max(self.peak_rss, sum(field_kb(f"/proc/{p}/status", "VmRSS:") for p in pids))
+            self.peak_pss = max(self.peak_pss, sum(field_kb(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids))
+            time.sleep(0.2)
+
+    def close(self):
+        self.stop_sampling = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+
+
+def cpu_ticks(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def settle(server, limit=120):
+    """Waits until the server's processes are idle (under 5% of a core for half a second): requests still queued
+    when wrk stopped would otherwise run into the next measurement."""
+    hz, deadline = os.sysconf("SC_CLK_TCK"), time.time() + limit
+    before = cpu_ticks(tree(server.proc.pid))
+    while time.time() < deadline:
+        time.sleep(0.5)
+        now = cpu_ticks(tree(server.proc.pid))
+        if (now - before) / hz < 0.025:
+            return
+        before = now
+
+
+def batch_stats(server):
+    """Lumen's batches so far (count, images), from /metrics."""
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    values = {k: float(v) for k, v in re.findall(r"^lumen_batch_size_(sum|count)\{[^}]*\}\s+(\S+)", text, re.M)}
+    return values.get("count", 0.0), values.get("sum", 0.0)
+
+
+def upload(url, png_path):
+    """One multipart POST from Python: the answer's JSON."""
+    boundary = "lumen-serving-bench-check"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{os.path.basename(png_path)}"\r\n'
+            f"Content-Type: image/png\r\n\r\n").encode() + open(png_path, "rb").read() + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=300) as r:
+        return json.load(r)
+
+
+def wrk(server, path, png, connections, seconds):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "120s", "-s", LUA, server.url, "--", path, png],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^SERVE_BENCH_JSON (.*)$", out, re.M)
+    if not m:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    r = json.loads(m.group(1))
+    r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    r["ok_per_s"] = (r["requests"] - r["non2xx"]) / (r["duration_us"] / 1e6)
+    return r
+
+
+root = tempfile.mkdtemp(prefix="lumen-serving-bench-")
+servers = []
+try:
+    # 1. The model: a ResNet-18 trained one short epoch on 16 grey 224×224 PNGs, registered, aliased champion.
+    folder = os.path.join(root, "images")
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:224, 0:224]
+    for i in range(16):
+        label = f"class{i % 2}"
+        os.makedirs(os.path.join(folder, label), exist_ok=True)
+        img = 60 + 80 * np.exp(-((xx - 112) ** 2 + (yy - 112) ** 2) / (2 * 70.0 ** 2)) + rng.normal(0, 12, (224, 224))
+        if label == "class1":
+            img += 50 * (((xx - 80 - 4 * i) ** 2 + (yy - 140) ** 2) < 20 ** 2)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, label, f"{i:03d}.png"))
+    png = os.path.join(folder, "class1", "001.png")
+    png_bytes = os.path.getsize(png)
+    ws = os.path.join(root, "ws")
+    subprocess.run([LUMEN, "init", ws], check=True, capture_output=True)
+    subprocess.run([LUMEN, "data", "import", folder, "--name", "bench", "--split", "0.5,0.5", "--workspace", ws], check=True, capture_output=True)
+    config = os.path.join(root, "serve.yaml")
+    with open(config, "w") as f:
+        f.write("data:\n  dataset: bench\n  image_size: 224\n  positive_class: class1\nmodel:\n  name: resnet18\ntrainer:\n  batch_size: 8\n  epochs: 1\n")
+    subprocess.run([LUMEN, "train", config, "--register", "bench", "--workspace", ws], check=True, capture_output=True)
+    subprocess.run([LUMEN, "models", "alias", "bench", "champion", "--version", "1", "--workspace", ws], check=True, capture_output=True)
+    shown = subprocess.run([LUMEN, "models", "show", "bench/1", "--workspace", ws], check=True, capture_output=True, text=True).stdout
+    spec = json.loads(re.search(r"^\s*spec (\{.*\})\s*$", shown, re.M).group(1))
+    # The checkpoint the spec names, in the content-addressed store: ARTIFACTS/sha256/XX/REST.
+    artifacts = ".lumen/artifacts"
+    for line in open(os.path.join(ws, ".lumen", "config.yaml")):
+        if line.startswith("artifacts:"):
+            artifacts = line.split(":", 1)[1].split("#")[0].strip()
+    digest = spec["checkpoint"]["sha256"]
+    weights = os.path.join(ws, artifacts, "sha256", digest[:2], digest[2:])
+    assert hashlib.sha256(open(weights, "rb").read()).hexdigest() == digest, f"{weights} does not hash to {digest}"
+    spec_path = os.path.join(root, "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+
+    # 2. The servers, started one after the other (start-to-ready is timed with nothing else starting).
+    port = free_port()
+    lumen = Server("lumen", [LUMEN, "serve", "--port", str(port), "--model", "bench@champion", "--workspace", ws],
+                   f"http://127.0.0.1:{port}", "/v2/health/ready", os.path.join(root, "lumen.log"))
+    servers.append(lumen)
+    port = free_port()
+    env = dict(os.environ, SERVING_SPEC=spec_path, SERVING_WEIGHTS=weights)
+    fastapi = Server("fastapi", [PYTHON, "-m", "uvicorn", "serving_fastapi:app", "--app-dir", HERE, "--host", "127.0.0.1",
+                                 "--port", str(port), "--workers", "2", "--log-level", "warning"],
+                     f"http://127.0.0.1:{port}", "/health", os.path.join(root, "fastapi.log"), env=env)
+    servers.append(fastapi)
+    paths = {"lumen": "/api/predict/bench", "fastapi": "/predict"}
+
+    # 3. Same model, same answer: the probabilities of one upload from both.
+    a = upload(lumen.url + paths["lumen"], png)["predictions"][0]["probabilities"]
+    b = upload(fastapi.url + paths["fastapi"], png)["probabilities"]
+    agreement = max(abs(a[k] - b[k]) for k in spec["classes"])
+    if agreement > 1e-3:
+        print(f"serving bench: WARNING: the servers disagree on {os.path.basename(png)}: lumen {a}, fastapi {b}", file=sys.stderr)
+
+    # 4. Warm-up, then every concurrency, the two servers alternating.
+    for s in servers:
+        wrk(s, paths[s.name], png, 16, WARMUP)
+    results = {"lumen": {}, "fastapi": {}}
+    for i, c in enumerate(CONCURRENCY):
+        for s in (servers if i % 2 == 0 else servers[::-1]):
+            for other in servers:
+                settle(other)
+            before = batch_stats(s) if s is lumen else None
+            results[s.name][c] = wrk(s, paths[s.name], png, c, SECONDS)
+            if before:
+                count, images = (a - b for a, b in zip(batch_stats(s), before))
+                results[s.name][c]["mean_batch"] = images / count if count else None
+            print(f"serving bench: {s.name} c={c}: {results[s.name][c]['ok_per_s']:.1f} req/s", file=sys.stderr)
+    lumen_loaded = re.search(r"loaded bench .* in ([0-9.]+) s", open(lumen.log).read())
+finally:
+    for s in servers:
+        s.close()
+    logs = {s.name: open(s.log).read() for s in servers}
+    if os.environ.get("SERVE_BENCH_KEEP") == "1":
+        print(f"serving bench: kept {root}", file=sys.stderr)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+
+import torch, torchvision, fastapi as fastapi_module  # noqa: E402  (versions for the header; the venv is the one given)
+
+build = "DEBUG build, not representative" if "/debug/" in LUMEN else "release build"
+print(f"\nserving: ResNet-18 ({spec['inputChannels']}×{spec['inputHeight']}×{spec['inputWidth']}, {len(spec['classes'])} classes), "
+      f"one {png_bytes / 1024:.0f} kB PNG per request (multipart), wrk {SECONDS} s per run after {WARMUP} s warm-up, {os.cpu_count()} cores")
+print(f"  lumen: {LUMEN} ({build}), defaults (batch window 5 ms, max batch 32, prediction log on)")
+print(f"  fastapi: FastAPI {fastapi_module.__version__} + uvicorn --workers 2 + PyTorch {torch.__version__} / torchvision {torchvision.__version__}, "
+      f"torch threads {os.environ.get('SERVING_TORCH_THREADS', 'default')}")
+print(f"  same answer: max |Δp| {agreement:.1e} on one upload")
+print(f"{'conc':>5}  {'server':<8}{'req/s':>9}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'non-2xx':>9}{'errors':>8}{'requests':>10}{'batch':>7}")
+for c in CONCURRENCY:
+    for name in ("lumen", "fastapi"):
+        r = results[name][c]
+        batch = f"{r['mean_batch']:.1f}" if r.get("mean_batch") else "-"
+        print(f"{c:>5}  {name:<8}{r['ok_per_s']:>9.1f}{r['p50_us'] / 1e3:>10.1f}{r['p90_us'] / 1e3:>10.1f}{r['p99_us'] / 1e3:>10.1f}"
+              f"{r['non2xx']:>9}{r['errors']:>8}{r['requests']:>10}{batch:>7}")
+print("  req/s: 2xx answers per second; errors: wrk's connect/read/write/timeout errors; batch: Lumen's mean images per network batch")
+
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+print(f"\n{'lumen / fastapi':<18}{'throughput':>11}{'p50':>8}{'p99':>8}   target")
+for c in CONCURRENCY:
+    l, f = results["lumen"][c], results["fastapi"][c]
+    tp = l["ok_per_s"] / f["ok_per_s"] if f["ok_per_s"] else float("inf")
+    if not (l["requests"] and f["requests"]):
+        print(f"{'c=' + str(c):<18}{'no answers in ' + str(SECONDS) + ' s from ' + ('lumen' if not l['requests'] else 'fastapi'):>40}")
+        continue
+    p50, p99 = l["p50_us"] / f["p50_us"], l["p99_us"] / f["p99_us"]
+    targets = []
+    if c in THROUGHPUT_TARGET:
+        targets.append(f"throughput >= {THROUGHPUT_TARGET[c]:g}x {verdict(tp >= THROUGHPUT_TARGET[c])}")
+    if c in P99_TARGET:
+        targets.append(f"p99 <= {P99_TARGET[c]:.2f}x {verdict(p99 <= P99_TARGET[c])}")
+    if l["non2xx"] or l["errors"]:
+        targets.append(f"lumen: {l['non2xx']} non-2xx, {l['errors']} errors")
+    print(f"{'c=' + str(c):<18}{tp:>10.2f}x{p50:>7.2f}x{p99:>7.2f}x   {'; '.join(targets) or '-'}")
+rss = lumen.peak_rss / fastapi.peak_rss
+print(f"{'peak RSS MB':<18}{'lumen':>8} {lumen.peak_rss / 1024:.0f}   fastapi {fastapi.peak_rss / 1024:.0f} (uvicorn master, workers, resource tracker: {fastapi.processes} processes summed; "
+      f"PSS {fastapi.peak_pss / 1024:.0f})   {rss:.2f}x   <= {RSS_TARGET}x {verdict(rss <= RSS_TARGET)}")
+print(f"{'start to ready s':<18}{'lumen':>8} {lumen.ready_s:.2f}" + (f" (model loaded in {lumen_loaded.group(1)} s)" if lumen_loaded else "")
+      + f"   fastapi {fastapi.ready_s:.2f}   {lumen.ready_s / fastapi.ready_s:.2f}x   (no target)")
+errors = [line for line in logs["lumen"].splitlines() if re.search(r"error|warning|critical|fatal", line, re.I)]
+if errors:
+    print(f"lumen's log: {len(errors)} error/warning lines, the last: {errors[-1][:300]}")
+
+os.makedirs("bench-results", exist_ok=True)
+with open("bench-results/serving.json", "w") as f:
+    json.dump({"seconds": SECONDS, "warmup": WARMUP, "lumen_binary": LUMEN, "png_bytes": png_bytes,
+               "agreement": agreement, "results": results,
+               "peak_rss_kb": {"lumen": lumen.peak_rss, "fastapi": fastapi.peak_rss},
+               "peak_pss_kb": {"lumen": lumen.peak_pss, "fastapi": fastapi.peak_pss},
+               "ready_s": {"lumen": lumen.ready_s, "fastapi": fastapi.ready_s}}, f, indent=1)
