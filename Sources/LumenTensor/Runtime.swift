@@ -28,6 +28,9 @@ public enum Runtime {
         set { lm_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Names the calling thread as `top -H` and `perf` show it (at most 15 characters on Linux).
+    public static func nameCurrentThread(_ name: String) { lm_name_current_thread(name) }
+
     /// Whether the linked libtorch can use a CUDA device.
     public static var cudaAvailable: Bool { lm_cuda_is_available() }
     public static var cudaDeviceCount: Int { Int(lm_cuda_device_count()) }

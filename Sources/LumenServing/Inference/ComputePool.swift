@@ -162,9 +162,7 @@ public final class ComputePool: @unchecked Sendable {
         for i in 0..<threads {
             let thread = Thread { [self] in
                 // The name `top -H` and `perf` show (Foundation's Thread.name does not always reach the kernel on Linux).
-                #if canImport(Glibc)
-                _ = pthread_setname_np(pthread_self(), "lumen-infer-\(i)")
-                #endif
+                Runtime.nameCurrentThread("lumen-infer-\(i)")
                 Runtime.threads = perThread
                 serve()
             }
