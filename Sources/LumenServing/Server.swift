@@ -38,7 +38,8 @@ public struct ServerConfiguration: Sendable {
 public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration,
                        onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = Router()
-    let openAPI = OpenAPIBox()
+    // The OpenAPI document's bytes, filled in once every route is registered (the route reads it later).
+    let openAPI = Locked([UInt8]())
     if let accessLog = configuration.accessLog { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
     if let metrics = configuration.metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
     if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store, publicRead: configuration.publicRead)) }
@@ -63,7 +64,8 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
     // The API's own description, from the routes just registered (so it cannot miss one), and a page rendering it.
     router.get("/docs") { _, _ in Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DocsPage.html))) }
     router.get("/openapi.json") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI.value))) }
-    openAPI.value = JSONWriter.encode(OpenAPIDocument.build(routes: router.routes.map { ("\($0.method)", $0.path.description) }, authEnabled: configuration.authEnabled))
+    let document = JSONWriter.encode(OpenAPIDocument.build(routes: router.routes.map { ("\($0.method)", $0.path.description) }, authEnabled: configuration.authEnabled))
+    openAPI.withLock { $0 = document }
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
                        onServerRunning: { _ in await onRunning() })
 }
@@ -80,7 +82,3 @@ public func listenFailure(_ error: any Error, host: String, port: Int) -> String
     }
 }
 
-/// The OpenAPI document's bytes, filled in once every route is registered (routes read it later).
-final class OpenAPIBox: @unchecked Sendable {
-    var value: [UInt8] = []
-}

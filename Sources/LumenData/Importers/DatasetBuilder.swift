@@ -233,43 +233,36 @@ public struct DatasetBuilder: Sendable {
 }
 
 /// Folders of the artifact store already created by this process (saves a mkdir per blob).
-/// `@unchecked Sendable`: the set is only touched under `lock`.
-final class DirectoryCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var known: Set<String> = []
-    func contains(_ path: String) -> Bool { lock.withLock { known.contains(path) } }
-    func insert(_ path: String) { _ = lock.withLock { known.insert(path) } }
+struct DirectoryCache: Sendable {
+    private let known = Locked(Set<String>())
+    func contains(_ path: String) -> Bool { known.withLock { $0.contains(path) } }
+    func insert(_ path: String) { _ = known.withLock { $0.insert(path) } }
 }
 
 /// Per-index results filled by worker threads.
-/// `@unchecked Sendable`: every access goes through `lock`.
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [DatasetBuilder.Outcome?]
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: DatasetBuilder.Outcome) { lock.withLock { storage[i] = value } }
-    var values: [DatasetBuilder.Outcome?] { lock.withLock { storage } }
+struct ResultBox: Sendable {
+    private let storage: Locked<[DatasetBuilder.Outcome?]>
+    init(count: Int) { storage = Locked(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ value: DatasetBuilder.Outcome) { storage.withLock { $0[i] = value } }
+    var values: [DatasetBuilder.Outcome?] { storage.value }
 }
 
-/// Digests claimed by the workers of one import. `@unchecked Sendable`: the set is only touched under `lock`.
-final class Claims: @unchecked Sendable {
-    private let lock = NSLock()
-    private var digests: Set<String> = []
+/// Digests claimed by the workers of one import.
+struct Claims: Sendable {
+    private let digests = Locked(Set<String>())
     /// True for the first caller with this digest.
-    func claim(_ digest: String) -> Bool { lock.withLock { digests.insert(digest).inserted } }
+    func claim(_ digest: String) -> Bool { digests.withLock { $0.insert(digest).inserted } }
 }
 
-/// `@unchecked Sendable`: the value is only touched under `lock`.
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
-    func set() { lock.withLock { raised = true } }
-    var value: Bool { lock.withLock { raised } }
+/// A flag raised by any worker.
+struct Flag: Sendable {
+    private let raised = Locked(false)
+    func set() { raised.withLock { $0 = true } }
+    var value: Bool { raised.value }
 }
 
-/// `@unchecked Sendable`: the count is only touched under `lock`.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
+/// A count shared by workers.
+struct Counter: Sendable {
+    private let count = Locked(0)
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
 }

@@ -38,7 +38,7 @@ public enum Validator {
         let entries = version.entries
         let box = FindingBox<Finding>(count: entries.count)
         let workers = max(1, min(threads, entries.count))
-        let counter = ProgressCounter()
+        let counter = Counter()
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             var i = w
             while i < entries.count {
@@ -92,11 +92,4 @@ struct FindingBox<T: Sendable>: Sendable {
     init(count: Int) { storage = Locked(Array(repeating: nil, count: count)) }
     func set(_ i: Int, _ v: T) { storage.withLock { $0[i] = v } }
     var values: [T?] { storage.value }
-}
-
-/// Files done so far, counted from several threads.
-final class ProgressCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = 0
-    func increment() -> Int { lock.withLock { done += 1; return done } }
 }

@@ -18,6 +18,8 @@ public struct BatchingOptions: Sendable, Equatable {
 }
 
 /// What a request asks of a model's compute thread.
+/// `@unchecked Sendable`: the closure is created by one request, handed to the pool once and run once on
+/// a compute thread; nothing else calls it.
 enum ComputeWork: @unchecked Sendable {
     /// Preprocessed planes, run with other requests' planes as one batch.
     case predict([Plane])
@@ -26,12 +28,14 @@ enum ComputeWork: @unchecked Sendable {
 }
 
 /// What a request gets back.
+/// `@unchecked Sendable`: `value` holds what a `Sendable`-typed `run` body returned (checked at `run`).
 enum ComputeResult: @unchecked Sendable {
     case predictions([Prediction], batchSize: Int, embeddings: [[Float]]?, logits: [[Float]]?)
     case value(any Sendable)
 }
 
 /// One request waiting for a model version.
+/// `@unchecked Sendable`: immutable; the continuation is resumed exactly once, by the thread that took the job.
 final class ComputeJob: @unchecked Sendable {
     let work: ComputeWork
     let images: Int
@@ -47,7 +51,8 @@ final class ComputeJob: @unchecked Sendable {
 }
 
 /// The queue of one model version: requests wait here until a compute thread takes them as a batch.
-/// Its state is guarded by the pool's lock.
+/// `@unchecked Sendable`: its mutable state (`queue`, `queuedImages`, `busy`, `retiring`) is only touched
+/// while holding the pool's condition lock; the rest is immutable.
 public final class Batcher: @unchecked Sendable {
     public let predictor: Predictor
     public let options: BatchingOptions
@@ -98,6 +103,9 @@ public final class Batcher: @unchecked Sendable {
 /// Dedicated compute threads that run every model's batches: libtorch work never runs on an event-loop
 /// thread or on Swift's cooperative pool. Each thread keeps its own OpenMP team; with N threads each uses
 /// cores / N intra-op threads, so that together they fill the machine without oversubscribing it.
+///
+/// `@unchecked Sendable`: `batchers`, `next` and `started` are only touched while holding `condition`, a
+/// condition variable (which `Locked` cannot offer: the threads wait on it for work and deadlines).
 public final class ComputePool: @unchecked Sendable {
     public let threads: Int
     private let condition = NSCondition()

@@ -60,6 +60,8 @@ public struct ConfigTree: Sendable {
     }
 
     /// A YAML scalar: its value as YAML types it, and its text as written.
+    /// `@unchecked Sendable`: `value` is an immutable Int, Double, Bool, String or NSNull that Yams made;
+    /// `Any` hides that from the compiler.
     struct Scalar: @unchecked Sendable {
         let value: Any
         let text: String
