@@ -68,44 +68,21 @@ struct DataImport: AsyncParsableCommand {
         let sourceURL = URL(fileURLWithPath: source)
         guard FileManager.default.fileExists(atPath: sourceURL.path) else { throw CLIError("\(source): no such file or folder") }
         let repository = try workspace.datasets()
-        var items: [ImportItem]
-        var skipped: [SkippedFile] = []
-        var task = DatasetTask.classification
-        let lower = source.lowercased()
-        if let masks {
-            task = .segmentation
-            if isDirectory(source) {
-                (items, skipped) = try ArrayImporters.segmentationFolders(images: sourceURL, masks: URL(fileURLWithPath: masks))
-            } else {
-                items = try ArrayImporters.segmentationStacks(images: sourceURL, masks: URL(fileURLWithPath: masks))
-            }
-        } else if lower.hasSuffix(".npz") {
-            items = try ArrayImporters.medMNIST(sourceURL)
-        } else if !isDirectory(source) {
-            var csv = CSVImporter()
-            guard let mode = CSVImporter.Delimiter(rawValue: delimiter) else { throw CLIError("--delimiter must be auto, comma, tab, whitespace or semicolon") }
-            csv.delimiter = mode
-            csv.columns = columns?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            csv.pathColumn = pathColumn
-            csv.labelColumn = labelColumn
-            csv.groupColumn = groupColumn
-            csv.splitColumn = splitColumn
-            csv.root = root.map { URL(fileURLWithPath: $0) }
-            items = try csv.items(csv: sourceURL)
-        } else {
-            items = try FolderImporter.items(root: sourceURL)
-        }
-        if task == .classification && !unlabelled && !items.isEmpty && items.allSatisfy({ $0.label == nil }) {
-            let reason = isDirectory(source)
-                ? "the folder has no class subfolders (FOLDER/CLASS/file), so no file has a label"
-                : "no label column (one of \(CSVImporter.labelNames.joined(separator: ", "))) or every label is empty; name it with --label-column"
-            throw CLIError("\(source): \(reason); add --unlabelled to import the files without labels")
-        }
-        var ungrouped = 0
-        if let groupPattern {
-            let pattern = try GroupPattern(groupPattern)
-            ungrouped = try pattern.apply(to: &items)
-        }
+        var importer = SourceImporter()
+        importer.masks = masks.map { URL(fileURLWithPath: $0) }
+        guard let mode = CSVImporter.Delimiter(rawValue: delimiter) else { throw CLIError("--delimiter must be auto, comma, tab, whitespace or semicolon") }
+        importer.manifest.delimiter = mode
+        importer.manifest.columns = columns?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        importer.manifest.pathColumn = pathColumn
+        importer.manifest.labelColumn = labelColumn
+        importer.manifest.groupColumn = groupColumn
+        importer.manifest.splitColumn = splitColumn
+        importer.manifest.root = root.map { URL(fileURLWithPath: $0) }
+        importer.groupPattern = try groupPattern.map { try GroupPattern($0) }
+        importer.allowUnlabelled = unlabelled
+        let found = try importer.items(from: sourceURL)
+        let items = found.items, task = found.task, ungrouped = found.ungrouped
+        var skipped = found.skipped
         var options = ImportOptions()
         options.deidentify = !noDeidentify
         options.removeDates = removeDates
