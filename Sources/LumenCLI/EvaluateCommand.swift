@@ -38,70 +38,55 @@ struct EvaluateCommand: AsyncParsableCommand {
     func run() async throws {
         let ws = try workspace.open()
         let bar = ProgressBar("evaluating")
-        let handled = try await workspace.withStore { store -> Bool in
+        var options = EvaluationOptions()
+        options.targetSensitivity = targetSensitivity
+        options.bootstrap = bootstrap
+        options.positive = positive
+        options.saveMasks = saveMasks.map { URL(fileURLWithPath: $0) }
+        let (outcome, loaded) = try await workspace.withStore { store in
             let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
-            if loaded.task == .multiLabel {
-                let report = try Evaluator.evaluateMultiLabel(loaded, dataset: data, split: split, workspace: ws, progress: { bar.update($0, $1) })
-                let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
-                try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
-                func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
-                print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(report.samples) images, \(report.classes.count) labels")
-                print("macro ROC-AUC     \(f(report.macroAUC))")
-                print("micro F1          \(f(report.microF1))   macro F1 \(f(report.macroF1))")
-                print("subset accuracy   \(f(report.subsetAccuracy))   Hamming loss \(f(report.hammingLoss))")
-                print(table(["label", "AUC", "AP", "precision", "recall", "F1", "support"],
-                            report.perLabel.map { [$0.name, f($0.rocAUC), f($0.averagePrecision), f($0.precision), f($0.recall), f($0.f1), String($0.support)] }))
-                let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
-                try Evaluator.reportEncoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
-                print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))")
-                return true
-            }
-            guard loaded.segments else { return false }
-            let (report, worst) = try Evaluator.evaluateSegmentation(loaded, dataset: data, split: split, workspace: ws, saveMasks: saveMasks.map { URL(fileURLWithPath: $0) }, progress: { bar.update($0, $1) })
-            let (runID, html) = try await Evaluator.record(report, worst: worst, of: loaded, dataset: data, split: split, store: store, workspace: ws)
-            try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
-            func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
-            print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(report.images.count) images")
+            return (try await Evaluator.run(loaded, dataset: data, split: split, options: options, store: store, workspace: ws, progress: { bar.update($0, $1) }), loaded)
+        }
+        try outcome.html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
+        func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
+        print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(outcome.report.imageCount) images" + (loaded.task == .multiLabel ? ", \(loaded.classes.count) labels" : ""))
+        switch outcome.report {
+        case let report as MultiLabelReport:
+            print("macro ROC-AUC     \(f(report.macroAUC))")
+            print("micro F1          \(f(report.microF1))   macro F1 \(f(report.macroF1))")
+            print("subset accuracy   \(f(report.subsetAccuracy))   Hamming loss \(f(report.hammingLoss))")
+            print(table(["label", "AUC", "AP", "precision", "recall", "F1", "support"],
+                        report.perLabel.map { [$0.name, f($0.rocAUC), f($0.averagePrecision), f($0.precision), f($0.recall), f($0.f1), String($0.support)] }))
+        case let report as SegmentationReport:
             print("mean foreground Dice  \(f(report.meanForegroundDice))")
             print("mean foreground IoU   \(f(report.meanForegroundIoU))")
             print("pixel accuracy        \(f(report.pixelAccuracy))")
             print(table(["class", "Dice", "IoU", "HD95 mean", "HD95 median", "pooled Dice", "images"],
                         report.classes.map { [$0.name, f($0.meanDice), f($0.meanIoU), f($0.meanHD95), f($0.medianHD95), f($0.pooledDice), String($0.images)] }))
-            let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
-            try Evaluator.reportEncoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
-            print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
-            return true
+        case let report as ClassificationReport:
+            func ci(_ name: String, _ v: Double) -> String {
+                report.confidenceIntervals[name].map { "\(f(v)) (95 % CI \(f($0.low))–\(f($0.high)))" } ?? f(v)
+            }
+            print("accuracy           \(ci("accuracy", report.accuracy))")
+            print("balanced accuracy  \(ci("balanced_accuracy", report.balancedAccuracy))")
+            print("ROC-AUC            \(ci("roc_auc", report.rocAUC))")
+            print("PR-AUC             \(f(report.prAUC))")
+            print("ECE                \(f(report.expectedCalibrationError))")
+            if report.classes.count == 2 {
+                let pos = report.perClass[report.positiveIndex]
+                print("sensitivity        \(ci("sensitivity", pos.recall)) (positive class: \(pos.name))")
+                print("specificity        \(ci("specificity", pos.specificity))")
+            }
+            if let t = report.threshold { print("threshold (\(t.method)): \(f(t.threshold)) → sensitivity \(f(t.sensitivity)), specificity \(f(t.specificity))") }
+            print(table(["class", "precision", "recall", "specificity", "F1", "AUC", "support"],
+                        report.perClass.map { [$0.name, f($0.precision), f($0.recall), f($0.specificity), f($0.f1), f($0.rocAUC), String($0.support)] }))
+            print("confusion matrix (rows: true, columns: predicted)")
+            print(table(["true \\ predicted"] + report.classes, report.classes.enumerated().map { [$0.element] + report.confusionMatrix[$0.offset].map(String.init) }))
+        default:
+            for (name, value) in outcome.report.headline { print("\(name)  \(f(value))") }
         }
-        if handled { return }
-        let (report, loaded, runID) = try await workspace.withStore { store in
-            let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
-            let report = try Evaluator.evaluate(loaded, dataset: data, split: split, workspace: ws, targetSensitivity: targetSensitivity, bootstrap: bootstrap, positive: positive, progress: { bar.update($0, $1) })
-            let (runID, html) = try await Evaluator.record(report, of: loaded, dataset: data, split: split, store: store, workspace: ws)
-            try html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
-            return (report, loaded, runID)
-        }
-        func f(_ v: Double) -> String { v.isNaN ? "n/a" : String(format: "%.4f", v) }
-        func ci(_ name: String, _ v: Double) -> String {
-            report.confidenceIntervals[name].map { "\(f(v)) (95 % CI \(f($0.low))–\(f($0.high)))" } ?? f(v)
-        }
-        print("\(loaded.version.name) version \(loaded.version.version) on \(data) [\(split)]: \(report.samples) images")
-        print("accuracy           \(ci("accuracy", report.accuracy))")
-        print("balanced accuracy  \(ci("balanced_accuracy", report.balancedAccuracy))")
-        print("ROC-AUC            \(ci("roc_auc", report.rocAUC))")
-        print("PR-AUC             \(f(report.prAUC))")
-        print("ECE                \(f(report.expectedCalibrationError))")
-        if report.classes.count == 2 {
-            let pos = report.perClass[report.positiveIndex]
-            print("sensitivity        \(ci("sensitivity", pos.recall)) (positive class: \(pos.name))")
-            print("specificity        \(ci("specificity", pos.specificity))")
-        }
-        if let t = report.threshold { print("threshold (\(t.method)): \(f(t.threshold)) → sensitivity \(f(t.sensitivity)), specificity \(f(t.specificity))") }
-        print(table(["class", "precision", "recall", "specificity", "F1", "AUC", "support"],
-                    report.perClass.map { [$0.name, f($0.precision), f($0.recall), f($0.specificity), f($0.f1), f($0.rocAUC), String($0.support)] }))
-        print("confusion matrix (rows: true, columns: predicted)")
-        print(table(["true \\ predicted"] + report.classes, report.classes.enumerated().map { [$0.element] + report.confusionMatrix[$0.offset].map(String.init) }))
         let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
-        try Evaluator.reportEncoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
-        print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(runID))")
+        try Evaluator.reportEncoder.encode(outcome.report).write(to: URL(fileURLWithPath: path), options: .atomic)
+        print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(outcome.runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
     }
 }
