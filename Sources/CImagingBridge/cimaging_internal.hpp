@@ -13,7 +13,8 @@
 inline void ci_set_error(ci_error *err, const std::string &msg) {
   if (!err) return;
   err->failed = 1;
-  std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
+  std::free(err->message);  // a second error replaces the first
+  err->message = strdup(msg.c_str());  // NULL if even that allocation fails: the caller still sees `failed`
 }
 
 // Runs the body; any C++ exception becomes an error value and the function returns `fallback`.

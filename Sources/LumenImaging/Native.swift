@@ -11,11 +11,11 @@ enum Native {
         }
     }
 
+    /// The bridge's message of a failed call; frees it (the caller owns it, once).
     static func message(_ err: ci_error) -> String {
-        withUnsafeBytes(of: err.message) { raw in
-            let bytes = raw.prefix { $0 != 0 }
-            return String(decoding: bytes, as: UTF8.self)
-        }
+        guard let text = err.message else { return "unknown error (no message: out of memory?)" }
+        defer { free(text) }
+        return String(cString: text)
     }
 
     /// Classifies a bridge message: a size-limit refusal is `.tooLarge`, anything else `.unreadable`.

@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import LumenImaging
 import LumenInference
-import LumenServing
+@testable import LumenServing
 import LumenStore
 import LumenTensor
 import NIOCore
@@ -228,12 +228,16 @@ struct ServingTests {
     /// A full queue answers 503 with Retry-After at once instead of growing.
     @Test func fullQueueAnswers503WithRetryAfter() async throws {
         var batching = BatchingOptions()
-        batching.window = 0.5
         batching.maxBatch = 64
         batching.queueCapacity = 3
         let fixture = try await ServingFixture.make(batching: batching)
         defer { Task { await fixture.close() } }
         let png = try testPNG(seed: 3)
+        // The network is busy with a slow job, so that requests queue behind it.
+        let batcher = try await fixture.host.model("m").batcher
+        let slow = Task { try await batcher.run { _ in Thread.sleep(forTimeInterval: 1); return 0 } }
+        try await Task.sleep(for: .milliseconds(50))
+        defer { slow.cancel() }
         try await fixture.app().test(.router) { client in
             let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for _ in 0..<8 {
@@ -364,19 +368,35 @@ struct ServingMoreTests {
         }
     }
 
-    /// A request still queued after its timeout is answered 503 without running, and counted.
+    /// A request still queued after its timeout (here behind a slow job) is answered 503 without running, and counted.
     @Test func requestsPastTheirTimeoutAreRefused() async throws {
         var batching = BatchingOptions()
-        batching.window = 0.4
         batching.timeout = 0.1
         let fixture = try await ServingFixture.make(versions: 1, batching: batching)
         defer { Task { await fixture.close() } }
+        let batcher = try await fixture.host.model("m").batcher
+        let slow = Task { try await batcher.run { _ in Thread.sleep(forTimeInterval: 0.5); return 0 } }
+        try await Task.sleep(for: .milliseconds(50))
         try await fixture.app().test(.router) { client in
             try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: try testPNG(seed: 1))) { response in
                 #expect(response.status == .serviceUnavailable && (json(response.body)["error"] as? String)?.contains("waited more than 0.1 s") == true)
             }
         }
+        _ = try await slow.value
         #expect(String(decoding: fixture.metrics.exposition(), as: UTF8.self).contains("lumen_rejections_total{model=\"m\",reason=\"timeout\"} 1"))
+    }
+
+    /// One client pays no batching window: with no other request on its way, a request runs at once.
+    @Test func aLoneRequestDoesNotWaitTheWindow() async throws {
+        var batching = BatchingOptions()
+        batching.window = 2
+        let fixture = try await ServingFixture.make(versions: 1, batching: batching)
+        defer { Task { await fixture.close() } }
+        let started = Date()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: try testPNG(seed: 1))) { #expect($0.status == .ok) }
+        }
+        #expect(Date().timeIntervalSince(started) < 1.5, "answered without waiting the 2 s window")
     }
 }
 

@@ -2,8 +2,10 @@
  * JPEG-LS, RLE, deflate), OpenJPEG (JPEG 2000 fragments) and zlib that Lumen's Swift code calls.
  *
  * Rules as in ctorch.h: a `ci_` prefix, opaque handles, an explicit `ci_error *` out-parameter.
- * A failing call returns NULL or -1 and fills the error. Every C++ exception (bad_alloc included) is
- * caught at this boundary. Buffers handed out are malloc'ed and freed with ci_free.
+ * A failing call returns NULL or -1 and fills the error: `failed` set and `message` malloc'ed, which the
+ * caller owns and frees with free() (Swift: `Native.message` reads and frees it). Every C++ exception
+ * (bad_alloc included) is caught at this boundary by one guard macro (CI_GUARD). Buffers handed out are
+ * malloc'ed and freed with ci_free.
  */
 #ifndef CIMAGING_H
 #define CIMAGING_H
@@ -15,10 +17,11 @@
 extern "C" {
 #endif
 
-/** Error out-parameter: `failed` is non-zero after a failure and `message` says why. */
+/** Error out-parameter: `failed` is non-zero after a failure; `message` (malloc'ed then, owned by the
+ * caller, freed with free()) says why. Initialise it to zero before a call. */
 typedef struct ci_error {
   int32_t failed;
-  char message[512];
+  char *message;
 } ci_error;
 
 /* sample types (stable, shared with Swift) */

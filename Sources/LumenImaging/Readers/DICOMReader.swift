@@ -19,7 +19,10 @@ public final class DICOMFile {
         self.source = source
         var attributes: [String: String] = [:]
         var meta: [String: String] = [:]
-        if let text = ci_dicom_attributes(opened, &err) {
+        var listError = ci_error()
+        let listed = ci_dicom_attributes(opened, &listError)
+        if listed == nil && listError.failed != 0 { _ = Native.message(listError) }  // no attributes: read as none (the message is freed)
+        if let text = listed {
             defer { ci_free(text) }
             for line in String(cString: text).split(separator: "\n") {
                 let fields = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false)

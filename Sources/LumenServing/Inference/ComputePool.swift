@@ -62,6 +62,10 @@ public final class Batcher: @unchecked Sendable {
     var busy = false
     /// Set when a newer version took over: the batcher leaves the pool once its queue is empty.
     var retiring = false
+    /// Requests routed to this version that are still being read and preprocessed: while none is, the
+    /// queue runs at once instead of waiting the window for requests that are not coming (one client
+    /// pays no batching delay; many clients still batch).
+    var arriving = 0
     /// Called on a compute thread after each batch, with its size in images.
     let onBatch: @Sendable (Int) -> Void
     /// What each batch also computes for an input gate: penultimate-layer embeddings, logits rows.
@@ -78,6 +82,14 @@ public final class Batcher: @unchecked Sendable {
 
     /// Images waiting now.
     public var depth: Int { pool?.withLock { queuedImages } ?? 0 }
+
+    /// Marks a request as on its way to this queue (being read and preprocessed) until `body` returns.
+    func arriving<T>(_ body: () async throws -> T) async rethrows -> T {
+        guard let pool else { return try await body() }
+        pool.withLock { arriving += 1 }
+        defer { pool.signalArrival { self.arriving -= 1 } }
+        return try await body()
+    }
 
     /// Predictions for preprocessed planes, batched with other requests; throws `ServingError.overloaded`
     /// at once when the queue is full, `.timedOut` when the request waited too long.
@@ -115,6 +127,14 @@ public final class ComputePool: @unchecked Sendable {
 
     public init(threads: Int) {
         self.threads = max(1, threads)
+    }
+
+    /// Runs `change` under the lock and wakes the threads (an arrival finished: a waiting batch may be ready).
+    func signalArrival(_ change: () -> Void) {
+        condition.lock()
+        change()
+        condition.broadcast()
+        condition.unlock()
     }
 
     func withLock<T>(_ body: () -> T) -> T {
@@ -192,7 +212,7 @@ public final class ComputePool: @unchecked Sendable {
                 guard !b.busy, let first = b.queue.first else { continue }
                 let custom: Bool
                 if case .custom = first.work { custom = true } else { custom = false }
-                if custom || b.queuedImages >= b.options.maxBatch || now - first.enqueued >= b.options.window {
+                if custom || b.queuedImages >= b.options.maxBatch || now - first.enqueued >= b.options.window || b.arriving == 0 {
                     let (jobs, expired) = take(from: b, now: now)
                     taken = (b, jobs, expired)
                     next = (next + k + 1) % batchers.count

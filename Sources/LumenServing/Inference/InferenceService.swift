@@ -60,7 +60,7 @@ public struct InferenceService: Sendable {
         let model = route.model
         let label = String(model.version.version)
         do {
-            let (planes, described) = try inputs(model)
+            let (planes, described) = try await model.batcher.arriving { try inputs(model) }
             for plane in planes where plane.width != model.spec.inputWidth || plane.height != model.spec.inputHeight || plane.channels != model.spec.inputChannels {
                 throw ServingError.badInput("input of \(plane.channels) × \(plane.height) × \(plane.width); \(name) version \(label) takes \(model.spec.inputChannels) × \(model.spec.inputHeight) × \(model.spec.inputWidth)")
             }
