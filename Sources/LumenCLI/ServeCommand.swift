@@ -3,6 +3,7 @@ import Foundation
 import LumenData
 import LumenImaging
 import LumenServing
+import LumenTensor
 import LumenStore
 import LumenWorkspace
 import Yams
@@ -29,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("'all': serve every registered model (its 'champion' alias when set, else its latest version).", valueName: "all")) var models: String?
     @Option(name: .long, help: "Dedicated inference threads (default: 1 per 2 cores, at least 1).") var computeThreads: Int?
     @Option(name: .long, help: "Milliseconds the first request of a batch waits for others.") var batchWindowMs = 5.0
-    @Option(name: .long, help: "Most images per batch.") var maxBatch = 32
+    @Option(name: .long, help: "Most images per batch (default: 8 on CPU, where bigger batches add memory and no throughput; 32 with a CUDA device).") var maxBatch: Int?
     @Option(name: .long, help: "Most images waiting per model before requests get 503 with Retry-After.") var queueCapacity = 256
     @Option(name: .long, help: "Seconds a request may wait for its model before a 503.") var requestTimeout = 30.0
     @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
@@ -45,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard models == nil || models == "all" else { throw ValidationError("--models takes only 'all' (use --model NAME@ALIAS for one model)") }
         guard computeThreads.map({ (1...256).contains($0) }) ?? true else { throw ValidationError("--compute-threads must be 1…256") }
         guard batchWindowMs >= 0, batchWindowMs <= 10_000 else { throw ValidationError("--batch-window-ms must be 0…10000") }
-        guard (1...4096).contains(maxBatch) else { throw ValidationError("--max-batch must be 1…4096") }
+        if let maxBatch { guard (1...4096).contains(maxBatch) else { throw ValidationError("--max-batch must be 1…4096") } }
         guard queueCapacity >= 1 else { throw ValidationError("--queue-capacity must be positive") }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
         guard poll >= 0 else { throw ValidationError("--poll must be 0 (off) or positive") }
@@ -80,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !references.isEmpty {
             var batching = BatchingOptions()
             batching.window = batchWindowMs / 1000
-            batching.maxBatch = maxBatch
+            batching.maxBatch = maxBatch ?? (Runtime.cudaAvailable ? 32 : 8)
             batching.queueCapacity = queueCapacity
             batching.timeout = requestTimeout
             let pool = ComputePool(threads: computeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
