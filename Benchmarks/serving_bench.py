@@ -249,7 +249,7 @@ import torch, torchvision, fastapi as fastapi_module  # noqa: E402  (versions fo
 build = "DEBUG build, not representative" if "/debug/" in LUMEN else "release build"
 print(f"\nserving: ResNet-18 ({spec['inputChannels']}×{spec['inputHeight']}×{spec['inputWidth']}, {len(spec['classes'])} classes), "
       f"one {png_bytes / 1024:.0f} kB PNG per request (multipart), wrk {SECONDS} s per run after {WARMUP} s warm-up, {os.cpu_count()} cores")
-print(f"  lumen: {LUMEN} ({build}), defaults (batch window 5 ms, max batch 32, prediction log on)")
+print(f"  lumen: {LUMEN} ({build}), defaults (batch window 5 ms, max batch 8 on CPU, prediction log on)")
 print(f"  fastapi: FastAPI {fastapi_module.__version__} + uvicorn --workers 2 + PyTorch {torch.__version__} / torchvision {torchvision.__version__}, "
       f"torch threads {os.environ.get('SERVING_TORCH_THREADS', 'default')}")
 print(f"  same answer: max |Δp| {agreement:.1e} on one upload")
