@@ -4,6 +4,7 @@ import LumenWorkspace
 import LumenData
 import LumenImaging
 import LumenStore
+import LumenTraining
 
 /// `lumen data …`: import, version, split, validate and synthesise datasets.
 struct DataCommand: ParsableCommand {
@@ -119,7 +120,7 @@ struct DataImport: AsyncParsableCommand {
         var version = DatasetVersion(name: datasetName, task: task, source: renamed ? "de-identified import (original location withheld)" : originalSource,
                                      entries: entries, skipped: skipped)
         if let report = result.report { version.deidentificationReport = try report.save(in: repository) }
-        try repository.save(version)
+        try await workspace.withStore { store in try await DatasetIndex.save(version, repository: repository, store: store) }
         var mappingFile: URL?
         if keepMapping && renamed {
             mappingFile = try DeIdentificationMapping.save(result.renamedPaths, source: originalSource, version: version, in: repository)
@@ -159,16 +160,20 @@ func summary(_ v: DatasetVersion) -> String {
     return table(["class"] + splits, rows)
 }
 
-struct DataList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List datasets and their versions.")
+struct DataList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List datasets and their versions (from the store's index; versions saved before it existed are indexed on the way).")
     @OptionGroup var workspace: WorkspaceOptions
-    func run() throws {
+    @Flag(help: "Print JSON (each version with its manifest's path under the artifact root and SHA-256).") var json = false
+    func run() async throws {
         let repository = try workspace.datasets()
-        var rows: [[String]] = []
-        for name in repository.names() {
-            for v in try repository.versions(of: name) {
-                rows.append([name, v.id, v.task.rawValue, String(v.entries.count), v.classes.prefix(6).joined(separator: ", "), ISO8601DateFormatter().string(from: v.createdAt)])
-            }
+        let records = try await workspace.withStore { store in
+            _ = try await DatasetIndex.adopt(repository: repository, store: store)
+            return try await store.datasetVersions(name: nil)
+        }.sorted { ($0.name, $0.created, $0.versionID) < ($1.name, $1.created, $1.versionID) }
+        if json { return try printJSON(records) }
+        let rows = records.map { r in
+            [r.name, r.versionID, r.task, String(r.files), r.classes.prefix(6).joined(separator: ", "),
+             ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(r.created) / 1000))]
         }
         print(rows.isEmpty ? "no datasets yet: lumen data import SOURCE" : table(["dataset", "version", "task", "files", "classes", "created"], rows))
     }
@@ -217,7 +222,7 @@ struct DataDiff: ParsableCommand {
     }
 }
 
-struct DataSplit: ParsableCommand {
+struct DataSplit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
         abstract: "Assign train/val/test (or k folds) as a new version, or check a split for leakage.",
@@ -231,7 +236,7 @@ struct DataSplit: ParsableCommand {
     @Option(help: "Assign k folds (metadata 'fold') instead of splits.") var folds: Int?
     @Flag(help: "Ignore groups (allow one patient's files in several splits).") var noGroups = false
     @Flag(help: "Only check the version's split for leakage (exit 1 when found).") var check = false
-    func run() throws {
+    func run() async throws {
         let repository = try workspace.datasets()
         let v = try repository.resolve(reference)
         if check {
@@ -249,7 +254,7 @@ struct DataSplit: ParsableCommand {
             entries = try Splitter.split(v.entries, ratios: SplitRatios.parse(ratios), seed: seed, stratifyBy: keys, grouped: !noGroups)
         }
         let derived = DatasetVersion(name: v.name, task: v.task, source: v.source, parent: v.id, entries: entries, skipped: v.skipped)
-        try repository.save(derived)
+        try await workspace.withStore { store in try await DatasetIndex.save(derived, repository: repository, store: store) }
         print("\(derived.reference) (from \(v.id))")
         print(summary(derived))
     }

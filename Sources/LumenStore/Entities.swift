@@ -204,3 +204,30 @@ public struct PredictionLog: Sendable, Equatable, Codable {
         self.latency = latency
     }
 }
+
+/// A dataset version as the store indexes it: the manifest itself lives in the artifact store.
+public struct DatasetRecord: Sendable, Equatable, Codable {
+    public var name: String
+    public var versionID: String
+    public var created: Int64
+    public var task: String
+    public var files: Int64
+    public var classes: [String]
+    public var parent: String?
+    /// The manifest's path under the artifact root (`datasets/NAME/ID.json`) and its SHA-256.
+    public var manifestPath: String
+    public var manifestSHA256: String
+
+    public init(name: String, versionID: String, created: Int64, task: String, files: Int64, classes: [String], parent: String?,
+                manifestPath: String, manifestSHA256: String) {
+        self.name = name
+        self.versionID = versionID
+        self.created = created
+        self.task = task
+        self.files = files
+        self.classes = classes
+        self.parent = parent
+        self.manifestPath = manifestPath
+        self.manifestSHA256 = manifestSHA256
+    }
+}

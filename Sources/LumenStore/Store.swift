@@ -97,6 +97,12 @@ public protocol Store: Sendable {
     /// Predictions of a model (optionally one version) since a time (ms), oldest first, at most `limit`.
     func predictions(modelName: String, version: Int64?, since: Int64, limit: Int) async throws -> [PredictionLog]
 
+    // Dataset index
+    /// Records a dataset version (idempotent: versions are immutable; the same id again is a no-op).
+    func recordDatasetVersion(_ record: DatasetRecord) async throws
+    /// Indexed dataset versions, of one name or all, oldest first.
+    func datasetVersions(name: String?) async throws -> [DatasetRecord]
+
     // Secrets
     /// The workspace's 256-bit de-identification secret, created at random on first use (concurrent
     /// first uses agree on one). Every replica and every import on this store derives the same

@@ -152,3 +152,42 @@ import Testing
         #expect(listed.status != 0 && listed.output.contains("connection refused") && !listed.output.contains("PSQLError") && !listed.output.contains("s3cret"), "\(listed.output)")
     }
 }
+
+/// Two workspaces (two machines, say) on one PostgreSQL database and one artifact root: each sees the
+/// datasets (through the store's index), model versions and model cards the other made. Runs under
+/// `make unit`, which starts PostgreSQL; required there (LUMEN_REQUIRE_POSTGRES=1).
+@Suite struct SharedPostgresCLITests {
+    @Test func twoWorkspacesOnOnePostgresSeeTheSameThings() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["LUMEN_TEST_POSTGRES_URL"] else {
+            #expect(environment["LUMEN_REQUIRE_POSTGRES"] != "1", "PostgreSQL is required under make unit")
+            return
+        }
+        let a = try temporaryFolder(), b = try temporaryFolder(), shared = try temporaryFolder()
+        defer { for d in [a, b, shared] { try? FileManager.default.removeItem(at: d) } }
+        let schema = "e2e_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        for dir in [a, b] {
+            #expect(try lumen(["init", dir.path]).status == 0)
+            try "store: \(url)\(url.contains("?") ? "&" : "?")schema=\(schema)\nartifacts: \(shared.path)\n".write(to: dir.appendingPathComponent(".lumen/config.yaml"), atomically: true, encoding: .utf8)
+        }
+        #expect(try lumen(["data", "synth", "ct", a.appendingPathComponent("ct").path, "--patients", "4", "--slices", "2", "--size", "32"]).status == 0)
+        let imported = try lumen(["data", "import", a.appendingPathComponent("ct").path, "--name", "ct", "--split", "0.5,0.5", "--workspace", a.path])
+        #expect(imported.status == 0, "\(imported.output)")
+        try "data:\n  dataset: ct\n  image_size: 16\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 4\n  epochs: 1\n  threads: 1\n".write(to: a.appendingPathComponent("exp.yaml"), atomically: true, encoding: .utf8)
+        let trained = try lumen(["train", a.appendingPathComponent("exp.yaml").path, "--register", "phantom", "--workspace", a.path])
+        #expect(trained.status == 0, "\(trained.output)")
+        // The other workspace: the dataset through the store's index (its manifest under the shared root), the model, its card.
+        let listed = try lumen(["data", "list", "--json", "--workspace", b.path])
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]], "\(listed.output)")
+        #expect(records.count == 1 && records[0]["name"] as? String == "ct" && (records[0]["manifestPath"] as? String)?.hasPrefix("datasets/ct/") == true)
+        #expect(FileManager.default.fileExists(atPath: shared.appendingPathComponent(records[0]["manifestPath"] as? String ?? "none").path))
+        #expect(try lumen(["data", "show", "ct", "--workspace", b.path]).status == 0)
+        let shown = try lumen(["models", "show", "phantom/1", "--workspace", b.path])
+        #expect(shown.status == 0 && shown.output.contains("\"classes\":[\"lesion\",\"normal\"]"), "\(shown.output)")
+        #expect(try lumen(["models", "card", "phantom/1", "--workspace", b.path]).output.contains("# Model card: phantom version 1"))
+        // And the other way: a split made in b is indexed for a.
+        #expect(try lumen(["data", "split", "ct", "--ratios", "0.75,0.25", "--workspace", b.path]).status == 0)
+        let again = try lumen(["data", "list", "--json", "--workspace", a.path])
+        #expect((try JSONSerialization.jsonObject(with: Data(again.output.utf8)) as? [[String: Any]])?.count == 2, "\(again.output)")
+    }
+}

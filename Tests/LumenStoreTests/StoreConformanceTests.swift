@@ -244,3 +244,24 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         try await store.close()
     }
 }
+
+@Suite struct DatasetIndexTests {
+    @Test(arguments: Backend.available)
+    func recordsAreIdempotentAndListedByName(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { Task { try? await store.close() } }
+        let a = DatasetRecord(name: "cxr", versionID: "aaa111", created: 1_000, task: "classification", files: 12, classes: ["normal", "pneumonia, \"viral\""],
+                              parent: nil, manifestPath: "datasets/cxr/aaa111.json", manifestSHA256: String(repeating: "a", count: 64))
+        var b = a
+        b.versionID = "bbb222"; b.created = 2_000; b.parent = "aaa111"; b.manifestPath = "datasets/cxr/bbb222.json"
+        var c = a
+        c.name = "cells"; c.task = "segmentation"; c.classes = []
+        try await store.recordDatasetVersion(a)
+        try await store.recordDatasetVersion(b)
+        try await store.recordDatasetVersion(a)  // the same version again: no error, no duplicate
+        try await store.recordDatasetVersion(c)
+        #expect(try await store.datasetVersions(name: "cxr") == [a, b])
+        #expect(try await store.datasetVersions(name: nil).count == 3)
+        #expect(try await store.datasetVersions(name: "none").isEmpty)
+    }
+}

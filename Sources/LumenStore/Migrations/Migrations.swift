@@ -106,6 +106,15 @@ enum Migrations {
                 // Secrets shared by every replica of the workspace (the de-identification key), hex-encoded.
                 "CREATE TABLE lumen_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created BIGINT NOT NULL)",
             ]),
+            (9, [
+                // The index of dataset versions: each row references its manifest in the artifact store
+                // (path under the artifact root and SHA-256), so servers and the UI find datasets through SQL.
+                """
+                CREATE TABLE dataset_versions (name TEXT NOT NULL, version_id TEXT NOT NULL, created BIGINT NOT NULL, task TEXT NOT NULL,
+                  files BIGINT NOT NULL, classes TEXT NOT NULL, parent TEXT, manifest_path TEXT NOT NULL, manifest_sha256 TEXT NOT NULL,
+                  PRIMARY KEY (name, version_id))
+                """,
+            ]),
         ]
     }
 

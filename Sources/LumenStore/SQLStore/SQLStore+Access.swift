@@ -66,6 +66,30 @@ extension SQLStore {
         }
     }
 
+    public func recordDatasetVersion(_ r: DatasetRecord) async throws {
+        let classes = String(decoding: try JSONEncoder().encode(r.classes), as: UTF8.self)
+        try await db.raw("""
+            INSERT INTO dataset_versions (name, version_id, created, task, files, classes, parent, manifest_path, manifest_sha256)
+            VALUES (\(bind: r.name), \(bind: r.versionID), \(bind: r.created), \(bind: r.task), \(bind: r.files), \(bind: classes), \(bind: r.parent),
+                    \(bind: r.manifestPath), \(bind: r.manifestSHA256))
+            ON CONFLICT (name, version_id) DO NOTHING
+            """).run()
+    }
+
+    public func datasetVersions(name: String?) async throws -> [DatasetRecord] {
+        let condition: SQLQueryString = name.map { "WHERE name = \(bind: $0)" } ?? ""
+        let rows = try await db.raw("SELECT name, version_id, created, task, files, classes, parent, manifest_path, manifest_sha256 FROM dataset_versions "
+                                    + condition + " ORDER BY created, name, version_id").all()
+        return try rows.map { row in
+            let classes = try JSONDecoder().decode([String].self, from: Data(try row.decode(column: "classes", as: String.self).utf8))
+            return DatasetRecord(name: try row.decode(column: "name", as: String.self), versionID: try row.decode(column: "version_id", as: String.self),
+                                 created: try row.decode(column: "created", as: Int64.self), task: try row.decode(column: "task", as: String.self),
+                                 files: try row.decode(column: "files", as: Int64.self), classes: classes,
+                                 parent: try row.decode(column: "parent", as: String?.self), manifestPath: try row.decode(column: "manifest_path", as: String.self),
+                                 manifestSHA256: try row.decode(column: "manifest_sha256", as: String.self))
+        }
+    }
+
     static func hash(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
     }

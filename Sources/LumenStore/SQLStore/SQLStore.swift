@@ -171,7 +171,16 @@ func explain(_ error: any Error) -> String {
 /// Opens the store a URI names: `sqlite:PATH` (relative to `base`), `sqlite::memory:`, or `postgres://…`.
 public func openStore(uri: String, base: URL? = nil) async throws -> any Store {
     if uri.hasPrefix("postgres://") || uri.hasPrefix("postgresql://") {
-        return try await SQLStore.postgres(url: uri.replacingOccurrences(of: "postgresql://", with: "postgres://"))
+        // `?schema=NAME` keeps Lumen's tables in a schema of their own (several workspaces or teams on one database).
+        var url = uri.replacingOccurrences(of: "postgresql://", with: "postgres://")
+        var schema: String?
+        if var parts = URLComponents(string: url), let items = parts.queryItems, let value = items.first(where: { $0.name == "schema" })?.value {
+            schema = value
+            let rest = items.filter { $0.name != "schema" }
+            parts.queryItems = rest.isEmpty ? nil : rest
+            url = parts.string ?? url
+        }
+        return try await SQLStore.postgres(url: url, schema: schema)
     }
     if uri.hasPrefix("sqlite:") {
         var path = String(uri.dropFirst("sqlite:".count))
