@@ -49,7 +49,8 @@ public final class DICOMFile {
     public var transferSyntax: String { meta["TransferSyntaxUID"] ?? "1.2.840.10008.1.2" }
 
     /// Decoded stored values (before the modality LUT), with the photometric interpretation after decoding.
-    public func storedPixels() throws(ImagingError) -> (pixels: ci_pixels, photometric: String) {
+    /// Internal: the C struct stays inside the module (callers get `MedicalImage`).
+    func storedPixels() throws(ImagingError) -> (pixels: ci_pixels, photometric: String) {
         var pixels = ci_pixels()
         try Native.call(Native.readError(source)) { err in ci_dicom_pixels(handle, &pixels, err) }
         let photometric = withUnsafeBytes(of: pixels.photometric) { raw in
