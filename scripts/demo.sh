@@ -46,6 +46,30 @@ echo
 "$lumen" explain ct-phantom-resnet18 "$demo/phantom/lesion/SYN00000_000.dcm" --class lesion --out "$demo/ct-phantom-gradcam.png" --workspace "$demo"
 echo "demo: CT phantom training, evaluation and Grad-CAM took $(( $(date +%s) - phantom_start )) s; report: $demo/ct-phantom-evaluation.html"
 echo
+# Serve it: the registered model's latest version behind the Open Inference Protocol and image upload, an input
+# gate fitted on its training data, one prediction from the command line and a short load test over HTTP.
+"$lumen" models gate ct-phantom-resnet18 --data ct-phantom --fit-split train --split val --false-rejection 0.05 --workspace "$demo"
+port=${DEMO_PORT:-5055}
+"$lumen" serve --model ct-phantom-resnet18 --port "$port" --workspace "$demo" > "$demo/serve.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+ready=0
+for _ in $(seq 1 150); do
+  if ! kill -0 "$server" 2>/dev/null; then break; fi
+  if "$lumen" load "http://127.0.0.1:$port/v2/health/ready" --requests 1 --duration 1s --concurrency 1 >/dev/null 2>&1; then ready=1; break; fi
+  sleep 0.2
+done
+if [ "$ready" = 1 ]; then
+  "$lumen" predict ct-phantom-resnet18 "$demo/phantom/lesion/SYN00000_000.dcm" --workspace "$demo" || echo "demo: (the input gate refused that slice)"
+  "$lumen" load "http://127.0.0.1:$port/api/predict/ct-phantom-resnet18" --image "$demo/phantom/lesion/SYN00001_000.dcm" --concurrency 8 --duration 5s
+  echo "demo: served at http://127.0.0.1:$port (docs: /docs, metrics: /metrics); stopping it"
+else
+  echo "demo: lumen serve did not start; its log:"; cat "$demo/serve.log"
+fi
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+trap - EXIT
+echo
 # ELPV: 2,624 real electroluminescence images of solar cells (PyPI `elpv-dataset`), the published protocol:
 # defective = probability ≥ 0.5, a 75/25 split stratified by probability and cell type with a fixed seed.
 bash scripts/fetch-elpv.sh "$demo/elpv" || echo "demo: PyPI is not reachable; skipping the ELPV part"
