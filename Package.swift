@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "LumenImaging", targets: ["LumenImaging"]),
         .library(name: "LumenData", targets: ["LumenData"]),
         .library(name: "LumenInference", targets: ["LumenInference"]),
+        .library(name: "LumenMonitoring", targets: ["LumenMonitoring"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -91,7 +92,7 @@ let package = Package(
         .target(name: "LumenInference", dependencies: ["LumenNN", "LumenImaging", "LumenData", "LumenStore", "LumenWorkspace"]),
         .target(
             name: "LumenTraining",
-            dependencies: ["LumenInference", "LumenNN", "LumenData", "LumenStore", "LumenWorkspace", .product(name: "Yams", package: "Yams")]
+            dependencies: ["LumenInference", "LumenNN", "LumenData", "LumenStore", "LumenWorkspace", "LumenMonitoring", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "LumenServing",
@@ -111,12 +112,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Drift statistics and reports: no dependency beyond Foundation, so that the server and the CLI both use them.
+        .target(name: "LumenMonitoring"),
         .target(
             name: "LumenCLI",
             dependencies: [
                 "LumenNN",
                 "LumenStore",
                 "LumenServing",
+                "LumenMonitoring",
                 "LumenImaging",
                 "LumenData",
                 "LumenTraining",
@@ -140,6 +144,7 @@ let package = Package(
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
+        .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",

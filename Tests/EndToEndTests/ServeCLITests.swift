@@ -149,3 +149,62 @@ import Testing
         return versions.reduce(0) { $0 + (($1["routes"] as? [String: Int])?.filter { $0.key != "gated" }.values.reduce(0, +) ?? 0) }
     }
 }
+
+/// Monitoring a served model: a reference profile of its training split, then the logged traffic
+/// compared with it — the training images themselves show no drift, noise images mixed in do.
+@Suite struct MonitorCLITests {
+    @Test func referenceThenDriftOfServedTraffic() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ws = ["--workspace", dir.path]
+        #expect(try lumen(["init", dir.path]).status == 0)
+        #expect(try lumen(["data", "synth", "ct", dir.appendingPathComponent("ct").path, "--patients", "8", "--slices", "4", "--size", "48"]).status == 0)
+        #expect(try lumen(["data", "import", dir.appendingPathComponent("ct").path, "--name", "ct", "--split", "0.6,0.2,0.2", "--seed", "3", "--no-deidentify"] + ws).status == 0)
+        let config = dir.appendingPathComponent("exp.yaml")
+        try "data:\n  dataset: ct\n  image_size: 24\n  window: lung\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 8\n  epochs: 1\n  threads: 1\n".write(to: config, atomically: true, encoding: .utf8)
+        try #require(try lumen(["train", config.path, "--register", "phantom"] + ws).status == 0)
+        #expect(try lumen(["models", "alias", "phantom", "champion", "--version", "1"] + ws).status == 0)
+        let noReference = try lumen(["monitor", "phantom@champion"] + ws)
+        #expect(noReference.status != 0 && noReference.output.contains("lumen monitor reference"), "\(noReference.output)")
+        let profiled = try lumen(["monitor", "reference", "phantom@champion", "--data", "ct", "--split", "train"] + ws)
+        #expect(profiled.status == 0 && profiled.output.contains("reference of"), "\(profiled.output)")
+
+        let shown = try lumen(["data", "show", "ct", "--json"] + ws).output
+        let entries = try #require((try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? [String: Any])?["entries"] as? [[String: Any]])
+        let training = entries.filter { $0["split"] as? String == "train" }.compactMap { $0["path"] as? String }.map { dir.appendingPathComponent("ct").appendingPathComponent($0) }
+        try #require(training.count >= 10)
+
+        let port = Int.random(in: 20_000..<60_000)
+        let serving = ServeCLITests()
+        let log = dir.appendingPathComponent("serve.log")
+        let server = try serving.start(["serve", "--port", String(port), "--model", "phantom@champion"] + ws, output: log)
+        defer { if server.isRunning { server.terminate(); server.waitUntilExit() } }
+        try await serving.waitReady(port, log: log)
+        for file in training { #expect(try await serving.upload(file, port: port, model: "phantom").0 == 200) }
+        try await Task.sleep(for: .seconds(1.5))
+        let same = try lumen(["monitor", "phantom@champion", "--window", "1h", "--json"] + ws)
+        let sameReport = try #require(try JSONSerialization.jsonObject(with: Data(same.output.utf8)) as? [String: Any], "\(same.output)")
+        let sameFeatures = sameReport["features"] as? [[String: Any]] ?? []
+        #expect(!sameFeatures.isEmpty && sameFeatures.allSatisfy { $0["drifted"] as? Bool == false }, "the training images themselves: \(sameFeatures.filter { $0["drifted"] as? Bool == true })")
+
+        // Noise images join the traffic: the intensity features drift.
+        for seed in 0..<training.count {
+            var pixels = [UInt8](repeating: 0, count: 48 * 48)
+            var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+            for i in pixels.indices { state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407; pixels[i] = UInt8(truncatingIfNeeded: state >> 56) }
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/predict/phantom")!)
+            request.httpMethod = "POST"
+            request.setValue("image/png", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(try ImageWriter.encode(".png", data: pixels, width: 48, height: 48, channels: 1, type: .uint8))
+            let (_, response) = try await URLSession.shared.data(for: request)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        }
+        try await Task.sleep(for: .seconds(1.5))
+        let mixed = try lumen(["monitor", "phantom@champion", "--window", "1h"] + ws)
+        #expect(mixed.status == 0 && mixed.output.contains("dataset drift:") && mixed.output.contains("intensity_std"), "\(mixed.output)")
+        let mixedJSON = try lumen(["monitor", "phantom@champion", "--window", "1h", "--json"] + ws)
+        let drifted = ((try JSONSerialization.jsonObject(with: Data(mixedJSON.output.utf8)) as? [String: Any])?["features"] as? [[String: Any]] ?? [])
+            .filter { $0["drifted"] as? Bool == true }.compactMap { $0["feature"] as? String }
+        #expect(drifted.contains("intensity_std") && drifted.contains("intensity_entropy"), "\(drifted)")
+    }
+}

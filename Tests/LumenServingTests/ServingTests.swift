@@ -324,7 +324,7 @@ struct ServingTests {
         #expect(logs.count == 5)
         let features = logs.compactMap { try? JSONSerialization.jsonObject(with: Data($0.features.utf8)) as? [String: String] }
         #expect(features.count == 5 && features.allSatisfy { ($0["input_sha256"]?.count ?? 0) == 64 })
-        #expect(logs.allSatisfy { $0.features.count < 300 }, "no pixels in the log")
+        #expect(logs.allSatisfy { $0.features.count < 600 && $0.features.contains("intensity_p95") }, "monitoring features, no pixels, in the log")
         #expect(Set(features.compactMap { $0["input_sha256"] }).count == 5)
     }
 }

@@ -138,16 +138,13 @@ public struct InferenceService: Sendable {
         }
     }
 
-    /// What the log keeps of an input: its SHA-256 and a few statistics (for drift), not its pixels.
+    /// What the log keeps of an input: its SHA-256 and the monitoring features of the preprocessed input
+    /// (`InputFeatures`: intensity mean, spread, percentiles, entropy), never its pixels.
     public static func describe(bytes: [UInt8]?, plane: Plane, file: String? = nil) -> [String: String] {
         var out: [String: String] = [:]
         let digest = bytes.map { SHA256.hash(data: $0) } ?? plane.values.withUnsafeBytes { SHA256.hash(data: $0) }
         out["input_sha256"] = digest.map { String(format: "%02x", $0) }.joined()
-        let n = Double(max(plane.values.count, 1))
-        let mean = plane.values.reduce(0.0) { $0 + Double($1) } / n
-        let variance = plane.values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
-        out["mean"] = String(format: "%.6g", mean)
-        out["std"] = String(format: "%.6g", variance.squareRoot())
+        for (name, value) in InputFeatures.of(plane) { out[name] = String(format: "%.6g", value) }
         if let file { out["extension"] = (file as NSString).pathExtension.lowercased() }
         return out
     }

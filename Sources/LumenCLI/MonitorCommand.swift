@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import LumenMonitoring
+import LumenStore
+import LumenTraining
+import LumenWorkspace
+
+/// `lumen monitor …`: a served model's inputs and outputs against its reference profile.
+struct MonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Watch a served model: its logged inputs and outputs against the reference profile of its training data.",
+        subcommands: [Report.self, Reference.self, Tables.self], defaultSubcommand: Report.self)
+
+    /// Parses `30m`, `12h`, `7d` or seconds.
+    static func seconds(_ text: String) throws -> Double {
+        let t = text.lowercased()
+        let scale: Double = t.hasSuffix("d") ? 86_400 : t.hasSuffix("h") ? 3_600 : t.hasSuffix("m") ? 60 : 1
+        guard let v = Double(t.last!.isLetter ? String(t.dropLast()) : t), v > 0 else { throw ValidationError("--window '\(text)' is not a duration like 30m, 12h or 7d") }
+        return v * scale
+    }
+
+    struct Reference: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compute and store a version's reference profile: the monitoring features and predictions of a dataset split (its training data).")
+        @OptionGroup var options: WorkspaceOptions
+        @Argument(help: "The version: NAME@ALIAS, NAME/VERSION or NAME.") var model: String
+        @Option(help: "Dataset (NAME or NAME:ID) the model was trained on.") var data: String
+        @Option(help: "Split to profile.") var split = "train"
+
+        func run() async throws {
+            let ws = try options.open()
+            let bar = ProgressBar("profiling")
+            let profile = try await options.withStore { store in
+                let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
+                let profile = try ReferenceProfiler.make(loaded, dataset: data, split: split, workspace: ws, progress: { bar.update($0, $1) })
+                try await ReferenceProfiler.save(profile, store: store, workspace: ws)
+                return profile
+            }
+            print("\(profile.model) version \(profile.version): reference of \(profile.features.values.first?.count ?? 0) images of \(profile.dataset) [\(profile.split)] stored (\(profile.features.count) input features, \(profile.outputs.count) outputs)")
+        }
+    }
+
+    /// Drift between two tables (CSV with a header): numeric columns by K–S or normed Wasserstein (or PSI),
+    /// other columns as categories (chi-squared, Z or Jensen–Shannon), as Evidently's DataDriftPreset does.
+    struct Tables: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Data drift between two CSV tables (reference, current), column by column, with Evidently's default tests.")
+        @Argument(help: "Reference table (CSV with a header row).") var reference: String
+        @Argument(help: "Current table, same columns.") var current: String
+        @Flag(help: "Use the population stability index for numeric columns.") var psi = false
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        static func read(_ path: String) throws -> (numbers: [String: [Double]], categories: [String: [String]], rows: Int) {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the table") }
+            let lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+            guard let header = lines.first, lines.count > 1 else { throw CLIError("\(path): a header row and at least one row are needed") }
+            var columns = [[String]](repeating: [], count: header.count)
+            for (n, row) in lines.dropFirst().enumerated() {
+                guard row.count == header.count else { throw CLIError("\(path): line \(n + 2) has \(row.count) fields; the header has \(header.count)") }
+                for (i, v) in row.enumerated() { columns[i].append(v) }
+            }
+            var numbers: [String: [Double]] = [:], categories: [String: [String]] = [:]
+            for (name, values) in zip(header, columns) {
+                let parsed = values.compactMap(Double.init)
+                if parsed.count == values.count { numbers[name] = parsed } else { categories[name] = values }
+            }
+            return (numbers, categories, lines.count - 1)
+        }
+
+        func run() throws {
+            let r = try Self.read(reference), c = try Self.read(current)
+            let report = DriftReport.compare(reference: r.numbers, current: c.numbers, referenceCategories: r.categories, currentCategories: c.categories, usePSI: psi)
+            if json { return try printJSON(report) }
+            print("\(r.rows) reference rows, \(c.rows) current rows")
+            print(table(["column", "test", "statistic", "p-value", "threshold", "drift"], report.features.map { f in
+                [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
+            }))
+            print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) columns drifted" : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) columns drifted)")
+        }
+    }
+
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drift of the logged predictions of a window against the version's reference (Evidently's default tests: K–S or normed Wasserstein, chi-squared/Z or Jensen–Shannon).")
+        @OptionGroup var options: WorkspaceOptions
+        @Argument(help: "The version: NAME@ALIAS, NAME/VERSION or NAME.") var model: String
+        @Option(help: "How far back: 30m, 12h, 7d.") var window = "7d"
+        @Flag(help: "Use the population stability index for numbers instead of K–S / Wasserstein.") var psi = false
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        func validate() throws { _ = try MonitorCommand.seconds(window) }
+
+        func run() async throws {
+            let ws = try options.open()
+            let since = Clock.nowMillis() - Int64(try MonitorCommand.seconds(window) * 1000)
+            let (version, logs) = try await options.withStore { store in
+                let version = try await store.modelVersion(ModelReference(parsing: model))
+                return (version, try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000))
+            }
+            guard let profile = try ReferenceProfiler.load(version, workspace: ws) else {
+                throw CLIError("\(version.name) version \(version.version) has no reference profile: lumen monitor reference \(version.name)/\(version.version) --data DATASET")
+            }
+            let classes = profile.outputs.keys.map { String($0.dropFirst(2)) }.sorted()
+            let current = ReferenceProfile.window(features: logs.map(\.features), outputs: logs.map(\.outputs), classes: classes)
+            guard !current.labels.isEmpty || !current.features.isEmpty else {
+                throw CLIError("no predictions of \(version.name) version \(version.version) are logged in the last \(window)")
+            }
+            let report = profile.drift(features: current.features, outputs: current.outputs, labels: current.labels, usePSI: psi)
+            if json { return try printJSON(report) }
+            let n = current.features.values.first?.count ?? current.labels.count
+            print("\(version.name) version \(version.version): \(n) predictions in the last \(window) against \(profile.features.values.first?.count ?? 0) reference images of \(profile.dataset) [\(profile.split)]")
+            print(table(["feature", "test", "statistic", "p-value", "threshold", "drift"], report.features.map { f in
+                [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
+            }))
+            print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) features drifted (\(report.driftedFeatures.joined(separator: ", ")))"
+                  : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) features drifted; drift when at least \(Int(report.driftShare * 100)) %)")
+        }
+    }
+}

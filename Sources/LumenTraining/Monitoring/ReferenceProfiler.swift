@@ -1,0 +1,59 @@
+import Foundation
+import LumenData
+import LumenImaging
+import LumenInference
+import LumenMonitoring
+import LumenStore
+import LumenWorkspace
+
+/// Makes and stores a version's reference profile from a dataset split, reading and preprocessing each
+/// image the way the server does (so the logged features and the reference are the same quantities).
+public enum ReferenceProfiler {
+    public static func make(_ loaded: LoadedModel, dataset: String, split: String, workspace: Workspace,
+                            progress: ((Int, Int) -> Void)? = nil) throws -> ReferenceProfile {
+        let repository = DatasetRepository(workspace: workspace)
+        let version = try repository.resolve(dataset)
+        let entries = version.entries(in: split)
+        guard entries.count >= 10 else {
+            throw TrainingError.data("\(version.reference) has \(entries.count) images in '\(split)'; a reference needs at least 10")
+        }
+        let predictor = loaded.predictor
+        var features: [String: [Double]] = [:], outputs: [String: [Double]] = [:], labels: [String] = []
+        for start in stride(from: 0, to: entries.count, by: 32) {
+            let chunk = entries[start..<min(start + 32, entries.count)]
+            var planes: [Plane] = []
+            for e in chunk {
+                let plane = try predictor.preprocess(try ImageReader.read(try repository.bytes(e.sha256), source: e.path))
+                for (k, v) in InputFeatures.of(plane) { features[k, default: []].append(v) }
+                planes.append(plane)
+            }
+            if loaded.task != .segmentation {
+                for p in try predictor.predict(batch: predictor.batch(planes)).predictions {
+                    for (i, value) in p.probabilities.enumerated() { outputs["p_" + loaded.classes[i], default: []].append(value) }
+                    if let top = p.labels.first { labels.append(loaded.classes[top]) }
+                }
+            }
+            progress?(min(start + 32, entries.count), entries.count)
+        }
+        return ReferenceProfile(model: loaded.version.name, version: loaded.version.version, dataset: version.reference, split: split,
+                                features: features, outputs: outputs, labels: labels)
+    }
+
+    /// Stores `profile` with its version (JSON in the artifact store, its digest in the `lumen.reference` tag).
+    public static func save(_ profile: ReferenceProfile, store: any Store, workspace: Workspace) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        let (sha, _) = try ArtifactStore(root: workspace.artifactRoot).put(try encoder.encode(profile))
+        try await store.setModelVersionTag(name: profile.model, version: profile.version, key: ReferenceProfile.tag, value: sha)
+    }
+
+    /// The profile stored with a version, if any.
+    public static func load(_ version: ModelVersion, workspace: Workspace) throws -> ReferenceProfile? {
+        guard let sha = version.tags[ReferenceProfile.tag] else { return nil }
+        let url = try ArtifactStore(root: workspace.artifactRoot).url(for: sha)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(ReferenceProfile.self, from: Data(contentsOf: url))
+    }
+}
