@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LumenInference
 import LumenMonitoring
 import LumenStore
 import LumenTraining
@@ -87,16 +88,50 @@ struct MonitorCommand: AsyncParsableCommand {
         @Argument(help: "The version: NAME@ALIAS, NAME/VERSION or NAME.") var model: String
         @Option(help: "How far back: 30m, 12h, 7d.") var window = "7d"
         @Flag(help: "Use the population stability index for numbers instead of K–S / Wasserstein.") var psi = false
+        @Flag(help: "Also report performance on the predictions that have ground truth (lumen feedback import, POST /api/feedback).") var performance = false
         @Flag(help: "Print the report as JSON.") var json = false
 
         func validate() throws { _ = try MonitorCommand.seconds(window) }
 
+        /// Accuracy, sensitivity, specificity and AUC with 95 % bootstrap intervals on the window's predictions that have feedback.
+        func performanceReport(_ logs: [PredictionLog], version: ModelVersion, store: any Store) async throws -> ClassificationReport? {
+            let ids = logs.compactMap(\.id)
+            let truth = try await store.feedback(for: ids)
+            guard let specText = version.spec, let spec = try? ModelSpec.decode(specText, model: version.name), spec.task == .classification else { return nil }
+            var scored: [ScoredImage] = []
+            for log in logs {
+                guard let id = log.id, let label = truth[id]?.label, let index = spec.classes.firstIndex(of: label),
+                      let out = try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any],
+                      (out["route"] as? String) != "shadow", let p = out["probabilities"] as? [NSNumber], p.count == spec.classes.count else { continue }
+                scored.append(ScoredImage(path: id, label: index, probabilities: p.map(\.doubleValue)))
+            }
+            guard !scored.isEmpty else { return nil }
+            return ClassificationReport(classes: spec.classes, predictions: scored, bootstrap: 1000, positive: spec.positiveIndex)
+        }
+
         func run() async throws {
             let ws = try options.open()
             let since = Clock.nowMillis() - Int64(try MonitorCommand.seconds(window) * 1000)
-            let (version, logs) = try await options.withStore { store in
+            let (version, logs, quality) = try await options.withStore { store in
                 let version = try await store.modelVersion(ModelReference(parsing: model))
-                return (version, try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000))
+                let logs = try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000)
+                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil)
+            }
+            if performance {
+                if let q = quality {
+                    func ci(_ name: String, _ v: Double) -> String {
+                        q.confidenceIntervals[name].map { String(format: "%.3f (95 %% CI %.3f–%.3f)", v, $0.low, $0.high) } ?? String(format: "%.3f", v)
+                    }
+                    print("performance on \(q.samples) predictions with ground truth (of \(logs.count) logged in the last \(window)):")
+                    print("  accuracy     \(ci("accuracy", q.accuracy))")
+                    if q.classes.count == 2 {
+                        print("  sensitivity  \(ci("sensitivity", q.perClass[q.positiveIndex].recall)) (positive class \(q.classes[q.positiveIndex]))")
+                        print("  specificity  \(ci("specificity", q.perClass[q.positiveIndex].specificity))")
+                    }
+                    print("  ROC-AUC      \(ci("roc_auc", q.rocAUC))")
+                } else {
+                    print("performance: no logged prediction of the last \(window) has ground truth yet (lumen feedback import FILE, POST /api/feedback)")
+                }
             }
             guard let profile = try ReferenceProfiler.load(version, workspace: ws) else {
                 throw CLIError("\(version.name) version \(version.version) has no reference profile: lumen monitor reference \(version.name)/\(version.version) --data DATASET")

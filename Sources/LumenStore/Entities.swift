@@ -194,15 +194,38 @@ public struct PredictionLog: Sendable, Equatable, Codable {
     /// JSON of the outputs (probabilities, label).
     public var outputs: String
     public var latency: Double
+    /// The id the answer gave for this prediction, which ground-truth feedback refers to.
+    public var id: String?
 
-    public init(modelName: String, modelVersion: Int64, time: Int64 = Clock.nowMillis(), features: String, outputs: String, latency: Double) {
+    public init(modelName: String, modelVersion: Int64, time: Int64 = Clock.nowMillis(), features: String, outputs: String, latency: Double, id: String? = nil) {
         self.modelName = modelName
         self.modelVersion = modelVersion
         self.time = time
         self.features = features
         self.outputs = outputs
         self.latency = latency
+        self.id = id
     }
+}
+
+/// Ground truth for a logged prediction, sent after the fact (a radiologist's read, a biopsy result).
+public struct Feedback: Sendable, Equatable, Codable {
+    public var predictionID: String
+    public var label: String
+    public var time: Int64
+
+    public init(predictionID: String, label: String, time: Int64 = Clock.nowMillis()) {
+        self.predictionID = predictionID
+        self.label = label
+        self.time = time
+    }
+}
+
+/// What recording feedback did: new ids, ids whose label was replaced, ids no prediction has.
+public struct FeedbackOutcome: Sendable, Equatable, Codable {
+    public var recorded: Int
+    public var updated: Int
+    public var unknown: [String]
 }
 
 /// A dataset version as the store indexes it: the manifest itself lives in the artifact store.

@@ -97,6 +97,12 @@ public protocol Store: Sendable {
     /// Predictions of a model (optionally one version) since a time (ms), oldest first, at most `limit`.
     func predictions(modelName: String, version: Int64?, since: Int64, limit: Int) async throws -> [PredictionLog]
 
+    /// Attaches ground truth to logged predictions by id: a repeated id replaces its label (the latest
+    /// read wins), an id no logged prediction has is reported, not stored.
+    func recordFeedback(_ feedback: [Feedback]) async throws -> FeedbackOutcome
+    /// Feedback for these prediction ids, by id.
+    func feedback(for predictionIDs: [String]) async throws -> [String: Feedback]
+
     // Dataset index
     /// Records a dataset version (idempotent: versions are immutable; the same id again is a no-op).
     func recordDatasetVersion(_ record: DatasetRecord) async throws

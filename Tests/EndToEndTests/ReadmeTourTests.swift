@@ -70,6 +70,8 @@ import Testing
             .write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
         try "traffic:\n  cxr:\n    split:\n      - {model: champion, weight: 9}\n      - {model: \"2\", weight: 1}\n"
             .write(to: dir.appendingPathComponent("serve.yaml"), atomically: true, encoding: .utf8)
+        // Ground truth for `lumen feedback import reads.csv` (the served predictions' ids are not known here: a header only).
+        try "prediction_id,label\n".write(to: dir.appendingPathComponent("reads.csv"), atomically: true, encoding: .utf8)
         for _ in 0..<3 { _ = try must("lumen train exp.yaml --register cxr") }
         _ = try must("lumen models alias cxr champion --version 1")
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(try must("lumen runs list --json").utf8)) as? [[String: Any]])

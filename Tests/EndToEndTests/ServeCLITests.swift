@@ -180,8 +180,21 @@ import Testing
         let server = try serving.start(["serve", "--port", String(port), "--model", "phantom@champion"] + ws, output: log)
         defer { if server.isRunning { server.terminate(); server.waitUntilExit() } }
         try await serving.waitReady(port, log: log)
-        for file in training { #expect(try await serving.upload(file, port: port, model: "phantom").0 == 200) }
+        var ids: [(String, String)] = []  // prediction id, true label
+        for file in training {
+            let (status, answer) = try await serving.upload(file, port: port, model: "phantom")
+            #expect(status == 200)
+            if let id = (answer["predictions"] as? [[String: Any]])?.first?["prediction_id"] as? String { ids.append((id, file.deletingLastPathComponent().lastPathComponent)) }
+        }
         try await Task.sleep(for: .seconds(1.5))
+        // Ground truth for every prediction, one unknown id among them: reported, exit 3; performance with intervals.
+        let csv = dir.appendingPathComponent("truth.csv")
+        try (["prediction_id,label"] + ids.map { "\($0.0),\($0.1)" } + ["not-a-prediction,normal"]).joined(separator: "\n").write(to: csv, atomically: true, encoding: .utf8)
+        let imported = try lumen(["feedback", "import", csv.path] + ws)
+        #expect(imported.status == 3 && imported.output.contains("\(ids.count) recorded") && imported.output.contains("1 unknown"), "\(imported.output)")
+        #expect(try lumen(["feedback", "import", csv.path] + ws).output.contains("\(ids.count) replaced"), "a second import replaces, not duplicates")
+        let quality = try lumen(["monitor", "phantom@champion", "--window", "1h", "--performance"] + ws)
+        #expect(quality.status == 0 && quality.output.contains("performance on \(ids.count) predictions with ground truth") && quality.output.contains("95 % CI"), "\(quality.output)")
         let same = try lumen(["monitor", "phantom@champion", "--window", "1h", "--json"] + ws)
         let sameReport = try #require(try JSONSerialization.jsonObject(with: Data(same.output.utf8)) as? [String: Any], "\(same.output)")
         let sameFeatures = sameReport["features"] as? [[String: Any]] ?? []

@@ -309,6 +309,30 @@ struct ServingTests {
         #expect(await fixture.host.poll().isEmpty)
     }
 
+    /// Answers carry a prediction id; ground truth sent for it later is stored against the logged prediction.
+    @Test func feedbackRoundTrip() async throws {
+        let fixture = try await ServingFixture.make(versions: 1)
+        defer { Task { await fixture.close() } }
+        try await fixture.app().test(.router) { client in
+            let (body, headers) = multipart([("a.png", try testPNG(seed: 1)), ("b.png", try testPNG(seed: 2))])
+            let ids = try await client.execute(uri: "/api/predict/m", method: .post, headers: headers, body: body) { response in
+                (json(response.body)["predictions"] as? [[String: Any]] ?? []).compactMap { $0["prediction_id"] as? String }
+            }
+            #expect(ids.count == 2 && Set(ids).count == 2)
+            await fixture.logger.close()
+            let feedback = try JSONSerialization.data(withJSONObject: ["feedback": [["prediction_id": ids[0], "label": "pneumonia"], ["prediction_id": ids[1], "label": "normal"],
+                                                                                     ["prediction_id": "unknown-id", "label": "normal"]]])
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(data: feedback)) { response in
+                let answer = json(response.body)
+                #expect(response.status == .ok && answer["recorded"] as? Int == 2 && answer["unknown"] as? [String] == ["unknown-id"], "\(answer)")
+            }
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: "{\"feedback\": [{\"label\": 1}]}")) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/feedback", method: .post, body: ByteBuffer(string: "[]")) { #expect($0.status == .ok) }
+        }
+        let truth = try await fixture.store.feedback(for: try await fixture.store.predictions(modelName: "m", version: 1, since: 0, limit: 10).compactMap(\.id))
+        #expect(Set(truth.values.map(\.label)) == ["pneumonia", "normal"])
+    }
+
     /// Every answered prediction reaches the store's log (version, input hash, outputs; no pixels).
     @Test func predictionsAreLoggedWithoutPixels() async throws {
         let fixture = try await ServingFixture.make()

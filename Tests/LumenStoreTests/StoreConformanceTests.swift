@@ -265,3 +265,25 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         #expect(try await store.datasetVersions(name: "none").isEmpty)
     }
 }
+
+@Suite struct FeedbackTests {
+    @Test(arguments: Backend.available)
+    func feedbackAttachesByIdLateRepeatedAndUnknown(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { Task { try? await store.close() } }
+        try await store.logPredictions([
+            PredictionLog(modelName: "m", modelVersion: 1, features: "{}", outputs: "{}", latency: 0.01, id: "p-1"),
+            PredictionLog(modelName: "m", modelVersion: 1, features: "{}", outputs: "{}", latency: 0.01, id: "p-2"),
+            PredictionLog(modelName: "m", modelVersion: 1, features: "{}", outputs: "{}", latency: 0.01),
+        ])
+        #expect(try await store.predictions(modelName: "m", version: 1, since: 0, limit: 10).map(\.id) == ["p-1", "p-2", nil])
+        let first = try await store.recordFeedback([Feedback(predictionID: "p-1", label: "normal"), Feedback(predictionID: "nope", label: "x")])
+        #expect(first == FeedbackOutcome(recorded: 1, updated: 0, unknown: ["nope"]))
+        // A second read of p-1 replaces the first; p-2 arrives late.
+        let second = try await store.recordFeedback([Feedback(predictionID: "p-1", label: "pneumonia"), Feedback(predictionID: "p-2", label: "normal")])
+        #expect(second == FeedbackOutcome(recorded: 1, updated: 1, unknown: []))
+        let truth = try await store.feedback(for: ["p-1", "p-2", "nope"])
+        #expect(truth.mapValues(\.label) == ["p-1": "pneumonia", "p-2": "normal"])
+        await #expect(throws: StoreError.self) { try await store.recordFeedback([Feedback(predictionID: "", label: "x")]) }
+    }
+}

@@ -41,6 +41,8 @@ public struct InferenceService: Sendable {
         public let latency: Double
         /// The input gate's verdict per image (accepted, since a refusal throws).
         public let verdicts: [GateVerdict]
+        /// The id of each prediction, for ground-truth feedback (`POST /api/feedback`).
+        public let ids: [String]
 
         /// The gate part of an answer.
         public var gateJSON: [String: Any] {
@@ -83,9 +85,10 @@ public struct InferenceService: Sendable {
             }
             let latency = monotonicSeconds() - started
             metrics?.recordPrediction(model: name, version: label, status: 200, seconds: latency)
-            await log(name, model, route.role, predictions, described, latency)
+            let ids = predictions.map { _ in UUID().uuidString.lowercased() }
+            await log(name, model, route.role, predictions, described, latency, ids: ids)
             if let shadow = route.shadow { runShadow(shadow, name: name, inputs: inputs) }
-            return Outcome(model: model, role: route.role, predictions: predictions, batchSize: batchSize, latency: latency, verdicts: verdicts)
+            return Outcome(model: model, role: route.role, predictions: predictions, batchSize: batchSize, latency: latency, verdicts: verdicts, ids: ids)
         } catch let error as ServingError {
             metrics?.recordPrediction(model: name, version: label, status: Int(error.status.code), seconds: monotonicSeconds() - started)
             switch error {
@@ -130,11 +133,13 @@ public struct InferenceService: Sendable {
         }
     }
 
-    func log(_ name: String, _ model: ServedModel, _ role: String, _ predictions: [Prediction], _ described: [[String: String]], _ latency: Double) async {
+    func log(_ name: String, _ model: ServedModel, _ role: String, _ predictions: [Prediction], _ described: [[String: String]], _ latency: Double,
+             ids: [String]? = nil) async {
         guard let logger else { return }
-        for (prediction, input) in zip(predictions, described) {
+        for (i, (prediction, input)) in zip(predictions, described).enumerated() {
             await logger.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: Self.json(input),
-                                           outputs: Self.json(["probabilities": prediction.probabilities, "labels": prediction.labels, "route": role]), latency: latency))
+                                           outputs: Self.json(["probabilities": prediction.probabilities, "labels": prediction.labels, "route": role]), latency: latency,
+                                           id: ids.map { $0[i] }))
         }
     }
 

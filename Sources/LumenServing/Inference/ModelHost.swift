@@ -39,7 +39,7 @@ public final class ServedModel: Sendable {
 /// replaces, then swapped in one step; the old version answers what it already queued, then is released.
 /// So a moved alias is picked up with no failed request.
 public actor ModelHost {
-    let store: any Store
+    public let store: any Store
     let artifacts: ArtifactStore
     public let pool: ComputePool
     let options: BatchingOptions

@@ -7,8 +7,9 @@ import LumenInference
 /// threshold), a mask PNG for segmentation, and Grad-CAM when asked; plus the version that answered.
 public enum PredictionAnswer {
     /// One file's entry.
-    public static func entry(file: String, prediction: Prediction, spec: ModelSpec, heatmapPNG: [UInt8]? = nil) throws -> [String: Any] {
+    public static func entry(file: String, prediction: Prediction, spec: ModelSpec, heatmapPNG: [UInt8]? = nil, id: String? = nil) throws -> [String: Any] {
         var out: [String: Any] = ["file": file]
+        if let id { out["prediction_id"] = id }
         switch spec.task {
         case .classification:
             out["probabilities"] = Dictionary(uniqueKeysWithValues: zip(spec.classes, prediction.probabilities))

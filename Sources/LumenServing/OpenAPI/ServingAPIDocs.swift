@@ -40,6 +40,12 @@ enum ServingAPIDocs {
                              query: [version, ("explain", "gradcam: add a Grad-CAM heat map (PNG, base64) per image", ["type": "string", "enum": ["gradcam"]]),
                                      ("filename", "the file's name when it is sent as the body", ["type": "string"])],
                              statuses: ["413", "422", "503"])
+        case ("post", "/api/feedback"):
+            return Operation(tag: "models", summary: "Ground truth for served predictions, by the prediction_id their answers gave; writer",
+                             requestBody: json(["type": "object", "properties": ["feedback": ["type": "array", "items": ["type": "object", "required": ["prediction_id", "label"],
+                                 "properties": ["prediction_id": ["type": "string"], "label": ["type": "string"]]]]]]),
+                             response: ["type": "object", "properties": ["recorded": ["type": "integer"], "updated": ["type": "integer"], "unknown": ["type": "array", "items": ["type": "string"]]]],
+                             statuses: ["413"])
         case ("get", "/api/models"): return Operation(tag: "models", summary: "Served models: version, task, classes, input, queue", response: ["type": "object", "properties": ["models": ["type": "array", "items": ref("ServedModel")]]])
         case ("post", "/api/models/{name}/reload"): return Operation(tag: "models", summary: "Load the version the model's alias names now (beside the old one, then swap); admin",
                                                                      response: ["type": "object", "properties": ["model": ["type": "string"], "version": ["type": "integer"], "changed": ["type": "boolean"]]])

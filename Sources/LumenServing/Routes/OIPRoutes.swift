@@ -269,7 +269,8 @@ struct InferRequest {
             }
             described.append(entry)
         }
-        var object: [String: Any] = ["model_name": outcome.model.name, "model_version": String(outcome.model.version.version), "outputs": described]
+        var object: [String: Any] = ["model_name": outcome.model.name, "model_version": String(outcome.model.version.version), "outputs": described,
+                                     "parameters": ["prediction_ids": outcome.ids.joined(separator: ",")]]
         if let id { object["id"] = id }
         let json = JSONWriter.encode(object)
         var headers: HTTPFields = [.contentType: binary.isEmpty ? "application/json" : "application/octet-stream",

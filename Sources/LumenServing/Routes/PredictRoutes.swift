@@ -65,7 +65,7 @@ struct PredictRoutes {
                             return try cam.heatmap.overlayPNG(on: cam.input)
                         }
                     }
-                    entries.append(try PredictionAnswer.entry(file: files[i].name, prediction: prediction, spec: outcome.model.spec, heatmapPNG: heatmap))
+                    entries.append(try PredictionAnswer.entry(file: files[i].name, prediction: prediction, spec: outcome.model.spec, heatmapPNG: heatmap, id: outcome.ids[i]))
                 }
                 var answer = PredictionAnswer.answer(model: name, version: outcome.model.version.version, reference: outcome.model.reference.description,
                                                      entries: entries, latency: monotonicSeconds() - started, batchSize: outcome.batchSize, gate: outcome.gateJSON)
@@ -109,6 +109,26 @@ struct PredictRoutes {
                 let name = try context.parameters.require("name")
                 try await service.host.setPolicy(nil, for: name)
                 return jsonResponse(["model": name, "policy": [:] as [String: Any]])
+            }
+        }
+
+        // Ground truth for logged predictions, by the prediction_id their answers gave.
+        router.post("/api/feedback") { request, _ -> Response in
+            await oip {
+                let body = try await collectBody(request, limit: 8 << 20)
+                let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+                guard let list = (object as? [String: Any])?["feedback"] as? [[String: Any]] ?? (object as? [[String: Any]]) else {
+                    throw ServingError.badInput("send {\"feedback\": [{\"prediction_id\": \"…\", \"label\": \"…\"}, …]}")
+                }
+                guard list.count <= 10_000 else { throw ServingError.tooLarge("at most 10,000 feedback items per request") }
+                let items = try list.map { item -> Feedback in
+                    guard let id = item["prediction_id"] as? String, let label = item["label"].map({ "\($0)" }) else {
+                        throw ServingError.badInput("every feedback item needs prediction_id (string) and label")
+                    }
+                    return Feedback(predictionID: id, label: label)
+                }
+                let outcome = try await service.host.store.recordFeedback(items)
+                return jsonResponse(["recorded": outcome.recorded, "updated": outcome.updated, "unknown": outcome.unknown])
             }
         }
 

@@ -115,6 +115,12 @@ enum Migrations {
                   PRIMARY KEY (name, version_id))
                 """,
             ]),
+            (10, [
+                // Predictions get the id their answer gave; ground truth arrives later, by that id.
+                "ALTER TABLE prediction_logs ADD COLUMN prediction_id TEXT",
+                "CREATE INDEX prediction_logs_id ON prediction_logs (prediction_id)",
+                "CREATE TABLE prediction_feedback (prediction_id TEXT PRIMARY KEY, label TEXT NOT NULL, time BIGINT NOT NULL)",
+            ]),
         ]
     }
 

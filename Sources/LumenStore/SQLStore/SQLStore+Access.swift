@@ -44,9 +44,9 @@ extension SQLStore {
         guard !logs.isEmpty else { return }
         try await transaction { db in
             for chunk in stride(from: 0, to: logs.count, by: 500).map({ logs[$0..<min($0 + 500, logs.count)] }) {
-                var insert = db.insert(into: "prediction_logs").columns("model_name", "model_version", "time", "features", "outputs", "latency")
+                var insert = db.insert(into: "prediction_logs").columns("model_name", "model_version", "time", "features", "outputs", "latency", "prediction_id")
                 for l in chunk {
-                    insert = insert.values(SQLBind(l.modelName), SQLBind(l.modelVersion), SQLBind(l.time), SQLBind(l.features), SQLBind(l.outputs), SQLBind(l.latency))
+                    insert = insert.values(SQLBind(l.modelName), SQLBind(l.modelVersion), SQLBind(l.time), SQLBind(l.features), SQLBind(l.outputs), SQLBind(l.latency), SQLBind(l.id))
                 }
                 try await insert.run()
             }
@@ -57,13 +57,52 @@ extension SQLStore {
         guard (1...1_000_000).contains(limit) else { throw StoreError.invalidParameter("limit must be 1…1000000") }
         var condition: SQLQueryString = "model_name = \(bind: modelName) AND time >= \(bind: since)"
         if let version { condition = condition + " AND model_version = \(bind: version)" }
-        let rows = try await db.raw("SELECT model_name, model_version, time, features, outputs, latency FROM prediction_logs WHERE " + condition
+        let rows = try await db.raw("SELECT model_name, model_version, time, features, outputs, latency, prediction_id FROM prediction_logs WHERE " + condition
                                     + " ORDER BY time, id LIMIT \(bind: limit)").all()
         return try rows.map {
             PredictionLog(modelName: try $0.decode(column: "model_name", as: String.self), modelVersion: try $0.decode(column: "model_version", as: Int64.self),
                           time: try $0.decode(column: "time", as: Int64.self), features: try $0.decode(column: "features", as: String.self),
-                          outputs: try $0.decode(column: "outputs", as: String.self), latency: try $0.decode(column: "latency", as: Double.self))
+                          outputs: try $0.decode(column: "outputs", as: String.self), latency: try $0.decode(column: "latency", as: Double.self),
+                          id: try $0.decode(column: "prediction_id", as: String?.self))
         }
+    }
+
+    public func recordFeedback(_ feedback: [Feedback]) async throws -> FeedbackOutcome {
+        for item in feedback {
+            guard !item.predictionID.isEmpty, item.predictionID.count <= 200, !item.label.isEmpty, item.label.count <= 500 else {
+                throw StoreError.invalidParameter("feedback needs a prediction_id (at most 200 characters) and a label (at most 500)")
+            }
+        }
+        return try await transaction { db in
+            var outcome = FeedbackOutcome(recorded: 0, updated: 0, unknown: [])
+            for item in feedback {
+                let known = try await db.raw("SELECT 1 AS one FROM prediction_logs WHERE prediction_id = \(bind: item.predictionID) LIMIT 1").first()
+                guard known != nil else { outcome.unknown.append(item.predictionID); continue }
+                let existing = try await db.raw("SELECT label FROM prediction_feedback WHERE prediction_id = \(bind: item.predictionID)").first()
+                if existing == nil {
+                    try await db.raw("INSERT INTO prediction_feedback (prediction_id, label, time) VALUES (\(bind: item.predictionID), \(bind: item.label), \(bind: item.time))").run()
+                    outcome.recorded += 1
+                } else {
+                    try await db.raw("UPDATE prediction_feedback SET label = \(bind: item.label), time = \(bind: item.time) WHERE prediction_id = \(bind: item.predictionID)").run()
+                    outcome.updated += 1
+                }
+            }
+            return outcome
+        }
+    }
+
+    public func feedback(for predictionIDs: [String]) async throws -> [String: Feedback] {
+        var out: [String: Feedback] = [:]
+        for chunk in stride(from: 0, to: predictionIDs.count, by: 500).map({ Array(predictionIDs[$0..<min($0 + 500, predictionIDs.count)]) }) {
+            let rows = try await db.select().columns("prediction_id", "label", "time").from("prediction_feedback")
+                .where("prediction_id", .in, chunk).all()
+            for row in rows {
+                let f = Feedback(predictionID: try row.decode(column: "prediction_id", as: String.self), label: try row.decode(column: "label", as: String.self),
+                                 time: try row.decode(column: "time", as: Int64.self))
+                out[f.predictionID] = f
+            }
+        }
+        return out
     }
 
     public func recordDatasetVersion(_ r: DatasetRecord) async throws {

@@ -32,6 +32,12 @@ public struct ScoredImage: Codable, Sendable {
     public var path: String
     public var label: Int
     public var probabilities: [Double]
+
+    public init(path: String, label: Int, probabilities: [Double]) {
+        self.path = path
+        self.label = label
+        self.probabilities = probabilities
+    }
 }
 
 /// Everything `lumen evaluate` reports for a classifier, as computed by scikit-learn where it has the
