@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LumenData
 import LumenTraining
 
 /// `lumen evaluate NAME@alias --data DATASET --split test`: clinical metrics of a registered classifier.
@@ -25,6 +26,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Where to write the JSON report (default: evaluation-NAME-vVERSION.json).") var out: String?
     @Option(help: "Where to write the HTML report (default: the JSON report's path with .html).") var html: String?
     @Option(help: "Segmentation: also write every predicted mask (8-bit PNG of class indices) under this folder.") var saveMasks: String?
+    @Option(help: ArgumentHelp("Classifiers: the same metrics per subgroup of these manifest columns (e.g. sex,site or ELPV's type), with intervals; gaps where intervals separate are flagged.", valueName: "columns")) var by: String?
 
     func validate() throws {
         if let t = targetSensitivity, !(t > 0 && t <= 1) { throw ValidationError("--target-sensitivity must be in (0, 1], got \(t)") }
@@ -87,6 +89,23 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
         try Evaluator.reportEncoder.encode(outcome.report).write(to: URL(fileURLWithPath: path), options: .atomic)
+        if let by {
+            guard let report = outcome.report as? ClassificationReport else { throw CLIError("--by compares subgroups of a classifier's predictions; \(model) is a \(loaded.task.rawValue) model") }
+            let columns = by.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let version = try DatasetRepository(workspace: ws).resolve(data)
+            let subgroups = try SubgroupReport(report, version: version, columns: columns, bootstrap: min(bootstrap, 500))
+            func e(_ m: Estimate?) -> String { m.map { $0.value.isNaN ? "n/a" : String(format: "%.3f (%.3f–%.3f)", $0.value, $0.low, $0.high) } ?? "-" }
+            let binary = report.classes.count == 2
+            print("by \(columns.joined(separator: ", ")) (95 % bootstrap intervals; groups under 5 images left out):")
+            print(table(columns + ["images", "accuracy"] + (binary ? ["sensitivity", "specificity"] : ["balanced accuracy"]) + ["ROC-AUC"], subgroups.groups.map { g in
+                g.values + [String(g.images), e(g.metrics["accuracy"])] + (binary ? [e(g.metrics["sensitivity"]), e(g.metrics["specificity"])] : [e(g.metrics["balanced_accuracy"])]) + [e(g.metrics["roc_auc"])]
+            }))
+            if subgroups.gaps.isEmpty { print("no gap: every metric's intervals overlap across the subgroups") }
+            for gap in subgroups.gaps { print("GAP \(gap.metric): \(gap.low.joined(separator: "/")) below \(gap.high.joined(separator: "/")) (intervals do not overlap)") }
+            let subPath = (path as NSString).deletingPathExtension + "-subgroups.json"
+            try Evaluator.reportEncoder.encode(subgroups).write(to: URL(fileURLWithPath: subPath), options: .atomic)
+            print("subgroups: \(subPath)")
+        }
         print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(outcome.runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
     }
 }

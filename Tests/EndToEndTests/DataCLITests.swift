@@ -122,3 +122,37 @@ import Testing
         #expect(missing.status == 1 && missing.output.contains("no such file"))
     }
 }
+
+/// `lumen evaluate --by COLUMN`: the classifier's metrics per subgroup of a manifest column, with intervals.
+@Suite struct SubgroupCLITests {
+    @Test func evaluateBySite() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ws = ["--workspace", dir.path]
+        #expect(try lumen(["init", dir.path]).status == 0)
+        #expect(try lumen(["data", "synth", "ct", dir.appendingPathComponent("ct").path, "--patients", "8", "--slices", "4", "--size", "32"]).status == 0)
+        // A manifest with a site per patient (even patients at A, odd at B).
+        var rows = ["path,label,patient_id,site"]
+        for label in ["lesion", "normal"] {
+            for file in try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("ct/\(label)").path).sorted() where file.hasSuffix(".dcm") {
+                let patient = Int(file.dropFirst(3).prefix(5)) ?? 0
+                rows.append("\(label)/\(file),\(label),p\(patient),\(patient % 2 == 0 ? "A" : "B")")
+            }
+        }
+        try rows.joined(separator: "\n").write(to: dir.appendingPathComponent("ct/manifest.csv"), atomically: true, encoding: .utf8)
+        let imported = try lumen(["data", "import", dir.appendingPathComponent("ct/manifest.csv").path, "--name", "sites", "--split", "0.5,0.5", "--no-deidentify"] + ws)
+        #expect(imported.status == 0, "\(imported.output)")
+        try "data:\n  dataset: sites\n  image_size: 16\n  positive_class: lesion\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 8\n  epochs: 1\n  threads: 1\n"
+            .write(to: dir.appendingPathComponent("exp.yaml"), atomically: true, encoding: .utf8)
+        try #require(try lumen(["train", dir.appendingPathComponent("exp.yaml").path, "--register", "m"] + ws).status == 0)
+        let out = dir.appendingPathComponent("eval.json")
+        let evaluated = try lumen(["evaluate", "m", "--data", "sites", "--split", "test", "--bootstrap", "100", "--by", "site", "--out", out.path] + ws)
+        #expect(evaluated.status == 0 && evaluated.output.contains("by site") && evaluated.output.contains("sensitivity"), "\(evaluated.output)")
+        let subgroups = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("eval-subgroups.json"))) as? [String: Any])
+        let groups = try #require(subgroups["groups"] as? [[String: Any]])
+        #expect(Set(groups.compactMap { ($0["values"] as? [String])?.first }).isSubset(of: ["A", "B"]) && !groups.isEmpty)
+        #expect(groups.reduce(0) { $0 + ($1["images"] as? Int ?? 0) } <= 16 && groups.allSatisfy { (($0["metrics"] as? [String: Any])?["accuracy"]) != nil })
+        let unknown = try lumen(["evaluate", "m", "--data", "sites", "--split", "test", "--by", "scanner"] + ws)
+        #expect(unknown.status != 0 && unknown.output.contains("no column 'scanner'") && unknown.output.contains("site"), "\(unknown.output)")
+    }
+}
