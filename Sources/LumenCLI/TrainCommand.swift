@@ -87,6 +87,18 @@ struct TrainCommand: AsyncParsableCommand {
                 try await ModelRegistration.register(name: name, result: result, config: config, store: store, workspace: ws, libtorch: Runtime.libtorchVersion)
             }
             print("registered \(name) version \(registered.version.version); model card: artifact \(registered.card) (lumen models card \(name)/\(registered.version.version))")
+            // The monitoring reference of the new version: its training split as the server will see it.
+            do {
+                let profile = try await workspace.withStore { store in
+                    let loaded = try await ModelLoader.load("\(name)/\(registered.version.version)", store: store, workspace: ws)
+                    let profile = try ReferenceProfiler.make(loaded, dataset: config.dataset, split: config.trainSplit, workspace: ws, maxImages: 2000)
+                    try await ReferenceProfiler.save(profile, store: store, workspace: ws)
+                    return profile
+                }
+                print("monitoring reference: \(profile.features.values.first?.count ?? 0) images of \(profile.dataset) [\(profile.split)] (lumen monitor \(name)/\(registered.version.version))")
+            } catch {
+                FileHandle.standardError.write(Data("warning: no monitoring reference for \(name) version \(registered.version.version): \(error) (lumen monitor reference makes one)\n".utf8))
+            }
         }
         print("run \(result.runID) finished (lumen runs show \(result.runID))")
     }

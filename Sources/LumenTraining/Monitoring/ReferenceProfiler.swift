@@ -9,11 +9,16 @@ import LumenWorkspace
 /// Makes and stores a version's reference profile from a dataset split, reading and preprocessing each
 /// image the way the server does (so the logged features and the reference are the same quantities).
 public enum ReferenceProfiler {
-    public static func make(_ loaded: LoadedModel, dataset: String, split: String, workspace: Workspace,
+    /// `maxImages`: a larger split is sampled evenly (every k-th image, deterministic).
+    public static func make(_ loaded: LoadedModel, dataset: String, split: String, workspace: Workspace, maxImages: Int? = nil,
                             progress: ((Int, Int) -> Void)? = nil) throws -> ReferenceProfile {
         let repository = DatasetRepository(workspace: workspace)
         let version = try repository.resolve(dataset)
-        let entries = version.entries(in: split)
+        var entries = version.entries(in: split)
+        if let maxImages, entries.count > maxImages {
+            let step = Double(entries.count) / Double(maxImages)
+            entries = (0..<maxImages).map { entries[Int(Double($0) * step)] }
+        }
         guard entries.count >= 10 else {
             throw TrainingError.data("\(version.reference) has \(entries.count) images in '\(split)'; a reference needs at least 10")
         }
