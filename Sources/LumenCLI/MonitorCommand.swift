@@ -11,7 +11,7 @@ struct MonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor",
         abstract: "Watch a served model: its logged inputs and outputs against the reference profile of its training data.",
-        subcommands: [Report.self, Reference.self, Tables.self], defaultSubcommand: Report.self)
+        subcommands: [Report.self, Reference.self, Tables.self, Anomalies.self], defaultSubcommand: Report.self)
 
     /// Parses `30m`, `12h`, `7d` or seconds.
     static func seconds(_ text: String) throws -> Double {
@@ -78,6 +78,48 @@ struct MonitorCommand: AsyncParsableCommand {
                 [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
             }))
             print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) columns drifted" : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) columns drifted)")
+        }
+    }
+
+    /// Sudden changes in a served model's traffic: request rate, latency, gate refusals, predicted-class mix.
+    struct Anomalies: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sudden changes in a served model's traffic per interval (requests, latency, gate refusals, class shares), by EWMA and CUSUM charts.")
+        @OptionGroup var options: WorkspaceOptions
+        @Argument(help: "The model: NAME@ALIAS, NAME/VERSION or NAME.") var model: String
+        @Option(help: "How far back: 30m, 12h, 7d.") var window = "24h"
+        @Option(help: "Interval length: 1m, 5m, 1h.") var bucket = "5m"
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let ws = try options.open()
+            _ = ws
+            let to = Clock.nowMillis(), span = Int64(try MonitorCommand.seconds(window) * 1000), step = Int64(try MonitorCommand.seconds(bucket) * 1000)
+            guard span / step >= 10 else { throw CLIError("--window must hold at least 10 intervals of --bucket (\(window) / \(bucket))") }
+            guard span / step <= 100_000 else { throw CLIError("--window holds too many intervals of --bucket; choose a longer --bucket") }
+            let (version, logs) = try await options.withStore { store in
+                let version = try await store.modelVersion(ModelReference(parsing: model))
+                return (version, try await store.predictions(modelName: version.name, version: nil, since: to - span, limit: 1_000_000))
+            }
+            let classes = (version.spec.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }?["classes"] as? [String]) ?? []
+            let entries: [(time: Int64, latency: Double, route: String, label: String?)] = logs.map { log in
+                let out = (try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any]) ?? [:]
+                let top = (out["labels"] as? [NSNumber])?.first?.intValue
+                return (log.time, log.latency, out["route"] as? String ?? "primary", top.flatMap { $0 < classes.count ? classes[$0] : String($0) })
+            }
+            let stream = StreamSeries(entries: entries, from: to - span, to: to, bucket: step)
+            let alarms = stream.alarms()
+            if json {
+                return try printJSON(alarms.mapValues { $0.map { ["time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(stream.starts[$0.index]) / 1000)),
+                                                                  "method": $0.method, "direction": $0.direction, "value": String($0.value)] } })
+            }
+            print("\(version.name): \(logs.count) logged predictions in the last \(window), \(stream.starts.count) intervals of \(bucket); EWMA (λ 0.2, L 3.5) and CUSUM (k 0.5, h 8)")
+            if alarms.isEmpty { print("no anomaly"); return }
+            for (name, found) in alarms.sorted(by: { $0.key < $1.key }) {
+                for a in found {
+                    print("\(name): \(a.method) \(a.direction) at \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(stream.starts[a.index]) / 1000))) (value \(String(format: "%.4g", a.value)))")
+                }
+            }
         }
     }
 

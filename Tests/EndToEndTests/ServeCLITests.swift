@@ -223,5 +223,8 @@ import Testing
         let drifted = ((try JSONSerialization.jsonObject(with: Data(mixedJSON.output.utf8)) as? [String: Any])?["features"] as? [[String: Any]] ?? [])
             .filter { $0["drifted"] as? Bool == true }.compactMap { $0["feature"] as? String }
         #expect(drifted.contains("intensity_std") && drifted.contains("intensity_entropy"), "\(drifted)")
+        let anomalies = try lumen(["monitor", "anomalies", "phantom@champion", "--window", "10m", "--bucket", "30s"] + ws)
+        #expect(anomalies.status == 0 && anomalies.output.contains("intervals of 30s"), "\(anomalies.output)")
+        #expect(try lumen(["monitor", "anomalies", "phantom@champion", "--window", "1m", "--bucket", "30s"] + ws).status != 0, "too few intervals is refused")
     }
 }
