@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import requests
 
-from conftest import free_port
+from conftest import LUMEN, free_port
 from test_serving import MODEL, SHAPE, served  # noqa: F401  (served: phantom@champion behind `lumen serve` on a free port)
 
 UPLOADS, INFERS, TRACKING = 5, 2, 2
@@ -149,3 +149,52 @@ def test_prometheus_scrapes_lumen_serve(served, prometheus):
     check = subprocess.run([tool("promtool"), "check", "metrics"], input=text, capture_output=True, text=True)
     declared = "\n".join(line for line in text.splitlines() if line.startswith("# TYPE"))
     assert check.returncode == 0, f"promtool check metrics exited {check.returncode}:\n{check.stdout}{check.stderr}--- # TYPE lines of /metrics:\n{declared}"
+
+
+def test_alerting_rules_pass_promtool_and_fire(tmp_path):
+    """`lumen monitor rules` writes rules that promtool accepts, and that fire on synthetic series
+    (promtool's rule unit tests): lumen down, failing predictions, a full queue."""
+    import shutil
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian prometheus) is required"
+    rules = tmp_path / "lumen-rules.yml"
+    proc = subprocess.run([LUMEN, "monitor", "rules", "--output", str(rules), "--for", "1m"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    checked = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
+    assert checked.returncode == 0 and "SUCCESS: 6 rules found" in checked.stdout, checked.stdout + checked.stderr
+    (tmp_path / "tests.yml").write_text(f"""
+rule_files: [{rules}]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{{job="lumen", instance="a:5000"}}'
+        values: '1 1 0 0 0 0'
+      - series: 'lumen_predictions_total{{job="lumen", model="cxr", version="1", status="200"}}'
+        values: '0+10x20'
+      - series: 'lumen_predictions_total{{job="lumen", model="cxr", version="1", status="400"}}'
+        values: '0+5x20'
+      - series: 'lumen_rejections_total{{job="lumen", model="cxr", reason="queue_full"}}'
+        values: '0+3x20'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: LumenDown
+        exp_alerts:
+          - exp_labels: {{severity: critical, job: lumen, instance: "a:5000"}}
+            exp_annotations: {{summary: "lumen serve a:5000 is not answering /metrics"}}
+      - eval_time: 10m
+        alertname: LumenPredictionErrors
+        exp_alerts:
+          - exp_labels: {{severity: warning, model: cxr}}
+            exp_annotations: {{summary: "more than 5 % of cxr predictions fail"}}
+      - eval_time: 10m
+        alertname: LumenQueueFull
+        exp_alerts:
+          - exp_labels: {{severity: warning, model: cxr}}
+            exp_annotations: {{summary: "cxr refuses requests: its queue is full or requests time out (more --compute-threads or replicas)"}}
+      - eval_time: 10m
+        alertname: LumenSlowPredictions
+        exp_alerts: []
+""")
+    tested = subprocess.run([promtool, "test", "rules", str(tmp_path / "tests.yml")], capture_output=True, text=True)
+    assert tested.returncode == 0, tested.stdout + tested.stderr

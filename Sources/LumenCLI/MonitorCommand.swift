@@ -11,7 +11,7 @@ struct MonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor",
         abstract: "Watch a served model: its logged inputs and outputs against the reference profile of its training data.",
-        subcommands: [Report.self, Reference.self, Tables.self, Anomalies.self], defaultSubcommand: Report.self)
+        subcommands: [Report.self, Reference.self, Tables.self, Anomalies.self, Rules.self], defaultSubcommand: Report.self)
 
     /// Parses `30m`, `12h`, `7d` or seconds.
     static func seconds(_ text: String) throws -> Double {
@@ -78,6 +78,39 @@ struct MonitorCommand: AsyncParsableCommand {
                 [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
             }))
             print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) columns drifted" : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) columns drifted)")
+        }
+    }
+
+    /// Prometheus alerting rules for lumen serve's metrics.
+    struct Rules: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write Prometheus alerting rules for lumen serve's /metrics (errors, latency, gate refusals, full queues, memory, down).")
+        @Option(name: .shortAndLong, help: "Write to this file (default: standard output).") var output: String?
+        @Option(help: "Prometheus scrape job of lumen serve.") var job = "lumen"
+        @Option(help: "Share of failing predictions that fires.") var errorRate = 0.05
+        @Option(help: "99th-percentile latency (seconds) that fires.") var latencyP99 = 1.0
+        @Option(help: "Share of gate refusals that fires.") var gateRate = 0.2
+        @Option(name: .customLong("for"), help: "How long a condition must hold (Prometheus duration).") var holdFor = "5m"
+
+        func validate() throws {
+            guard (0...1).contains(errorRate), (0...1).contains(gateRate), latencyP99 > 0 else { throw ValidationError("--error-rate and --gate-rate are shares in [0, 1]; --latency-p99 is positive") }
+            guard holdFor.range(of: #"^[0-9]+(ms|s|m|h|d)$"#, options: .regularExpression) != nil else { throw ValidationError("--for must be a Prometheus duration such as 5m") }
+            guard job.range(of: #"^[A-Za-z0-9_:.-]+$"#, options: .regularExpression) != nil else { throw ValidationError("--job must be a job name") }
+        }
+
+        func run() throws {
+            var rules = PrometheusRules()
+            rules.job = job
+            rules.errorRate = errorRate
+            rules.latencyP99 = latencyP99
+            rules.gateRate = gateRate
+            rules.holdFor = holdFor
+            let text = rules.render()
+            if let output {
+                do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw CLIError("\(output): \(error.localizedDescription)") }
+                print("alerting rules written to \(output) (promtool check rules \(output))")
+            } else {
+                print(text, terminator: "")
+            }
         }
     }
 
