@@ -13,6 +13,13 @@ struct MonitorCommand: AsyncParsableCommand {
         abstract: "Watch a served model: its logged inputs and outputs against the reference profile of its training data.",
         subcommands: [Report.self, Reference.self, Tables.self, Anomalies.self, Rules.self], defaultSubcommand: Report.self)
 
+    /// A drift report as a table: one row per feature or column.
+    static func driftTable(_ report: DriftReport, first: String) -> String {
+        table([first, "test", "statistic", "p-value", "threshold", "drift"], report.features.map { f in
+            [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
+        })
+    }
+
     /// Parses `30m`, `12h`, `7d` or seconds.
     static func seconds(_ text: String) throws -> Double {
         let t = text.lowercased()
@@ -74,9 +81,7 @@ struct MonitorCommand: AsyncParsableCommand {
             let report = DriftReport.compare(reference: r.numbers, current: c.numbers, referenceCategories: r.categories, currentCategories: c.categories, usePSI: psi)
             if json { return try printJSON(report) }
             print("\(r.rows) reference rows, \(c.rows) current rows")
-            print(table(["column", "test", "statistic", "p-value", "threshold", "drift"], report.features.map { f in
-                [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
-            }))
+            print(MonitorCommand.driftTable(report, first: "column"))
             print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) columns drifted" : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) columns drifted)")
         }
     }
@@ -220,9 +225,7 @@ struct MonitorCommand: AsyncParsableCommand {
             if json { return try printJSON(report) }
             let n = current.features.values.first?.count ?? current.labels.count
             print("\(version.name) version \(version.version): \(n) predictions in the last \(window) against \(profile.features.values.first?.count ?? 0) reference images of \(profile.dataset) [\(profile.split)]")
-            print(table(["feature", "test", "statistic", "p-value", "threshold", "drift"], report.features.map { f in
-                [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
-            }))
+            print(MonitorCommand.driftTable(report, first: "feature"))
             print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) features drifted (\(report.driftedFeatures.joined(separator: ", ")))"
                   : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) features drifted; drift when at least \(Int(report.driftShare * 100)) %)")
         }

@@ -10,10 +10,7 @@ func lumen(_ arguments: [String], in directory: URL? = nil) throws -> (status: I
     process.executableURL = binary
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "LUMEN_HOME")
-    environment.removeValue(forKey: "LUMEN_STORE")
-    process.environment = environment
+    process.environment = cleanEnvironment()
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -21,6 +18,14 @@ func lumen(_ arguments: [String], in directory: URL? = nil) throws -> (status: I
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// The test process's environment without the variables that would point `lumen` at another workspace or store.
+func cleanEnvironment() -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "LUMEN_HOME")
+    environment.removeValue(forKey: "LUMEN_STORE")
+    return environment
 }
 
 func temporaryFolder() throws -> URL {

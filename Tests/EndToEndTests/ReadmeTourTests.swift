@@ -28,10 +28,8 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", "timeout \(Int(timeout)) \(command)"]
         process.currentDirectoryURL = dir
-        var environment = ProcessInfo.processInfo.environment
+        var environment = cleanEnvironment()
         environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        environment.removeValue(forKey: "LUMEN_HOME")
-        environment.removeValue(forKey: "LUMEN_STORE")
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
