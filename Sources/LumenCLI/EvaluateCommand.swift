@@ -45,8 +45,13 @@ struct EvaluateCommand: AsyncParsableCommand {
         options.bootstrap = bootstrap
         options.positive = positive
         options.saveMasks = saveMasks.map { URL(fileURLWithPath: $0) }
+        let byColumns = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if let byColumns { try SubgroupReport.check(columns: byColumns, in: DatasetRepository(workspace: ws).resolve(data)) }
         let (outcome, loaded) = try await workspace.withStore { store in
             let loaded = try await ModelLoader.load(model, store: store, workspace: ws)
+            if byColumns != nil && loaded.task != .classification {
+                throw CLIError("--by compares subgroups of a classifier's predictions; \(model) is a \(loaded.task.rawValue) model")
+            }
             return (try await Evaluator.run(loaded, dataset: data, split: split, options: options, store: store, workspace: ws, progress: { bar.update($0, $1) }), loaded)
         }
         try outcome.html.write(to: URL(fileURLWithPath: htmlPath(loaded)), atomically: true, encoding: .utf8)
@@ -89,9 +94,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         let path = out ?? "evaluation-\(loaded.version.name)-v\(loaded.version.version).json"
         try Evaluator.reportEncoder.encode(outcome.report).write(to: URL(fileURLWithPath: path), options: .atomic)
-        if let by {
-            guard let report = outcome.report as? ClassificationReport else { throw CLIError("--by compares subgroups of a classifier's predictions; \(model) is a \(loaded.task.rawValue) model") }
-            let columns = by.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let columns = byColumns, let report = outcome.report as? ClassificationReport {
             let version = try DatasetRepository(workspace: ws).resolve(data)
             let subgroups = try SubgroupReport(report, version: version, columns: columns, bootstrap: min(bootstrap, 500))
             func e(_ m: Estimate?) -> String { m.map { $0.value.isNaN ? "n/a" : String(format: "%.3f (%.3f–%.3f)", $0.value, $0.low, $0.high) } ?? "-" }

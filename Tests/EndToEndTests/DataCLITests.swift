@@ -152,7 +152,9 @@ import Testing
         let groups = try #require(subgroups["groups"] as? [[String: Any]])
         #expect(Set(groups.compactMap { ($0["values"] as? [String])?.first }).isSubset(of: ["A", "B"]) && !groups.isEmpty)
         #expect(groups.reduce(0) { $0 + ($1["images"] as? Int ?? 0) } <= 16 && groups.allSatisfy { (($0["metrics"] as? [String: Any])?["accuracy"]) != nil })
-        let unknown = try lumen(["evaluate", "m", "--data", "sites", "--split", "test", "--by", "scanner"] + ws)
+        let refusedOut = dir.appendingPathComponent("refused.json")
+        let unknown = try lumen(["evaluate", "m", "--data", "sites", "--split", "test", "--by", "scanner", "--out", refusedOut.path] + ws)
         #expect(unknown.status != 0 && unknown.output.contains("no column 'scanner'") && unknown.output.contains("site"), "\(unknown.output)")
+        #expect(!FileManager.default.fileExists(atPath: refusedOut.path), "refused before evaluating: no report written")
     }
 }

@@ -22,14 +22,19 @@ public struct SubgroupReport: Codable, Sendable {
     public var groups: [Group]
     public var gaps: [Gap]
 
-    /// Splits `report`'s predictions by the entries' values of `columns` (`label`, `group`, `split` or a
-    /// metadata column); groups of fewer than `minimum` images are left out.
-    public init(_ report: ClassificationReport, version: DatasetVersion, columns: [String], bootstrap: Int = 500, minimum: Int = 5) throws {
-        let entries = Dictionary(version.entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+    /// Refuses a column the dataset does not have (before any work), naming the ones it has.
+    public static func check(columns: [String], in version: DatasetVersion) throws {
         let known = Set(version.entries.flatMap { $0.metadata.keys }).union(["label", "group", "split"])
         if let unknown = columns.first(where: { !known.contains($0) }) {
             throw TrainingError.config(path: "--by", reason: "no column '\(unknown)' in \(version.reference) (columns: \(known.sorted().joined(separator: ", ")))")
         }
+    }
+
+    /// Splits `report`'s predictions by the entries' values of `columns` (`label`, `group`, `split` or a
+    /// metadata column); groups of fewer than `minimum` images are left out.
+    public init(_ report: ClassificationReport, version: DatasetVersion, columns: [String], bootstrap: Int = 500, minimum: Int = 5) throws {
+        let entries = Dictionary(version.entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        try Self.check(columns: columns, in: version)
         func value(_ e: DatasetEntry?, _ column: String) -> String {
             guard let e else { return "?" }
             switch column {
