@@ -169,12 +169,18 @@ struct MonitorCommand: AsyncParsableCommand {
         @Option(help: "How far back: 30m, 12h, 7d.") var window = "7d"
         @Flag(help: "Use the population stability index for numbers instead of K–S / Wasserstein.") var psi = false
         @Flag(help: "Also report performance on the predictions that have ground truth (lumen feedback import, POST /api/feedback).") var performance = false
+        @Option(help: "With --performance: also per interval of this length (1d, 12h), a drop flagged where it falls.") var bucket: String?
+        @Option(help: "With --bucket: a drop is an interval whose accuracy (binary: sensitivity) is this much below the window's and whose interval lies below the window's value.") var drop = 0.1
         @Flag(help: "Print the report as JSON.") var json = false
 
-        func validate() throws { _ = try MonitorCommand.seconds(window) }
+        func validate() throws {
+            _ = try MonitorCommand.seconds(window)
+            if let bucket { _ = try MonitorCommand.seconds(bucket) }
+            guard (0...1).contains(drop) else { throw ValidationError("--drop is a share in [0, 1]") }
+        }
 
         /// Accuracy, sensitivity, specificity and AUC with 95 % bootstrap intervals on the window's predictions that have feedback.
-        func performanceReport(_ logs: [PredictionLog], version: ModelVersion, store: any Store) async throws -> ClassificationReport? {
+        func performanceReport(_ logs: [PredictionLog], version: ModelVersion, store: any Store, bootstrap: Int = 1000) async throws -> ClassificationReport? {
             let ids = logs.compactMap(\.id)
             let truth = try await store.feedback(for: ids)
             guard let specText = version.spec, let spec = try? ModelSpec.decode(specText, model: version.name), spec.task == .classification else { return nil }
@@ -186,16 +192,23 @@ struct MonitorCommand: AsyncParsableCommand {
                 scored.append(ScoredImage(path: id, label: index, probabilities: p.map(\.doubleValue)))
             }
             guard !scored.isEmpty else { return nil }
-            return ClassificationReport(classes: spec.classes, predictions: scored, bootstrap: 1000, positive: spec.positiveIndex)
+            return ClassificationReport(classes: spec.classes, predictions: scored, bootstrap: bootstrap, positive: spec.positiveIndex)
         }
 
         func run() async throws {
             let ws = try options.open()
             let since = Clock.nowMillis() - Int64(try MonitorCommand.seconds(window) * 1000)
-            let (version, logs, quality) = try await options.withStore { store in
+            let bucketMillis = try bucket.map { Int64(try MonitorCommand.seconds($0) * 1000) }
+            let (version, logs, quality, intervals) = try await options.withStore { store in
                 let version = try await store.modelVersion(ModelReference(parsing: model))
                 let logs = try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000)
-                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil)
+                var intervals: [(start: Int64, report: ClassificationReport)] = []
+                if performance, let step = bucketMillis {
+                    for (start, members) in Dictionary(grouping: logs, by: { since + ($0.time - since) / step * step }).sorted(by: { $0.key < $1.key }) {
+                        if let r = try await performanceReport(members, version: version, store: store, bootstrap: 300) { intervals.append((start, r)) }
+                    }
+                }
+                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil, intervals)
             }
             if performance {
                 if let q = quality {
@@ -209,6 +222,20 @@ struct MonitorCommand: AsyncParsableCommand {
                         print("  specificity  \(ci("specificity", q.perClass[q.positiveIndex].specificity))")
                     }
                     print("  ROC-AUC      \(ci("roc_auc", q.rocAUC))")
+                    if let bucket, !intervals.isEmpty {
+                        // The metric a drop is judged on: sensitivity for a binary model (missed findings), else accuracy.
+                        let binary = q.classes.count == 2
+                        let name = binary ? "sensitivity" : "accuracy"
+                        func value(_ r: ClassificationReport) -> Double { binary ? r.perClass[r.positiveIndex].recall : r.accuracy }
+                        let overall = value(q)
+                        print("per \(bucket) (\(name); DROP: more than \(drop) below the window's \(String(format: "%.3f", overall)) with its interval below it too):")
+                        print(table(["from", "with truth", name, "95 % CI", ""], intervals.map { start, r in
+                            let v = value(r), e = r.confidenceIntervals[name]
+                            let dropped = !v.isNaN && v < overall - drop && (e.map { $0.high < overall } ?? false)
+                            return [ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start) / 1000)), String(r.samples),
+                                    v.isNaN ? "n/a" : String(format: "%.3f", v), e.map { String(format: "%.3f–%.3f", $0.low, $0.high) } ?? "-", dropped ? "DROP" : ""]
+                        }))
+                    }
                 } else {
                     print("performance: no logged prediction of the last \(window) has ground truth yet (lumen feedback import FILE, POST /api/feedback)")
                 }

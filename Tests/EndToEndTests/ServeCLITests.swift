@@ -199,6 +199,8 @@ import Testing
         #expect(try lumen(["feedback", "import", csv.path] + ws).output.contains("\(ids.count) replaced"), "a second import replaces, not duplicates")
         let quality = try lumen(["monitor", "phantom@champion", "--window", "1h", "--performance"] + ws)
         #expect(quality.status == 0 && quality.output.contains("performance on \(ids.count) predictions with ground truth") && quality.output.contains("95 % CI"), "\(quality.output)")
+        let perInterval = try lumen(["monitor", "phantom@champion", "--window", "1h", "--performance", "--bucket", "30m"] + ws)
+        #expect(perInterval.status == 0 && perInterval.output.contains("per 30m (sensitivity") && perInterval.output.contains("with truth"), "\(perInterval.output)")
         let same = try lumen(["monitor", "phantom@champion", "--window", "1h", "--json"] + ws)
         let sameReport = try #require(try JSONSerialization.jsonObject(with: Data(same.output.utf8)) as? [String: Any], "\(same.output)")
         let sameFeatures = sameReport["features"] as? [[String: Any]] ?? []
