@@ -170,6 +170,7 @@ struct MonitorCommand: AsyncParsableCommand {
         @Flag(help: "Use the population stability index for numbers instead of K–S / Wasserstein.") var psi = false
         @Flag(help: "Also report performance on the predictions that have ground truth (lumen feedback import, POST /api/feedback).") var performance = false
         @Option(help: "With --performance: also per interval of this length (1d, 12h), a drop flagged where it falls.") var bucket: String?
+        @Option(help: "Also write a self-contained HTML report (table and distributions) here.") var html: String?
         @Option(help: "With --bucket: a drop is an interval whose accuracy (binary: sensitivity) is this much below the window's and whose interval lies below the window's value.") var drop = 0.1
         @Flag(help: "Print the report as JSON.") var json = false
 
@@ -249,6 +250,12 @@ struct MonitorCommand: AsyncParsableCommand {
                 throw CLIError("no predictions of \(version.name) version \(version.version) are logged in the last \(window)")
             }
             let report = profile.drift(features: current.features, outputs: current.outputs, labels: current.labels, usePSI: psi)
+            if let html {
+                let page = DriftHTML.render(report, title: "\(version.name) version \(version.version): the last \(window) against \(profile.dataset) [\(profile.split)]",
+                                            reference: profile.features.merging(profile.outputs) { a, _ in a }, current: current.features.merging(current.outputs) { a, _ in a })
+                do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw CLIError("\(html): \(error.localizedDescription)") }
+                if !json { print("HTML report: \(html)") }
+            }
             if json { return try printJSON(report) }
             let n = current.features.values.first?.count ?? current.labels.count
             print("\(version.name) version \(version.version): \(n) predictions in the last \(window) against \(profile.features.values.first?.count ?? 0) reference images of \(profile.dataset) [\(profile.split)]")

@@ -225,6 +225,11 @@ import Testing
         let drifted = ((try JSONSerialization.jsonObject(with: Data(mixedJSON.output.utf8)) as? [String: Any])?["features"] as? [[String: Any]] ?? [])
             .filter { $0["drifted"] as? Bool == true }.compactMap { $0["feature"] as? String }
         #expect(drifted.contains("intensity_std") && drifted.contains("intensity_entropy"), "\(drifted)")
+        let page = dir.appendingPathComponent("drift.html")
+        #expect(try lumen(["monitor", "phantom@champion", "--window", "1h", "--html", page.path] + ws).status == 0)
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(html.contains("Dataset drift") && html.components(separatedBy: "<svg").count - 1 >= 6 && html.contains("intensity_std"), "a table and a chart per feature")
+        #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained")
         let anomalies = try lumen(["monitor", "anomalies", "phantom@champion", "--window", "10m", "--bucket", "30s"] + ws)
         #expect(anomalies.status == 0 && anomalies.output.contains("intervals of 30s"), "\(anomalies.output)")
         #expect(try lumen(["monitor", "anomalies", "phantom@champion", "--window", "1m", "--bucket", "30s"] + ws).status != 0, "too few intervals is refused")
