@@ -73,6 +73,18 @@ struct GateTests {
                     #expect(((body["gate"] as? [String: Any])?["images"] as? [[String: Any]])?.first?["verdict"] as? String == "rejected")
                 }
             }
+            // A CT slice (16-bit DICOM: a body disc in air, HU-like values) sent to this model of grey frames with one square.
+            var hu = [UInt16](repeating: 0, count: 64 * 64)
+            for y in 0..<64 { for x in 0..<64 {
+                let r = (Double((x - 32) * (x - 32) + (y - 30) * (y - 30))).squareRoot()
+                hu[y * 64 + x] = r < 26 ? UInt16(1000 + (r < 8 ? 400 : 40) + (x * 7 + y * 3) % 30) : 24
+            } }
+            let ct = try ImageWriter.dicom(attributes: [("SOPClassUID", "1.2.840.10008.5.1.4.1.1.2"), ("SOPInstanceUID", "1.2.3.9"), ("Modality", "CT"),
+                                                        ("RescaleSlope", "1"), ("RescaleIntercept", "-1024")],
+                                           data: hu.withUnsafeBytes { Array($0) }, width: 64, height: 64, type: .uint16)
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "application/dicom"], body: ByteBuffer(bytes: ct)) { response in
+                #expect(response.status == .unprocessableContent, "a CT slice passed a gate fitted on other images: \(json(response.body))")
+            }
             // The binary route is gated the same way.
             var rng = SeededGenerator(seed: 3)
             let noise = (0..<1024).map { _ in Double.random(in: 0...1, using: &rng) }
