@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import LumenStore
 
@@ -58,4 +59,13 @@ func printJSON<T: Encodable>(_ value: T) throws {
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Seconds in a duration option: `500ms`, `30s`, `5m`, `12h`, `7d`, or a plain number of seconds.
+func durationSeconds(_ text: String, option: String) throws -> Double {
+    let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)]
+    let (number, scale) = units.first { t.hasSuffix($0.0) }.map { (String(t.dropLast($0.0.count)), $0.1) } ?? (t, 1)
+    guard let v = Double(number), v > 0, v.isFinite else { throw ValidationError("\(option) '\(text)' is not a duration like 500ms, 30s, 5m, 12h or 7d") }
+    return v * scale
 }

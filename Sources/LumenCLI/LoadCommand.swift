@@ -24,17 +24,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Extra header NAME:VALUE (repeatable), e.g. 'Authorization: Bearer lm_…'.", valueName: "header")) var header: [String] = []
     @Flag(help: "Print the report as JSON.") var json = false
 
-    static func seconds(_ text: String) throws -> Double {
-        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let (number, scale): (Substring, Double) = t.hasSuffix("ms") ? (t.dropLast(2), 0.001) : t.hasSuffix("s") ? (t.dropLast(), 1)
-            : t.hasSuffix("m") ? (t.dropLast(), 60) : t.hasSuffix("h") ? (t.dropLast(), 3600) : (Substring(t), 1)
-        guard let v = Double(number), v > 0, v.isFinite else { throw ValidationError("--duration '\(text)' is not a duration like 30s, 2m or 500ms") }
-        return v * scale
-    }
-
     func validate() throws {
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…10000") }
-        _ = try Self.seconds(duration)
+        _ = try durationSeconds(duration, option: "--duration")
         if let requests { guard requests > 0 else { throw ValidationError("--requests must be positive") } }
         guard image.isEmpty || body == nil else { throw ValidationError("give --image or --body, not both") }
         for h in header where !h.contains(":") { throw ValidationError("--header '\(h)' must be NAME:VALUE") }
@@ -45,7 +37,7 @@ struct LoadCommand: AsyncParsableCommand {
         var options: LoadOptions
         do { options = try LoadOptions(url: parsed) } catch { throw CLIError("\(error)") }
         options.concurrency = concurrency
-        options.duration = try Self.seconds(duration)
+        options.duration = try durationSeconds(duration, option: "--duration")
         options.requests = requests
         options.headers = header.map { h in
             let i = h.firstIndex(of: ":")!

@@ -20,14 +20,6 @@ struct MonitorCommand: AsyncParsableCommand {
         })
     }
 
-    /// Parses `30m`, `12h`, `7d` or seconds.
-    static func seconds(_ text: String) throws -> Double {
-        let t = text.lowercased()
-        let scale: Double = t.hasSuffix("d") ? 86_400 : t.hasSuffix("h") ? 3_600 : t.hasSuffix("m") ? 60 : 1
-        guard let v = Double(t.last!.isLetter ? String(t.dropLast()) : t), v > 0 else { throw ValidationError("--window '\(text)' is not a duration like 30m, 12h or 7d") }
-        return v * scale
-    }
-
     struct Reference: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compute and store a version's reference profile: the monitoring features and predictions of a dataset split (its training data).")
@@ -132,7 +124,7 @@ struct MonitorCommand: AsyncParsableCommand {
         func run() async throws {
             let ws = try options.open()
             _ = ws
-            let to = Clock.nowMillis(), span = Int64(try MonitorCommand.seconds(window) * 1000), step = Int64(try MonitorCommand.seconds(bucket) * 1000)
+            let to = Clock.nowMillis(), span = Int64(try durationSeconds(window, option: "--window") * 1000), step = Int64(try durationSeconds(bucket, option: "--bucket") * 1000)
             guard span / step >= 10 else { throw CLIError("--window must hold at least 10 intervals of --bucket (\(window) / \(bucket))") }
             guard span / step <= 100_000 else { throw CLIError("--window holds too many intervals of --bucket; choose a longer --bucket") }
             let (version, logs) = try await options.withStore { store in
@@ -175,8 +167,8 @@ struct MonitorCommand: AsyncParsableCommand {
         @Flag(help: "Print the report as JSON.") var json = false
 
         func validate() throws {
-            _ = try MonitorCommand.seconds(window)
-            if let bucket { _ = try MonitorCommand.seconds(bucket) }
+            _ = try durationSeconds(window, option: "--window")
+            if let bucket { _ = try durationSeconds(bucket, option: "--bucket") }
             guard (0...1).contains(drop) else { throw ValidationError("--drop is a share in [0, 1]") }
         }
 
@@ -198,8 +190,8 @@ struct MonitorCommand: AsyncParsableCommand {
 
         func run() async throws {
             let ws = try options.open()
-            let since = Clock.nowMillis() - Int64(try MonitorCommand.seconds(window) * 1000)
-            let bucketMillis = try bucket.map { Int64(try MonitorCommand.seconds($0) * 1000) }
+            let since = Clock.nowMillis() - Int64(try durationSeconds(window, option: "--window") * 1000)
+            let bucketMillis = try bucket.map { Int64(try durationSeconds($0, option: "--bucket") * 1000) }
             let (version, logs, quality, intervals) = try await options.withStore { store in
                 let version = try await store.modelVersion(ModelReference(parsing: model))
                 let logs = try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000)

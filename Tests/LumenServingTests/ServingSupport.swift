@@ -5,7 +5,7 @@ import LumenData
 import LumenImaging
 import LumenInference
 import LumenNN
-import LumenServing
+@testable import LumenServing
 import LumenStore
 import LumenTensor
 import LumenWorkspace
@@ -69,6 +69,21 @@ struct ServingFixture {
     /// A predictor of `version` built apart from the server, to compare answers with.
     func reference(_ version: Int64) throws -> Predictor {
         try Predictor(spec: Self.spec(sha: String(repeating: "0", count: 64)), weights: weights[version]!)
+    }
+
+    /// Keeps the served model's network busy for `seconds` (as under load), so that requests queue behind it,
+    /// or, with `untilQueued`, until that many images wait (at most `seconds`); returns once the job is running.
+    func occupyNetwork(seconds: Double, untilQueued: Int? = nil) async throws -> Task<Int, any Error> {
+        let batcher = try await host.model("m").batcher
+        let job = Task {
+            try await batcher.run { _ in
+                let end = Date().addingTimeInterval(seconds)
+                while Date() < end && (untilQueued.map { batcher.depth < $0 } ?? true) { Thread.sleep(forTimeInterval: 0.01) }
+                return 0
+            }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        return job
     }
 
     func close() async {

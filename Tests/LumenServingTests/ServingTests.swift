@@ -201,9 +201,7 @@ struct ServingTests {
         let expected = try fixture.reference(1).predict(try pngs.map { try ImageReader.read($0, source: "x.png") })
         let app = fixture.app()
         // The network is busy for a moment (as under load), so that the 12 requests queue together.
-        let batcher = try await fixture.host.model("m").batcher
-        let busy = Task { try await batcher.run { _ in Thread.sleep(forTimeInterval: 0.6); return 0 } }
-        try await Task.sleep(for: .milliseconds(50))
+        let busy = try await fixture.occupyNetwork(seconds: 20, untilQueued: 12)
         defer { busy.cancel() }
         try await app.test(.router) { client in
             let answers = try await withThrowingTaskGroup(of: (Int, Int?, Double?).self) { group in
@@ -239,9 +237,7 @@ struct ServingTests {
         defer { Task { await fixture.close() } }
         let png = try testPNG(seed: 3)
         // The network is busy with a slow job, so that requests queue behind it.
-        let batcher = try await fixture.host.model("m").batcher
-        let slow = Task { try await batcher.run { _ in Thread.sleep(forTimeInterval: 1); return 0 } }
-        try await Task.sleep(for: .milliseconds(50))
+        let slow = try await fixture.occupyNetwork(seconds: 4)  // long enough for all 8 requests to arrive, even on a loaded machine
         defer { slow.cancel() }
         try await fixture.app().test(.router) { client in
             let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
@@ -403,9 +399,7 @@ struct ServingMoreTests {
         batching.timeout = 0.1
         let fixture = try await ServingFixture.make(versions: 1, batching: batching)
         defer { Task { await fixture.close() } }
-        let batcher = try await fixture.host.model("m").batcher
-        let slow = Task { try await batcher.run { _ in Thread.sleep(forTimeInterval: 0.5); return 0 } }
-        try await Task.sleep(for: .milliseconds(50))
+        let slow = try await fixture.occupyNetwork(seconds: 0.5)
         try await fixture.app().test(.router) { client in
             try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: try testPNG(seed: 1))) { response in
                 #expect(response.status == .serviceUnavailable && (json(response.body)["error"] as? String)?.contains("waited more than 0.1 s") == true)

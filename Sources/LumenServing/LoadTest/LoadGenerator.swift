@@ -108,7 +108,7 @@ public final class LoadGenerator: Sendable {
     /// Runs the load; `progress` hears a snapshot about every `interval` seconds.
     public func run(interval: Double = 1, progress: @escaping @Sendable (LoadSnapshot) -> Void = { _ in }) async throws -> LoadReport {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(options.concurrency, ProcessInfo.processInfo.activeProcessorCount)))
-        let started = monotonic()
+        let started = monotonicSeconds()
         let deadline = started + options.duration
         let reporter = Task {
             while !Task.isCancelled {
@@ -122,7 +122,7 @@ public final class LoadGenerator: Sendable {
             }
         }
         reporter.cancel()
-        let seconds = monotonic() - started
+        let seconds = monotonicSeconds() - started
         try? await group.shutdownGracefully()
         return state.withLock { s in
             let sorted = s.latencies.sorted()
@@ -139,7 +139,7 @@ public final class LoadGenerator: Sendable {
             let recent = s.recent.sorted()
             s.recent.removeAll(keepingCapacity: true)
             func p(_ q: Double) -> Double { recent.isEmpty ? 0 : 1000 * recent[min(recent.count - 1, Int((q * Double(recent.count - 1)).rounded()))] }
-            let elapsed = monotonic() - started
+            let elapsed = monotonicSeconds() - started
             return LoadSnapshot(elapsed: elapsed, requests: s.latencies.count, errors: s.errors.values.reduce(0, +) + s.statuses.filter { $0.key >= 400 }.values.reduce(0, +),
                                 recentP50Ms: p(0.5), recentP99Ms: p(0.99), throughput: Double(s.latencies.count) / max(elapsed, 1e-3))
         }
@@ -147,7 +147,7 @@ public final class LoadGenerator: Sendable {
 
     /// Takes the next request slot, or nil when the run is over.
     private func claim(deadline: Double) -> Bool {
-        guard monotonic() < deadline else { return false }
+        guard monotonicSeconds() < deadline else { return false }
         return state.withLock { s in
             if let limit = options.requests, s.sent >= limit { return false }
             s.sent += 1
@@ -171,7 +171,7 @@ public final class LoadGenerator: Sendable {
         for (k, v) in options.headers { head.headers.add(name: k, value: v) }
         if !options.body.isEmpty || options.method == .POST || options.method == .PUT { head.headers.add(name: "Content-Length", value: String(options.body.count)) }
         let body = ByteBuffer(bytes: options.body)
-        while monotonic() < deadline {
+        while monotonicSeconds() < deadline {
             do {
                 let channel = try await ClientBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -185,7 +185,7 @@ public final class LoadGenerator: Sendable {
                 let keepGoing = try await channel.executeThenClose { inbound, outbound -> Bool in
                     var responses = inbound.makeAsyncIterator()
                     while claim(deadline: deadline) {
-                        let start = monotonic()
+                        let start = monotonicSeconds()
                         try await outbound.write(.head(head))
                         if !options.body.isEmpty { try await outbound.write(.body(.byteBuffer(body))) }
                         try await outbound.write(.end(nil))
@@ -204,7 +204,7 @@ public final class LoadGenerator: Sendable {
                             record(status: nil, error: "connection closed before an answer", latency: nil)
                             return true
                         }
-                        record(status: status, error: nil, latency: monotonic() - start)
+                        record(status: status, error: nil, latency: monotonicSeconds() - start)
                         if !keepAlive { return true }
                     }
                     return false
@@ -226,4 +226,3 @@ public final class LoadGenerator: Sendable {
     }
 }
 
-private func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
