@@ -120,7 +120,7 @@ struct DataImport: AsyncParsableCommand {
         var version = DatasetVersion(name: datasetName, task: task, source: renamed ? "de-identified import (original location withheld)" : originalSource,
                                      entries: entries, skipped: skipped)
         if let report = result.report { version.deidentificationReport = try report.save(in: repository) }
-        try await workspace.withStore { store in try await DatasetIndex.save(version, repository: repository, store: store) }
+        _ = try await workspace.withStore { store in try await DatasetIndex.save(version, repository: repository, store: store) }
         var mappingFile: URL?
         if keepMapping && renamed {
             mappingFile = try DeIdentificationMapping.save(result.renamedPaths, source: originalSource, version: version, in: repository)
@@ -254,7 +254,7 @@ struct DataSplit: AsyncParsableCommand {
             entries = try Splitter.split(v.entries, ratios: SplitRatios.parse(ratios), seed: seed, stratifyBy: keys, grouped: !noGroups)
         }
         let derived = DatasetVersion(name: v.name, task: v.task, source: v.source, parent: v.id, entries: entries, skipped: v.skipped)
-        try await workspace.withStore { store in try await DatasetIndex.save(derived, repository: repository, store: store) }
+        _ = try await workspace.withStore { store in try await DatasetIndex.save(derived, repository: repository, store: store) }
         print("\(derived.reference) (from \(v.id))")
         print(summary(derived))
     }
