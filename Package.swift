@@ -103,6 +103,7 @@ let package = Package(
                 "LumenImaging",
                 "LumenData",
                 "LumenTensor",
+                "LumenMonitoring",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -112,8 +113,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Drift statistics and reports: no dependency beyond Foundation, so that the server and the CLI both use them.
-        .target(name: "LumenMonitoring"),
+        // Drift statistics, reference profiles, alerts: what the server and the CLI both use to watch a model.
+        .target(name: "LumenMonitoring", dependencies: ["LumenInference", "LumenStore", "LumenWorkspace"]),
         .target(
             name: "LumenCLI",
             dependencies: [
@@ -144,7 +145,7 @@ let package = Package(
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
-        .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring"]),
+        .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring", "LumenStore", "LumenWorkspace"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",

@@ -11,13 +11,37 @@ struct MonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "monitor",
         abstract: "Watch a served model: its logged inputs and outputs against the reference profile of its training data.",
-        subcommands: [Report.self, Reference.self, Tables.self, Anomalies.self, Rules.self], defaultSubcommand: Report.self)
+        subcommands: [Report.self, Reference.self, Tables.self, Embeddings.self, Anomalies.self, Rules.self], defaultSubcommand: Report.self)
 
     /// A drift report as a table: one row per feature or column.
     static func driftTable(_ report: DriftReport, first: String) -> String {
         table([first, "test", "statistic", "p-value", "threshold", "drift"], report.features.map { f in
             [f.feature, f.test, String(format: "%.4g", f.statistic), f.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%g", f.threshold), f.drifted ? "DRIFT" : "ok"]
         })
+    }
+
+    /// An embedding drift verdict as a table: one row per method.
+    static func embeddingTable(_ e: EmbeddingDrift) -> String {
+        table(["method", "statistic", "p-value", "threshold", "drift"], e.methods.map { m in
+            [m.method, String(format: "%.4g", m.statistic), m.pValue.map { String(format: "%.3g", $0) } ?? "-", String(format: "%.4g", m.threshold), m.drifted ? "DRIFT" : "ok"]
+        })
+    }
+
+    /// What `lumen monitor --json` prints: the per-feature report, its verdict and the embedding drift.
+    struct MonitorSummary: Encodable {
+        var features: [FeatureDrift]
+        var driftShare: Double
+        var drifted: Bool
+        var driftedFeatures: [String]
+        var embeddings: EmbeddingDrift?
+
+        init(drift: DriftReport, embeddings: EmbeddingDrift?) {
+            features = drift.features
+            driftShare = drift.driftShare
+            drifted = drift.drifted
+            driftedFeatures = drift.driftedFeatures
+            self.embeddings = embeddings
+        }
     }
 
     struct Reference: AsyncParsableCommand {
@@ -75,6 +99,59 @@ struct MonitorCommand: AsyncParsableCommand {
             print("\(r.rows) reference rows, \(c.rows) current rows")
             print(MonitorCommand.driftTable(report, first: "column"))
             print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) columns drifted" : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) columns drifted)")
+        }
+    }
+
+    /// Embedding drift between two tables of vectors (one embedding per row, numbers only).
+    struct Embeddings: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Embedding drift between two CSV tables of vectors (one per row): domain classifier, share of drifted components, MMD with a permutation test, distance of means (Evidently's methods and defaults).")
+        @Argument(help: "Reference embeddings (CSV, one vector per row; a header row of names is allowed).") var reference: String
+        @Argument(help: "Current embeddings, same width.") var current: String
+        @Option(help: "Reduce both by a PCA with this many components fitted on the reference (0: compare the vectors as they are).") var components = 0
+        @Option(help: "Permutations of the MMD test.") var permutations = 200
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Output: Encodable {
+            var drift: EmbeddingDrift
+            var explainedVarianceRatio: [Double]?
+        }
+
+        func validate() throws {
+            guard (0...4096).contains(components) else { throw ValidationError("--components must be 0…4096") }
+            guard (10...100_000).contains(permutations) else { throw ValidationError("--permutations must be 10…100000") }
+        }
+
+        static func vectors(_ path: String) throws -> [[Double]] {
+            let t = try Tables.read(path)
+            guard t.categories.isEmpty else { throw CLIError("\(path): column '\(t.categories.keys.sorted()[0])' is not numeric; an embedding table holds numbers only") }
+            let names = t.numbers.keys.sorted { a, b in
+                // Columns in numeric order when they are numbered (e0, e1, … e10), else by name.
+                let na = Int(a.filter(\.isNumber)), nb = Int(b.filter(\.isNumber))
+                if let na, let nb, na != nb { return na < nb }
+                return a < b
+            }
+            return (0..<t.rows).map { i in names.map { t.numbers[$0]![i] } }
+        }
+
+        func run() throws {
+            var r = try Self.vectors(reference), c = try Self.vectors(current)
+            guard r.first?.count == c.first?.count else { throw CLIError("\(reference) has \(r.first?.count ?? 0) columns, \(current) \(c.first?.count ?? 0): embeddings must have one width") }
+            var ratio: [Double]?
+            if components > 0 {
+                let pca = PCA.fit(r, components: components)
+                guard !pca.components.isEmpty else { throw CLIError("\(reference): too few rows for a PCA") }
+                r = r.map { pca.project($0) }
+                c = c.map { pca.project($0) }
+                ratio = pca.explainedVarianceRatio
+            }
+            guard let drift = EmbeddingDrift.compare(reference: r, current: c, permutations: permutations) else {
+                throw CLIError("embedding drift needs at least 4 rows in each table")
+            }
+            if json { return try printJSON(Output(drift: drift, explainedVarianceRatio: ratio)) }
+            print("\(drift.referenceCount) reference and \(drift.currentCount) current embeddings of \(drift.components) dimensions" + (ratio.map { String(format: " (PCA: %.1f %% of the variance)", 100 * $0.reduce(0, +)) } ?? ""))
+            print(MonitorCommand.embeddingTable(drift))
+            print(drift.drifted ? "embedding drift (domain classifier)" : "no embedding drift (domain classifier)")
         }
     }
 
@@ -238,22 +315,30 @@ struct MonitorCommand: AsyncParsableCommand {
             }
             let classes = profile.outputs.keys.map { String($0.dropFirst(2)) }.sorted()
             let current = ReferenceProfile.window(features: logs.map(\.features), outputs: logs.map(\.outputs), classes: classes)
-            guard !current.labels.isEmpty || !current.features.isEmpty else {
+            guard current.count > 0 else {
                 throw CLIError("no predictions of \(version.name) version \(version.version) are logged in the last \(window)")
             }
             let report = profile.drift(features: current.features, outputs: current.outputs, labels: current.labels, usePSI: psi)
+            let embeddingDrift = profile.embeddingDrift(current)
             if let html {
                 let page = DriftHTML.render(report, title: "\(version.name) version \(version.version): the last \(window) against \(profile.dataset) [\(profile.split)]",
                                             reference: profile.features.merging(profile.outputs) { a, _ in a }, current: current.features.merging(current.outputs) { a, _ in a })
                 do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw CLIError("\(html): \(error.localizedDescription)") }
                 if !json { print("HTML report: \(html)") }
             }
-            if json { return try printJSON(report) }
-            let n = current.features.values.first?.count ?? current.labels.count
+            if json { return try printJSON(MonitorSummary(drift: report, embeddings: embeddingDrift)) }
+            let n = current.count
             print("\(version.name) version \(version.version): \(n) predictions in the last \(window) against \(profile.features.values.first?.count ?? 0) reference images of \(profile.dataset) [\(profile.split)]")
             print(MonitorCommand.driftTable(report, first: "feature"))
             print(report.drifted ? "dataset drift: \(report.driftedFeatures.count) of \(report.features.count) features drifted (\(report.driftedFeatures.joined(separator: ", ")))"
                   : "no dataset drift (\(report.driftedFeatures.count) of \(report.features.count) features drifted; drift when at least \(Int(report.driftShare * 100)) %)")
+            if let e = embeddingDrift {
+                print("embedding drift (\(e.currentCount) logged embeddings against \(e.referenceCount), \(e.components) PCA components):")
+                print(MonitorCommand.embeddingTable(e))
+                print(e.drifted ? "embedding drift: the domain classifier tells the window from the reference (ROC-AUC above its threshold)" : "no embedding drift (domain classifier)")
+            } else if profile.embeddings != nil {
+                print("embedding drift: no logged embeddings in the window (served before the profile existed?)")
+            }
         }
     }
 }

@@ -42,8 +42,8 @@ struct PredictCommand: AsyncParsableCommand {
         let needsEmbeddings = gate?.method == .mahalanobis, needsLogits = gate?.method == .energy
         let results = try await loaded.predictor.perform { p -> [(Prediction, [UInt8]?, [Float]?, [Float]?)] in
             let batch = try p.batch(images.map(p.preprocess))
-            let output = try p.predict(batch: batch)
-            let embeddings = needsEmbeddings ? try p.embed(batch: batch) : nil
+            let output = try p.predict(batch: batch, embeddings: needsEmbeddings)
+            let embeddings = output.embeddings
             var logits: [[Float]]?
             if needsLogits, output.logits.shape.count == 2 {
                 let k = output.logits.shape[1], values = try output.logits.floats()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LumenData
 import LumenImaging
+import LumenMonitoring
 import LumenServing
 import LumenTensor
 import LumenStore
@@ -38,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not log predictions to the store.") var noPredictionLog = false
     @Flag(name: .long, help: "Keep every uploaded image in the artifact store (DICOM de-identified first, keyed by the store's secret; other images as sent); the prediction log names it.") var keepInputs = false
     @Option(name: .long, help: ArgumentHelp("Write a JSON access log, one line per request, to this file ('-': standard output).", valueName: "path")) var accessLog: String?
-    @Option(name: .long, help: ArgumentHelp("Server config file (YAML): 'traffic:' maps a model name to its policy (split, canary, shadow, sticky_header); see docs/serving.md.", valueName: "file")) var config: String?
+    @Option(name: .long, help: ArgumentHelp("Server config file (YAML): 'traffic:' maps a model name to its policy (split, canary, shadow, sticky_header; docs/serving.md); 'alerts:' holds alert rules and channels (docs/monitoring.md).", valueName: "file")) var config: String?
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1…65535") }
@@ -78,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var hostRef: ModelHost?
         var logger: PredictionLogger?
+        var alerts: AlertConfig?
         if !references.isEmpty {
             var batching = BatchingOptions()
             batching.window = batchWindowMs / 1000
@@ -97,6 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
             if let config {
+                alerts = try Self.alertConfig(config)
                 for (name, policy) in try Self.trafficPolicies(config) {
                     do { try await modelHost.setPolicy(policy, for: name) } catch { throw CLIError("\(config): traffic of '\(name)': \(error)") }
                     print("\(name): traffic \(await modelHost.routeTable(name))")
@@ -141,31 +144,64 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             } : nil
         }
+        // Alert rules are evaluated every interval against the store (every replica may run them: the store
+        // keeps one open alert per rule and model, and only the evaluation that moves it notifies).
+        let alertRules = alerts
+        let watcher: Task<Void, Never>? = servedHost.flatMap { modelHost in
+            alertRules.map { config in
+                Task {
+                    let engine = AlertEngine(config: config, store: store, artifacts: artifacts)
+                    var reported = Set<String>()
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(config.interval))
+                        if Task.isCancelled { break }
+                        let (events, errors) = await engine.evaluate(models: await modelHost.all.map(\.name))
+                        for e in events where e.change == "firing" || e.change == "resolved" { print(AlertNotifier.summary(e.alert)) }
+                        for e in errors where reported.insert(e).inserted { FileHandle.standardError.write(Data("lumen serve: alerts: \(e)\n".utf8)) }
+                    }
+                }
+            }
+        }
+        if let alertRules { print("alerts: \(alertRules.rules.count) rule(s) evaluated every \(Int(alertRules.interval)) s") }
         do {
             // runService stops on SIGTERM/SIGINT after the requests in flight are answered.
             try await app.runService()
         } catch {
             poller?.cancel()
+            watcher?.cancel()
             await logger?.close()
             try? await store.close()
             if let reason = listenFailure(error, host: host, port: port) { throw CLIError(reason) }
             throw error
         }
         poller?.cancel()
+        watcher?.cancel()
         await logger?.close()
         try? await store.close()
     }
 
     /// The traffic policies of a server config file; an unknown key or a malformed policy is an error naming it.
     static func trafficPolicies(_ path: String) throws -> [(String, TrafficPolicy)] {
+        guard let traffic = try serverConfig(path)["traffic"] else { return [] }
+        guard let map = traffic as? [String: Any] else { throw CLIError("\(path): 'traffic' must map model names to policies") }
+        return try map.keys.sorted().map { name in
+            do { return (name, try TrafficPolicy.parse(map[name]!, model: name)) } catch { throw CLIError("\(path): \(error)") }
+        }
+    }
+
+    /// The alert rules and channels of a server config file (nil when it has no 'alerts:').
+    static func alertConfig(_ path: String) throws -> AlertConfig? {
+        guard let alerts = try serverConfig(path)["alerts"] else { return nil }
+        do { return try AlertConfig.parse(alerts) } catch { throw CLIError("\(path): \(error)") }
+    }
+
+    /// The top-level mapping of a server config file: 'traffic' and 'alerts', nothing else.
+    static func serverConfig(_ path: String) throws -> [String: Any] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the server config") }
         let object: Any?
         do { object = try Yams.load(yaml: text) } catch { throw CLIError("\(path): not YAML: \(error)") }
-        guard let top = object as? [String: Any] else { throw CLIError("\(path): the server config must be a mapping with 'traffic:'") }
-        if let unknown = top.keys.first(where: { $0 != "traffic" }) { throw CLIError("\(path): unknown key '\(unknown)' (keys: traffic)") }
-        guard let traffic = top["traffic"] as? [String: Any] else { throw CLIError("\(path): 'traffic' must map model names to policies") }
-        return try traffic.keys.sorted().map { name in
-            do { return (name, try TrafficPolicy.parse(traffic[name]!, model: name)) } catch { throw CLIError("\(path): \(error)") }
-        }
+        guard let top = object as? [String: Any] else { throw CLIError("\(path): the server config must be a mapping with 'traffic:' and/or 'alerts:'") }
+        if let unknown = top.keys.sorted().first(where: { !["traffic", "alerts"].contains($0) }) { throw CLIError("\(path): unknown key '\(unknown)' (keys: traffic, alerts)") }
+        return top
     }
 }

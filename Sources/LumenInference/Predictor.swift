@@ -85,15 +85,52 @@ public final class Predictor: @unchecked Sendable {
         /// Network outputs: N × K logits, or N × K × H × W class maps.
         public let logits: Tensor
         public let predictions: [Prediction]
+        /// Penultimate-layer features per image, when asked for (`predict(batch:embeddings:)`).
+        public var embeddings: [[Float]]? = nil
+    }
+
+    /// The network on a batch, and with `embeddings` its penultimate-layer features from the same
+    /// forward pass (ResNet, VGG, SimpleCNN: the classifier's input; the U-Net needs a second pass).
+    public func predict(batch images: Tensor, embeddings: Bool) throws -> Output {
+        guard embeddings else { return try predict(batch: images) }
+        network.eval()
+        let split: (features: Tensor, logits: Tensor)? = try withNoGrad { () throws -> (features: Tensor, logits: Tensor)? in
+            switch network {
+            case let m as ResNet:
+                let f = try m.avgpool(m.features(images)).flatten(startDim: 1)
+                return (f, try m.fc(f))
+            case let m as SimpleCNN:
+                let maps = try m.features(images)
+                return (try maps.flatten(startDim: 1), try m.classifier(maps))
+            case let m as VGG:
+                var y = try m.avgpool(m.features(images)).flatten(startDim: 1)
+                for layer in m.classifier.layers.dropLast() { y = try layer(y) }
+                guard let last = m.classifier.layers.last else { return nil }
+                return (y, try last(y))
+            default: return nil
+            }
+        }
+        guard let split else {
+            var out = try predict(batch: images)
+            out.embeddings = try embed(batch: images)
+            return out
+        }
+        var out = try answer(split.logits, count: images.shape[0])
+        let d = split.features.shape[1], values = try split.features.floats()
+        out.embeddings = (0..<images.shape[0]).map { Array(values[$0 * d..<($0 + 1) * d]) }
+        return out
     }
 
     /// The network on a preprocessed batch (N × C × H × W) without autograd, in eval mode.
     public func predict(batch images: Tensor) throws -> Output {
         network.eval()
+        return try withNoGrad { () throws -> Output in try answer(try network(images), count: images.shape[0]) }
+    }
+
+    /// Probabilities and labels (or masks) of a batch's logits.
+    func answer(_ logits: Tensor, count n: Int) throws -> Output {
         let k = spec.classes.count
         return try withNoGrad { () throws -> Output in
-            let logits = try network(images)
-            let n = images.shape[0]
             switch spec.output {
             case .softmax:
                 let p = try logits.softmax(dim: 1).doubles()

@@ -2,9 +2,10 @@ import Foundation
 
 /// The statistical tests of data drift, one feature at a time, with Evidently's defaults as the
 /// documented baseline (DataDriftPreset): under 1,000 reference values, the two-sample Kolmogorov–Smirnov
-/// test for numbers (drift when p < 0.05) and the chi-squared test for categories (p < 0.05; a Z-test
-/// for two categories); from 1,000 on, the Wasserstein distance normed by the reference's standard
-/// deviation (drift above 0.1) and the Jensen–Shannon distance for categories (above 0.1). PSI (drift
+/// test for numbers (drift when p ≤ 0.05) and the chi-squared test for categories (p < 0.05; a Z-test
+/// for two categories); above 1,000, the Wasserstein distance normed by the reference's standard
+/// deviation (drift from 0.1) and the Jensen–Shannon distance for categories (from 0.1). A numerical
+/// feature with at most 5 distinct values is tested as categories. PSI (drift
 /// above 0.1) on request. Each statistic equals SciPy's on the same inputs (`interop/test_drift.py`).
 public enum DriftStatistics {
     // MARK: Kolmogorov–Smirnov
@@ -56,10 +57,10 @@ public enum DriftStatistics {
         return total
     }
 
-    /// Wasserstein distance divided by the reference's standard deviation (Evidently's normed form).
+    /// Wasserstein distance divided by the reference's standard deviation (population, at least 0.001: Evidently's normed form).
     public static func normedWasserstein(reference: [Double], current: [Double]) -> Double {
         let sd = standardDeviation(reference)
-        return wasserstein(reference, current) / max(sd, 1e-12)
+        return wasserstein(reference, current) / max(sd, 0.001)
     }
 
     // MARK: Histograms, Jensen–Shannon, PSI

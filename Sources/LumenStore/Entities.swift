@@ -1,3 +1,4 @@
+import Foundation
 /// Whether an entity is live or soft-deleted (restorable), MLflow's `lifecycle_stage`.
 public enum Lifecycle: String, Sendable, Codable, CaseIterable {
     case active, deleted
@@ -252,5 +253,50 @@ public struct DatasetRecord: Sendable, Equatable, Codable {
         self.parent = parent
         self.manifestPath = manifestPath
         self.manifestSHA256 = manifestSHA256
+    }
+}
+
+/// A monitoring alert: one episode of a rule's condition on one model, from pending to firing to resolved.
+public struct AlertRecord: Sendable, Equatable, Codable {
+    public enum State: String, Sendable, Codable { case pending, firing, resolved }
+    public var id: String
+    public var rule: String
+    public var model: String
+    public var severity: String
+    public var state: State
+    public var metric: String
+    /// `above` or `below`.
+    public var comparison: String
+    public var threshold: Double
+    /// The metric's latest value.
+    public var value: Double?
+    /// When the condition was first seen (ms), when the alert fired and when it resolved.
+    public var started: Int64
+    public var fired: Int64?
+    public var resolved: Int64?
+    public var updated: Int64
+    /// JSON: what the value was computed from (window, samples, details).
+    public var evidence: String
+    /// What each notification channel answered, one line each.
+    public var deliveries: String
+
+    public init(id: String = UUID().uuidString.lowercased(), rule: String, model: String, severity: String, state: State, metric: String,
+                comparison: String, threshold: Double, value: Double?, started: Int64, fired: Int64? = nil, resolved: Int64? = nil,
+                updated: Int64, evidence: String, deliveries: String = "") {
+        self.id = id
+        self.rule = rule
+        self.model = model
+        self.severity = severity
+        self.state = state
+        self.metric = metric
+        self.comparison = comparison
+        self.threshold = threshold
+        self.value = value
+        self.started = started
+        self.fired = fired
+        self.resolved = resolved
+        self.updated = updated
+        self.evidence = evidence
+        self.deliveries = deliveries
     }
 }

@@ -103,6 +103,22 @@ public protocol Store: Sendable {
     /// Feedback for these prediction ids, by id.
     func feedback(for predictionIDs: [String]) async throws -> [String: Feedback]
 
+    // Alerts
+    /// The pending or firing alert of a rule on a model, if any.
+    func openAlert(rule: String, model: String) async throws -> AlertRecord?
+    /// Records a new pending or firing alert; false when one is open already for its rule and model
+    /// (another replica got there first), which is then left as it is.
+    func insertAlert(_ alert: AlertRecord) async throws -> Bool
+    /// Moves an open alert from `from` to `alert.state` with its new value, evidence and times; false when
+    /// it is no longer in `from` (another replica moved it), so that only one replica notifies.
+    func transitionAlert(_ alert: AlertRecord, from: AlertRecord.State) async throws -> Bool
+    /// Forgets a pending alert whose condition cleared before it fired.
+    func dropPendingAlert(id: String) async throws
+    /// Records what the notification channels answered.
+    func setAlertDeliveries(id: String, _ deliveries: String) async throws
+    /// Alerts, newest first: the open ones only, or all since a time (ms).
+    func alerts(openOnly: Bool, since: Int64, limit: Int) async throws -> [AlertRecord]
+
     // Dataset index
     /// Records a dataset version (idempotent: versions are immutable; the same id again is a no-op).
     func recordDatasetVersion(_ record: DatasetRecord) async throws

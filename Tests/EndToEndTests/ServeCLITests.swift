@@ -205,6 +205,9 @@ import Testing
         let sameReport = try #require(try JSONSerialization.jsonObject(with: Data(same.output.utf8)) as? [String: Any], "\(same.output)")
         let sameFeatures = sameReport["features"] as? [[String: Any]] ?? []
         #expect(!sameFeatures.isEmpty && sameFeatures.allSatisfy { $0["drifted"] as? Bool == false }, "the training images themselves: \(sameFeatures.filter { $0["drifted"] as? Bool == true })")
+        // The server logged each answer's embedding in the reference's PCA components: no embedding drift either.
+        let sameEmbeddings = try #require(sameReport["embeddings"] as? [String: Any], "embedding drift in the report: \(same.output.prefix(400))")
+        #expect(sameEmbeddings["drifted"] as? Bool == false && sameEmbeddings["currentCount"] as? Int == ids.count, "\(sameEmbeddings)")
 
         // Noise images join the traffic: the intensity features drift.
         for seed in 0..<training.count {
@@ -225,6 +228,8 @@ import Testing
         let drifted = ((try JSONSerialization.jsonObject(with: Data(mixedJSON.output.utf8)) as? [String: Any])?["features"] as? [[String: Any]] ?? [])
             .filter { $0["drifted"] as? Bool == true }.compactMap { $0["feature"] as? String }
         #expect(drifted.contains("intensity_std") && drifted.contains("intensity_entropy"), "\(drifted)")
+        let mixedEmbeddings = (try JSONSerialization.jsonObject(with: Data(mixedJSON.output.utf8)) as? [String: Any])?["embeddings"] as? [String: Any]
+        #expect(mixedEmbeddings?["drifted"] as? Bool == true, "noise images move the embeddings: \(mixedEmbeddings ?? [:])")
         let page = dir.appendingPathComponent("drift.html")
         #expect(try lumen(["monitor", "phantom@champion", "--window", "1h", "--html", page.path] + ws).status == 0)
         let html = try String(contentsOf: page, encoding: .utf8)

@@ -35,3 +35,39 @@ import Testing
         await #expect(throws: StoreError.self) { try await store.predictions(modelName: "cxr", version: nil, since: 0, limit: 0) }
     }
 }
+
+@Suite struct AlertStoreTests {
+    /// One open alert per rule and model, whoever inserts; a transition happens once (the second replica's
+    /// attempt finds the state moved); a resolved alert frees the key for the next episode.
+    @Test(arguments: Backend.available)
+    func alertsOpenOnceAndMoveOnce(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { Task { try? await store.close() } }
+        func pending(_ id: String) -> AlertRecord {
+            AlertRecord(id: id, rule: "slow", model: "cxr", severity: "warning", state: .pending, metric: "latency_p99", comparison: "above",
+                        threshold: 0.5, value: 0.8, started: 1000, updated: 1000, evidence: "{}")
+        }
+        #expect(try await store.insertAlert(pending("a")))
+        #expect(try await store.insertAlert(pending("b")) == false, "a second open alert for the same rule and model is refused")
+        #expect(try await store.openAlert(rule: "slow", model: "cxr")?.id == "a")
+        var firing = pending("a")
+        firing.state = .firing
+        firing.fired = 2000
+        firing.updated = 2000
+        #expect(try await store.transitionAlert(firing, from: .pending))
+        #expect(try await store.transitionAlert(firing, from: .pending) == false, "already moved: only one replica notifies")
+        #expect(try await store.alerts(openOnly: true, since: 0, limit: 10).map(\.id) == ["a"])
+        var resolved = firing
+        resolved.state = .resolved
+        resolved.resolved = 3000
+        #expect(try await store.transitionAlert(resolved, from: .firing))
+        #expect(try await store.openAlert(rule: "slow", model: "cxr") == nil)
+        #expect(try await store.alerts(openOnly: true, since: 0, limit: 10).isEmpty)
+        #expect(try await store.insertAlert(pending("c")), "a new episode after the last resolved")
+        try await store.dropPendingAlert(id: "c")
+        #expect(try await store.openAlert(rule: "slow", model: "cxr") == nil)
+        try await store.setAlertDeliveries(id: "a", "hook: delivered")
+        let all = try await store.alerts(openOnly: false, since: 0, limit: 10)
+        #expect(all.count == 1 && all[0].state == .resolved && all[0].resolved == 3000 && all[0].fired == 2000 && all[0].deliveries == "hook: delivered")
+    }
+}

@@ -286,10 +286,10 @@ public final class ComputePool: @unchecked Sendable {
         for members in groups.values {
             do {
                 let batch = try predictor.batch(members.map { planes[$0.job][$0.plane] })
-                let output = try predictor.predict(batch: batch)
+                let output = try predictor.predict(batch: batch, embeddings: batcher.embeddings)
                 for (m, prediction) in zip(members, output.predictions) { answers[m.job][m.plane] = prediction }
-                if batcher.embeddings {
-                    for (m, e) in zip(members, try predictor.embed(batch: batch)) { embeddings[m.job][m.plane] = e }
+                if let rows = output.embeddings {
+                    for (m, e) in zip(members, rows) { embeddings[m.job][m.plane] = e }
                 }
                 if batcher.logits, output.logits.shape.count == 2 {
                     let k = output.logits.shape[1], values = try output.logits.floats()

@@ -86,7 +86,8 @@ public struct InferenceService: Sendable {
             let latency = monotonicSeconds() - started
             metrics?.recordPrediction(model: name, version: label, status: 200, seconds: latency)
             let ids = predictions.map { _ in UUID().uuidString.lowercased() }
-            await log(name, model, route.role, predictions, described, latency, ids: ids)
+            let projected = model.projection.flatMap { pca in embeddings.map { $0.map { pca.project($0) } } }
+            await log(name, model, route.role, predictions, described, latency, ids: ids, embeddings: projected)
             if let shadow = route.shadow { runShadow(shadow, name: name, inputs: inputs) }
             return Outcome(model: model, role: route.role, predictions: predictions, batchSize: batchSize, latency: latency, verdicts: verdicts, ids: ids)
         } catch let error as ServingError {
@@ -123,10 +124,11 @@ public struct InferenceService: Sendable {
             let started = monotonicSeconds()
             do {
                 let (planes, described) = try inputs(shadow)
-                let (predictions, _, _, _) = try await shadow.batcher.predict(planes)
+                let (predictions, _, embeddings, _) = try await shadow.batcher.predict(planes)
                 let latency = monotonicSeconds() - started
                 metrics?.recordPrediction(model: name, version: "\(shadow.version.version)-shadow", status: 200, seconds: latency)
-                await log(name, shadow, "shadow", predictions, described, latency)
+                let projected = shadow.projection.flatMap { pca in embeddings.map { $0.map { pca.project($0) } } }
+                await log(name, shadow, "shadow", predictions, described, latency, embeddings: projected)
             } catch {
                 metrics?.recordRejection(model: name, reason: "shadow_failed")
             }
@@ -134,10 +136,13 @@ public struct InferenceService: Sendable {
     }
 
     func log(_ name: String, _ model: ServedModel, _ role: String, _ predictions: [Prediction], _ described: [[String: String]], _ latency: Double,
-             ids: [String]? = nil) async {
+             ids: [String]? = nil, embeddings: [[Double]]? = nil) async {
         guard let logger else { return }
         for (i, (prediction, input)) in zip(predictions, described).enumerated() {
-            await logger.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: Self.json(input),
+            var features: [String: Any] = input
+            // The embedding in the reference's PCA components (4 significant digits are plenty for drift tests).
+            if let e = embeddings?[i], !e.isEmpty { features["embedding"] = e.map { ($0 * 1e4).rounded() / 1e4 } }
+            await logger.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: Self.json(features),
                                            outputs: Self.json(["probabilities": prediction.probabilities, "labels": prediction.labels, "route": role]), latency: latency,
                                            id: ids.map { $0[i] }))
         }

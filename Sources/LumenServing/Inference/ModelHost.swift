@@ -1,5 +1,6 @@
 import Foundation
 import LumenInference
+import LumenMonitoring
 import LumenStore
 import LumenTensor
 import LumenWorkspace
@@ -18,20 +19,24 @@ public final class ServedModel: Sendable {
     /// What the version accepts (its `lumen.gate`), and the gate classifier that gate names, loaded.
     public let gate: InputGate?
     public let gateClassifier: ServedModel?
+    /// The PCA of the version's reference profile: each prediction's embedding is logged in its components.
+    public let projection: PCA?
 
-    init(name: String, reference: ModelReference, version: ModelVersion, batcher: Batcher, gate: InputGate? = nil, gateClassifier: ServedModel? = nil) {
+    init(name: String, reference: ModelReference, version: ModelVersion, batcher: Batcher, gate: InputGate? = nil, gateClassifier: ServedModel? = nil,
+         projection: PCA? = nil) {
         self.name = name
         self.reference = reference
         self.version = version
         self.batcher = batcher
         self.gate = gate
         self.gateClassifier = gateClassifier
+        self.projection = projection
         self.loadedAt = Date()
     }
 
     /// The same loaded version under another reference.
     func renamed(_ reference: ModelReference) -> ServedModel {
-        ServedModel(name: name, reference: reference, version: version, batcher: batcher, gate: gate, gateClassifier: gateClassifier)
+        ServedModel(name: name, reference: reference, version: version, batcher: batcher, gate: gate, gateClassifier: gateClassifier, projection: projection)
     }
 }
 
@@ -85,8 +90,11 @@ public actor ModelHost {
     @discardableResult
     public func load(_ reference: ModelReference) async throws -> (model: ServedModel, replaced: Int64?) {
         let version = try await store.modelVersion(reference)
-        // The same version with the same gate is served already (a new gate is a reason to load it again).
-        let gateChanged = models[version.name].map { $0.version.tags[InputGate.tag] != version.tags[InputGate.tag] } ?? false
+        // The same version with the same gate and reference profile is served already (a new gate or
+        // profile is a reason to load it again).
+        let gateChanged = models[version.name].map {
+            $0.version.tags[InputGate.tag] != version.tags[InputGate.tag] || $0.version.tags[ReferenceProfile.tag] != version.tags[ReferenceProfile.tag]
+        } ?? false
         if let current = models[version.name], current.version.version == version.version, !gateChanged {
             if current.reference != reference { models[version.name] = current.renamed(reference) }
             return (models[version.name]!, nil)
@@ -117,9 +125,11 @@ public actor ModelHost {
             gateClassifier = try await instantiate(gateVersion, reference: reference)
         }
         let predictor = try await onOwnThread { try Predictor.load(version, artifacts: artifacts) }
+        let projection = try Self.projection(version, artifacts: artifacts)
         let label = (version.name, String(version.version))
         let metrics = self.metrics
-        let batcher = pool.batcher(for: predictor, options: options, embeddings: gate?.method == .mahalanobis, logits: gate?.method == .energy) { size in
+        let batcher = pool.batcher(for: predictor, options: options, embeddings: gate?.method == .mahalanobis || projection != nil,
+                                   logits: gate?.method == .energy) { size in
             metrics?.recordBatch(size, model: label.0, version: label.1)
         }
         // Warm-up: one batch through the network on its compute thread, so the first request is not the slow one.
@@ -132,7 +142,18 @@ public actor ModelHost {
             pool.retire(batcher)
             throw error
         }
-        return ServedModel(name: version.name, reference: reference, version: version, batcher: batcher, gate: gate, gateClassifier: gateClassifier)
+        return ServedModel(name: version.name, reference: reference, version: version, batcher: batcher, gate: gate, gateClassifier: gateClassifier,
+                           projection: projection)
+    }
+
+    /// The embedding PCA of a version's reference profile, if it has one.
+    static func projection(_ version: ModelVersion, artifacts: ArtifactStore) throws -> PCA? {
+        guard let sha = version.tags[ReferenceProfile.tag] else { return nil }
+        do {
+            return try ReferenceProfile.decode(Data(contentsOf: try artifacts.url(for: sha))).embeddings?.pca
+        } catch {
+            throw ServingError.badInput("\(version.name) version \(version.version): its reference profile \(sha.prefix(12)) cannot be read: \(error)")
+        }
     }
 
     /// Whether a batcher still serves the primary version or a variant of some model.

@@ -121,6 +121,17 @@ enum Migrations {
                 "CREATE INDEX prediction_logs_id ON prediction_logs (prediction_id)",
                 "CREATE TABLE prediction_feedback (prediction_id TEXT PRIMARY KEY, label TEXT NOT NULL, time BIGINT NOT NULL)",
             ]),
+            (11, [
+                // Monitoring alerts. `open_key` (rule|model) is set while an alert is pending or firing and
+                // cleared when it resolves: its uniqueness is the de-duplication between replicas.
+                """
+                CREATE TABLE alerts (id TEXT PRIMARY KEY, rule TEXT NOT NULL, model TEXT NOT NULL, severity TEXT NOT NULL, state TEXT NOT NULL,
+                  metric TEXT NOT NULL, comparison TEXT NOT NULL, threshold DOUBLE PRECISION NOT NULL, value DOUBLE PRECISION,
+                  started BIGINT NOT NULL, fired BIGINT, resolved BIGINT, updated BIGINT NOT NULL, evidence TEXT NOT NULL,
+                  deliveries TEXT NOT NULL DEFAULT '', open_key TEXT UNIQUE)
+                """,
+                "CREATE INDEX alerts_started ON alerts (started)",
+            ]),
         ]
     }
 

@@ -23,7 +23,7 @@ public enum ReferenceProfiler {
             throw TrainingError.data("\(version.reference) has \(entries.count) images in '\(split)'; a reference needs at least 10")
         }
         let predictor = loaded.predictor
-        var features: [String: [Double]] = [:], outputs: [String: [Double]] = [:], labels: [String] = []
+        var features: [String: [Double]] = [:], outputs: [String: [Double]] = [:], labels: [String] = [], embeddings: [[Float]] = []
         for start in stride(from: 0, to: entries.count, by: 32) {
             let chunk = entries[start..<min(start + 32, entries.count)]
             var planes: [Plane] = []
@@ -32,8 +32,10 @@ public enum ReferenceProfiler {
                 for (k, v) in InputFeatures.of(plane) { features[k, default: []].append(v) }
                 planes.append(plane)
             }
+            let output = try predictor.predict(batch: predictor.batch(planes), embeddings: true)
+            embeddings += output.embeddings ?? []
             if loaded.task != .segmentation {
-                for p in try predictor.predict(batch: predictor.batch(planes)).predictions {
+                for p in output.predictions {
                     for (i, value) in p.probabilities.enumerated() { outputs["p_" + loaded.classes[i], default: []].append(value) }
                     if let top = p.labels.first { labels.append(loaded.classes[top]) }
                 }
@@ -41,15 +43,12 @@ public enum ReferenceProfiler {
             progress?(min(start + 32, entries.count), entries.count)
         }
         return ReferenceProfile(model: loaded.version.name, version: loaded.version.version, dataset: version.reference, split: split,
-                                features: features, outputs: outputs, labels: labels)
+                                features: features, outputs: outputs, labels: labels, embeddings: .fit(embeddings))
     }
 
     /// Stores `profile` with its version (JSON in the artifact store, its digest in the `lumen.reference` tag).
     public static func save(_ profile: ReferenceProfile, store: any Store, workspace: Workspace) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        let (sha, _) = try ArtifactStore(root: workspace.artifactRoot).put(try encoder.encode(profile))
+        let (sha, _) = try ArtifactStore(root: workspace.artifactRoot).put(try profile.encoded())
         try await store.setModelVersionTag(name: profile.model, version: profile.version, key: ReferenceProfile.tag, value: sha)
     }
 
@@ -57,8 +56,6 @@ public enum ReferenceProfiler {
     public static func load(_ version: ModelVersion, workspace: Workspace) throws -> ReferenceProfile? {
         guard let sha = version.tags[ReferenceProfile.tag] else { return nil }
         let url = try ArtifactStore(root: workspace.artifactRoot).url(for: sha)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(ReferenceProfile.self, from: Data(contentsOf: url))
+        return try ReferenceProfile.decode(Data(contentsOf: url))
     }
 }
