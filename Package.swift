@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "LumenDataTests", dependencies: ["LumenData", "LumenTensor"]),
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
-        .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring", "LumenStore", "LumenWorkspace"]),
+        .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring", "LumenStore", "LumenWorkspace", "LumenInference", "LumenImaging"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",
