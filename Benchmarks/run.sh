@@ -54,3 +54,9 @@ swift build -c release --product lumen-data-bench >/dev/null
 bash scripts/venv.sh "$VENV" "torch, torchvision, fastapi, uvicorn, multipart, PIL, safetensors" torch torchvision fastapi uvicorn python-multipart pillow safetensors
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; } || echo "bench: wrk unavailable; the serving benchmark needs it" >&2
 "$VENV/bin/python" Benchmarks/serving_bench.py "$(swift build -c release --show-bin-path)/lumen" "$VENV/bin/python"
+
+# Monitoring: `lumen monitor tables` against Evidently's DataDriftPreset (legacy API) on the same CSVs, 500 to 50,000 rows.
+EVVENV=.venv-evidently
+bash scripts/venv.sh "$EVVENV" "evidently, pandas" "evidently>=0.7,<0.8" "pandas<3"
+swift build -c release --product lumen >/dev/null
+"$EVVENV/bin/python" Benchmarks/monitor_bench.py "$(swift build -c release --show-bin-path)/lumen"

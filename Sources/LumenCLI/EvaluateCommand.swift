@@ -97,18 +97,22 @@ struct EvaluateCommand: AsyncParsableCommand {
         if let columns = byColumns, let report = outcome.report as? ClassificationReport {
             let version = try DatasetRepository(workspace: ws).resolve(data)
             let subgroups = try SubgroupReport(report, version: version, columns: columns, bootstrap: min(bootstrap, 500))
-            func e(_ m: Estimate?) -> String { m.map { $0.value.isNaN ? "n/a" : String(format: "%.3f (%.3f–%.3f)", $0.value, $0.low, $0.high) } ?? "-" }
-            let binary = report.classes.count == 2
-            print("by \(columns.joined(separator: ", ")) (95 % bootstrap intervals; groups under 5 images left out):")
-            print(table(columns + ["images", "accuracy"] + (binary ? ["sensitivity", "specificity"] : ["balanced accuracy"]) + ["ROC-AUC"], subgroups.groups.map { g in
-                g.values + [String(g.images), e(g.metrics["accuracy"])] + (binary ? [e(g.metrics["sensitivity"]), e(g.metrics["specificity"])] : [e(g.metrics["balanced_accuracy"])]) + [e(g.metrics["roc_auc"])]
-            }))
-            if subgroups.gaps.isEmpty { print("no gap: every metric's intervals overlap across the subgroups") }
-            for gap in subgroups.gaps { print("GAP \(gap.metric): \(gap.low.joined(separator: "/")) below \(gap.high.joined(separator: "/")) (intervals do not overlap)") }
+            printSubgroups(subgroups, binary: report.classes.count == 2)
             let subPath = (path as NSString).deletingPathExtension + "-subgroups.json"
             try Evaluator.reportEncoder.encode(subgroups).write(to: URL(fileURLWithPath: subPath), options: .atomic)
             print("subgroups: \(subPath)")
         }
         print("report: \(path) and \(htmlPath(loaded)) (also evaluation/report.json and report.html of run \(outcome.runID))\(saveMasks.map { "; predicted masks under \($0)" } ?? "")")
     }
+}
+
+/// A subgroup table (`lumen evaluate --by`, `lumen monitor --performance --by`) and its gaps.
+func printSubgroups(_ subgroups: SubgroupReport, binary: Bool) {
+    func e(_ m: Estimate?) -> String { m.map { $0.value.isNaN ? "n/a" : String(format: "%.3f (%.3f–%.3f)", $0.value, $0.low, $0.high) } ?? "-" }
+    print("by \(subgroups.columns.joined(separator: ", ")) (95 % bootstrap intervals; groups under 5 images left out):")
+    print(table(subgroups.columns + ["images", "accuracy"] + (binary ? ["sensitivity", "specificity"] : ["balanced accuracy"]) + ["ROC-AUC"], subgroups.groups.map { g in
+        g.values + [String(g.images), e(g.metrics["accuracy"])] + (binary ? [e(g.metrics["sensitivity"]), e(g.metrics["specificity"])] : [e(g.metrics["balanced_accuracy"])]) + [e(g.metrics["roc_auc"])]
+    }))
+    if subgroups.gaps.isEmpty { print("no gap: every metric's intervals overlap across the subgroups") }
+    for gap in subgroups.gaps { print("GAP \(gap.metric): \(gap.low.joined(separator: "/")) below \(gap.high.joined(separator: "/")) (intervals do not overlap)") }
 }

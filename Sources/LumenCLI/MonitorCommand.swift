@@ -240,6 +240,7 @@ struct MonitorCommand: AsyncParsableCommand {
         @Flag(help: "Also report performance on the predictions that have ground truth (lumen feedback import, POST /api/feedback).") var performance = false
         @Option(help: "With --performance: also per interval of this length (1d, 12h), a drop flagged where it falls.") var bucket: String?
         @Option(help: "Also write a self-contained HTML report (table and distributions) here.") var html: String?
+        @Option(help: ArgumentHelp("With --performance: the same metrics per subgroup of these logged features (patient_sex, patient_age_band, acq_manufacturer, acq_modality, img_format, …), with intervals and gaps.", valueName: "features")) var by: String?
         @Option(help: "With --bucket: a drop is an interval whose accuracy (binary: sensitivity) is this much below the window's and whose interval lies below the window's value.") var drop = 0.1
         @Flag(help: "Print the report as JSON.") var json = false
 
@@ -247,29 +248,38 @@ struct MonitorCommand: AsyncParsableCommand {
             _ = try durationSeconds(window, option: "--window")
             if let bucket { _ = try durationSeconds(bucket, option: "--bucket") }
             guard (0...1).contains(drop) else { throw ValidationError("--drop is a share in [0, 1]") }
+            if by != nil && !performance { throw ValidationError("--by needs --performance (subgroups of the predictions with ground truth)") }
         }
 
         /// Accuracy, sensitivity, specificity and AUC with 95 % bootstrap intervals on the window's predictions that have feedback.
         func performanceReport(_ logs: [PredictionLog], version: ModelVersion, store: any Store, bootstrap: Int = 1000) async throws -> ClassificationReport? {
+            try await scored(logs, version: version, store: store).map { ClassificationReport(classes: $0.classes, predictions: $0.scored, bootstrap: bootstrap, positive: $0.positive) }
+        }
+
+        /// The window's predictions that have ground truth, each with its logged features (for subgroups).
+        func scored(_ logs: [PredictionLog], version: ModelVersion, store: any Store) async throws -> (classes: [String], positive: Int, scored: [ScoredImage], features: [[String: String]])? {
             let ids = logs.compactMap(\.id)
             let truth = try await store.feedback(for: ids)
             guard let specText = version.spec, let spec = try? ModelSpec.decode(specText, model: version.name), spec.task == .classification else { return nil }
-            var scored: [ScoredImage] = []
+            var scored: [ScoredImage] = [], features: [[String: String]] = []
             for log in logs {
                 guard let id = log.id, let label = truth[id]?.label, let index = spec.classes.firstIndex(of: label),
                       let out = try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any],
                       (out["route"] as? String) != "shadow", let p = out["probabilities"] as? [NSNumber], p.count == spec.classes.count else { continue }
                 scored.append(ScoredImage(path: id, label: index, probabilities: p.map(\.doubleValue)))
+                let f = (try? JSONSerialization.jsonObject(with: Data(log.features.utf8)) as? [String: Any]) ?? [:]
+                features.append(f.compactMapValues { $0 as? String })
             }
             guard !scored.isEmpty else { return nil }
-            return ClassificationReport(classes: spec.classes, predictions: scored, bootstrap: bootstrap, positive: spec.positiveIndex)
+            return (spec.classes, spec.positiveIndex, scored, features)
         }
 
         func run() async throws {
             let ws = try options.open()
             let since = Clock.nowMillis() - Int64(try durationSeconds(window, option: "--window") * 1000)
             let bucketMillis = try bucket.map { Int64(try durationSeconds($0, option: "--bucket") * 1000) }
-            let (version, logs, quality, intervals) = try await options.withStore { store in
+            let columns = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            let (version, logs, quality, intervals, subgroups) = try await options.withStore { store in
                 let version = try await store.modelVersion(ModelReference(parsing: model))
                 let logs = try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000)
                 var intervals: [(start: Int64, report: ClassificationReport)] = []
@@ -278,7 +288,17 @@ struct MonitorCommand: AsyncParsableCommand {
                         if let r = try await performanceReport(members, version: version, store: store, bootstrap: 300) { intervals.append((start, r)) }
                     }
                 }
-                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil, intervals)
+                var subgroups: SubgroupReport?
+                if let columns, let s = try await scored(logs, version: version, store: store) {
+                    let known = Set(s.features.flatMap(\.keys))
+                    if let unknown = columns.first(where: { !known.contains($0) }) {
+                        throw CLIError("--by: no logged feature '\(unknown)' on these predictions (features: \(known.subtracting(["input_sha256"]).sorted().joined(separator: ", ")))")
+                    }
+                    var grouped: [[String]: [ScoredImage]] = [:]
+                    for (image, f) in zip(s.scored, s.features) { grouped[columns.map { f[$0] ?? "(none)" }, default: []].append(image) }
+                    subgroups = SubgroupReport(classes: s.classes, positive: s.positive, grouped: grouped, columns: columns, bootstrap: 500)
+                }
+                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil, intervals, subgroups)
             }
             if performance {
                 if let q = quality {
@@ -306,6 +326,7 @@ struct MonitorCommand: AsyncParsableCommand {
                                     v.isNaN ? "n/a" : String(format: "%.3f", v), e.map { String(format: "%.3f–%.3f", $0.low, $0.high) } ?? "-", dropped ? "DROP" : ""]
                         }))
                     }
+                    if let subgroups { printSubgroups(subgroups, binary: q.classes.count == 2) }
                 } else {
                     print("performance: no logged prediction of the last \(window) has ground truth yet (lumen feedback import FILE, POST /api/feedback)")
                 }
@@ -318,7 +339,7 @@ struct MonitorCommand: AsyncParsableCommand {
             guard current.count > 0 else {
                 throw CLIError("no predictions of \(version.name) version \(version.version) are logged in the last \(window)")
             }
-            let report = profile.drift(features: current.features, outputs: current.outputs, labels: current.labels, usePSI: psi)
+            let report = profile.drift(current, usePSI: psi)
             let embeddingDrift = profile.embeddingDrift(current)
             if let html {
                 let page = DriftHTML.render(report, title: "\(version.name) version \(version.version): the last \(window) against \(profile.dataset) [\(profile.split)]",

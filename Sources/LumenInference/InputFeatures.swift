@@ -23,4 +23,46 @@ public enum InputFeatures {
         return ["intensity_mean": mean, "intensity_std": variance.squareRoot(), "intensity_p05": q(0.05), "intensity_p50": q(0.5),
                 "intensity_p95": q(0.95), "intensity_entropy": entropy]
     }
+
+    // MARK: Acquisition
+
+    /// Numeric acquisition features (`lumen monitor` tests them as numbers; few distinct values as categories).
+    public static let acquisitionNumbers = ["acq_kvp", "acq_slice_thickness", "acq_pixel_spacing", "img_width", "img_height", "img_bits"]
+    /// Categorical acquisition features, and the subgroups `lumen monitor --by` can split served traffic by.
+    public static let acquisitionCategories = ["acq_modality", "acq_manufacturer", "img_format", "patient_sex", "patient_age_band"]
+
+    /// What monitoring keeps of how an image was acquired: modality, manufacturer, kVp, slice thickness,
+    /// pixel spacing, size, bit depth, format, and the patient's sex and age band (0–17, 18–39, 40–59,
+    /// 60–79, 80+): nothing that identifies a patient. Missing values are left out.
+    public static func acquisition(of image: MedicalImage) -> [String: String] {
+        var out: [String: String] = ["img_format": image.format.rawValue, "img_width": String(image.width), "img_height": String(image.height)]
+        let tags = image.tags
+        func clean(_ v: String?) -> String? {
+            guard let v = v?.trimmingCharacters(in: .whitespaces), !v.isEmpty, v.count <= 64 else { return nil }
+            return v
+        }
+        out["img_bits"] = clean(tags["BitsStored"]) ?? String(image.pixelType.bits)
+        if let m = clean(image.modality) { out["acq_modality"] = m.uppercased() }
+        if let m = clean(tags["Manufacturer"]) { out["acq_manufacturer"] = m }
+        if let k = clean(tags["KVP"]).flatMap(Double.init) { out["acq_kvp"] = String(format: "%g", k) }
+        if let t = clean(tags["SliceThickness"]).flatMap(Double.init) { out["acq_slice_thickness"] = String(format: "%g", t) }
+        if image.format == .dicom || image.format == .nifti { out["acq_pixel_spacing"] = String(format: "%.4g", image.spacing[0]) }
+        if let sex = clean(tags["PatientSex"])?.uppercased(), ["F", "M", "O"].contains(sex) { out["patient_sex"] = sex }
+        if let age = clean(tags["PatientAge"]).flatMap(ageYears) {
+            out["patient_age_band"] = age < 18 ? "0-17" : age < 40 ? "18-39" : age < 60 ? "40-59" : age < 80 ? "60-79" : "80+"
+        }
+        return out
+    }
+
+    /// Years from a DICOM Age String (`045Y`, `006M`, `003W`, `010D`).
+    static func ageYears(_ text: String) -> Double? {
+        guard text.count == 4, let n = Double(text.prefix(3)) else { return nil }
+        switch text.last {
+        case "Y": return n
+        case "M": return n / 12
+        case "W": return n / 52
+        case "D": return n / 365
+        default: return nil
+        }
+    }
 }

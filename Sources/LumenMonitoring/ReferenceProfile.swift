@@ -19,6 +19,9 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
     public var labels: [String]
     /// The penultimate-layer embeddings: the PCA fitted on them and each image in its components.
     public var embeddings: EmbeddingReference?
+    /// Acquisition features (`InputFeatures.acquisition`: modality, manufacturer, kVp, slice thickness, pixel
+    /// spacing, size, bit depth, format, sex, age band), one value per image ("" where an image has none).
+    public var acquisition: [String: [String]]?
 
     /// A PCA of the training embeddings and the reference images' coordinates in it.
     public struct EmbeddingReference: Codable, Sendable, Equatable {
@@ -45,7 +48,8 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
     public static let tag = "lumen.reference"
 
     public init(model: String, version: Int64, dataset: String, split: String, created: Date = Date(),
-                features: [String: [Double]], outputs: [String: [Double]], labels: [String], embeddings: EmbeddingReference? = nil) {
+                features: [String: [Double]], outputs: [String: [Double]], labels: [String], embeddings: EmbeddingReference? = nil,
+                acquisition: [String: [String]]? = nil) {
         self.model = model
         self.version = version
         self.dataset = dataset
@@ -55,6 +59,7 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
         self.outputs = outputs
         self.labels = labels
         self.embeddings = embeddings
+        self.acquisition = acquisition
     }
 
     /// A profile from its stored JSON.
@@ -80,6 +85,17 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
         public var labels: [String] = []
         /// Each prediction's embedding in the reference's PCA components (those logged with one).
         public var embeddings: [[Double]] = []
+        /// Acquisition features by name, one value per prediction ("" where it has none).
+        public var acquisition: [String: [String]] = [:]
+        public init(features: [String: [Double]] = [:], outputs: [String: [Double]] = [:], labels: [String] = [], embeddings: [[Double]] = [],
+                    acquisition: [String: [String]] = [:]) {
+            self.features = features
+            self.outputs = outputs
+            self.labels = labels
+            self.embeddings = embeddings
+            self.acquisition = acquisition
+        }
+
         /// How many predictions the window holds (shadow answers and gate refusals left out).
         public var count: Int { max(features.values.first?.count ?? 0, labels.count, embeddings.count) }
     }
@@ -88,6 +104,7 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
     /// and the model's classes: features by name, `p_<class>` outputs, predicted labels, embeddings.
     public static func window(features: [String], outputs: [String], classes: [String]) -> Window {
         var f: [String: [Double]] = [:], o: [String: [Double]] = [:], labels: [String] = [], embeddings: [[Double]] = []
+        var acquisition: [String: [String]] = [:], count = 0
         for (featureText, outputText) in zip(features, outputs) {
             guard let out = try? JSONSerialization.jsonObject(with: Data(outputText.utf8)) as? [String: Any],
                   let probabilities = out["probabilities"] as? [NSNumber], (out["route"] as? String) != "shadow" else { continue }
@@ -96,11 +113,15 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
                     if let d = (v as? NSNumber)?.doubleValue ?? (v as? String).flatMap(Double.init), k.hasPrefix("intensity_") { f[k, default: []].append(d) }
                 }
                 if let e = feats["embedding"] as? [NSNumber], !e.isEmpty { embeddings.append(e.map(\.doubleValue)) }
+                for k in Self.acquisitionNames {
+                    if let v = feats[k] as? String { acquisition[k, default: Array(repeating: "", count: count)].append(v) } else { acquisition[k]?.append("") }
+                }
+                count += 1
             }
             for (i, p) in probabilities.enumerated() where i < classes.count { o["p_" + classes[i], default: []].append(p.doubleValue) }
             if let top = (out["labels"] as? [NSNumber])?.first?.intValue, top < classes.count { labels.append(classes[top]) }
         }
-        return Window(features: f, outputs: o, labels: labels, embeddings: embeddings)
+        return Window(features: f, outputs: o, labels: labels, embeddings: embeddings, acquisition: acquisition)
     }
 
     /// Drift of a window's embeddings against the reference's (nil without embeddings on either side).
@@ -110,11 +131,39 @@ public struct ReferenceProfile: Codable, Sendable, Equatable {
         return EmbeddingDrift.compare(reference: reference.rows, current: rows)
     }
 
-    /// Drift of a window against this reference: every feature and output, and the predicted-label mix.
+    static let acquisitionNames = ["acq_kvp", "acq_slice_thickness", "acq_pixel_spacing", "img_width", "img_height", "img_bits",
+                                   "acq_modality", "acq_manufacturer", "img_format", "patient_sex", "patient_age_band"]
+
+    /// Drift of a window against this reference: every feature and output, the predicted-label mix and the
+    /// acquisition features. An acquisition feature with one and the same value on both sides (every image
+    /// a 512 × 512 PNG) says nothing and is left out; a new value (another modality, scanner or size) is drift.
+    public func drift(_ window: Window, usePSI: Bool = false) -> DriftReport {
+        var numbers = features.merging(outputs) { a, _ in a }, currentNumbers = window.features.merging(window.outputs) { a, _ in a }
+        var categories: [String: [String]] = labels.isEmpty ? [:] : ["predicted_label": labels]
+        var currentCategories: [String: [String]] = window.labels.isEmpty ? [:] : ["predicted_label": window.labels]
+        for (name, ref) in acquisition ?? [:] {
+            guard let cur = window.acquisition[name] else { continue }
+            let refValues = ref.filter { !$0.isEmpty }, curValues = cur.filter { !$0.isEmpty }
+            guard !refValues.isEmpty || !curValues.isEmpty else { continue }
+            let distinct = Set(refValues + curValues)
+            if distinct.count == 1 && refValues.count == ref.count && curValues.count == cur.count { continue }
+            let refNumbers = refValues.compactMap(Double.init), curNumbers = curValues.compactMap(Double.init)
+            if refNumbers.count == refValues.count && curNumbers.count == curValues.count && !refNumbers.isEmpty && !curNumbers.isEmpty
+                && refValues.count == ref.count && curValues.count == cur.count {
+                numbers[name] = refNumbers
+                currentNumbers[name] = curNumbers
+            } else {
+                categories[name] = ref.map { $0.isEmpty ? "(none)" : $0 }
+                currentCategories[name] = cur.map { $0.isEmpty ? "(none)" : $0 }
+            }
+        }
+        return DriftReport.compare(reference: numbers, current: currentNumbers, referenceCategories: categories,
+                                   currentCategories: currentCategories, usePSI: usePSI)
+    }
+
+    /// Drift of a window given by its parts (no acquisition features).
     public func drift(features current: [String: [Double]], outputs currentOutputs: [String: [Double]], labels currentLabels: [String],
                       usePSI: Bool = false) -> DriftReport {
-        DriftReport.compare(reference: features.merging(outputs) { a, _ in a }, current: current.merging(currentOutputs) { a, _ in a },
-                            referenceCategories: labels.isEmpty ? [:] : ["predicted_label": labels],
-                            currentCategories: currentLabels.isEmpty ? [:] : ["predicted_label": currentLabels], usePSI: usePSI)
+        drift(Window(features: current, outputs: currentOutputs, labels: currentLabels), usePSI: usePSI)
     }
 }

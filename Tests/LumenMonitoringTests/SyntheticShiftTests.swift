@@ -115,3 +115,46 @@ struct SyntheticShiftTests {
         mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
     }
 }
+
+@Suite("Acquisition features")
+struct AcquisitionFeatureTests {
+    /// What is kept of a DICOM image's header: acquisition and coarse demographics, no identity.
+    @Test func acquisitionKeepsNoIdentity() {
+        var image = MedicalImage(width: 64, height: 48, depth: 1, channels: 1, pixelType: .int16, data: [UInt8](repeating: 0, count: 64 * 48 * 2), format: .dicom)
+        image.modality = "cr"
+        image.spacing = [0.139, 0.139, 1]
+        image.tags = ["Manufacturer": "Agfa", "KVP": "110", "PatientSex": "f", "PatientAge": "067Y", "PatientName": "Doe^Jane",
+                      "PatientID": "12345", "BitsStored": "12", "StudyDate": "20240101"]
+        let a = InputFeatures.acquisition(of: image)
+        #expect(a == ["acq_modality": "CR", "acq_manufacturer": "Agfa", "acq_kvp": "110", "acq_pixel_spacing": "0.139", "img_format": "dicom",
+                      "img_width": "64", "img_height": "48", "img_bits": "12", "patient_sex": "F", "patient_age_band": "60-79"], "\(a)")
+        image.tags["PatientAge"] = "006M"
+        #expect(InputFeatures.acquisition(of: image)["patient_age_band"] == "0-17")
+        image.tags["PatientAge"] = "abc"
+        #expect(InputFeatures.acquisition(of: image)["patient_age_band"] == nil)
+    }
+
+    /// Another modality or scanner in the traffic is drift; one constant value on both sides is left out.
+    @Test func anotherModalityOrScannerDrifts() {
+        let n = 200
+        var rng = SyntheticShiftTests.Generator(seed: 9)
+        let features = ["intensity_mean": (0..<n).map { _ in rng.normal() }]
+        let reference = ReferenceProfile(model: "m", version: 1, dataset: "d", split: "train", features: features, outputs: [:], labels: [],
+                                         acquisition: ["acq_modality": Array(repeating: "CR", count: n), "img_width": Array(repeating: "512", count: n),
+                                                       "acq_manufacturer": (0..<n).map { $0 % 2 == 0 ? "Agfa" : "GE" }])
+        func window(modality: String, manufacturers: [String]) -> ReferenceProfile.Window {
+            var w = ReferenceProfile.Window()
+            w.features = ["intensity_mean": (0..<100).map { _ in rng.normal() }]
+            w.acquisition = ["acq_modality": Array(repeating: modality, count: 100), "img_width": Array(repeating: "512", count: 100),
+                             "acq_manufacturer": (0..<100).map { manufacturers[$0 % manufacturers.count] }]
+            return w
+        }
+        let same = reference.drift(window(modality: "CR", manufacturers: ["Agfa", "GE"]))
+        #expect(!same.features.contains { $0.feature == "img_width" || $0.feature == "acq_modality" }, "constant on both sides: left out")
+        #expect(same.driftedFeatures.isEmpty, "\(same.driftedFeatures)")
+        let ct = reference.drift(window(modality: "CT", manufacturers: ["Agfa", "GE"]))
+        #expect(ct.driftedFeatures.contains("acq_modality"), "\(ct.features)")
+        let siemens = reference.drift(window(modality: "CR", manufacturers: ["Siemens", "GE"]))
+        #expect(siemens.driftedFeatures == ["acq_manufacturer"], "\(siemens.driftedFeatures)")
+    }
+}

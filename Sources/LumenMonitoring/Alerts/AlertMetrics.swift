@@ -61,7 +61,7 @@ public enum AlertMetrics {
             let classes = profile.outputs.keys.map { String($0.dropFirst(2)) }.sorted()
             let window = ReferenceProfile.window(features: ofVersion.map(\.log.features), outputs: ofVersion.map(\.log.outputs), classes: classes)
             if rule.metric == .driftShare {
-                let report = profile.drift(features: window.features, outputs: window.outputs, labels: window.labels)
+                let report = profile.drift(window)
                 guard !report.features.isEmpty else { return (nil, evidence) }
                 evidence["drifted_features"] = report.driftedFeatures
                 return (Double(report.driftedFeatures.count) / Double(report.features.count), evidence)

@@ -148,10 +148,11 @@ public struct InferenceService: Sendable {
         }
     }
 
-    /// What the log keeps of an input: its SHA-256 and the monitoring features of the preprocessed input
-    /// (`InputFeatures`: intensity mean, spread, percentiles, entropy), never its pixels.
-    public static func describe(bytes: [UInt8]?, plane: Plane, file: String? = nil) -> [String: String] {
-        var out: [String: String] = [:]
+    /// What the log keeps of an input: its SHA-256, the monitoring features of the preprocessed input
+    /// (`InputFeatures`: intensity mean, spread, percentiles, entropy) and of its acquisition (modality,
+    /// manufacturer, kVp, …, sex and age band), never its pixels or anything that identifies a patient.
+    public static func describe(bytes: [UInt8]?, plane: Plane, file: String? = nil, image: MedicalImage? = nil) -> [String: String] {
+        var out: [String: String] = image.map(InputFeatures.acquisition) ?? [:]
         let digest = bytes.map { SHA256.hash(data: $0) } ?? plane.values.withUnsafeBytes { SHA256.hash(data: $0) }
         out["input_sha256"] = digest.map { String(format: "%02x", $0) }.joined()
         for (name, value) in InputFeatures.of(plane) { out[name] = String(format: "%.6g", value) }

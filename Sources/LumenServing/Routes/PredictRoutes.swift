@@ -49,7 +49,7 @@ struct PredictRoutes {
                             throw ServingError.badInput("\(file.name): \(error)")
                         }
                         planes.append(plane)
-                        var description = InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name)
+                        var description = InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name, image: image)
                         if let kept { description["input_artifact"] = kept[i] }
                         described.append(description)
                     }

@@ -45,11 +45,17 @@ public struct SubgroupReport: Codable, Sendable {
             }
         }
         let grouped = Dictionary(grouping: report.predictions) { p in columns.map { value(entries[p.path], $0) } }
+        self.init(classes: report.classes, positive: report.positiveIndex, grouped: grouped, columns: columns, bootstrap: bootstrap, minimum: minimum)
+    }
+
+    /// The metrics of predictions already grouped by their values of `columns` (served traffic by its
+    /// logged acquisition features, `lumen monitor --by`); groups of fewer than `minimum` are left out.
+    public init(classes: [String], positive: Int, grouped: [[String]: [ScoredImage]], columns: [String], bootstrap: Int = 500, minimum: Int = 5) {
         self.columns = columns
         groups = grouped.keys.sorted { $0.joined(separator: "\u{1F}") < $1.joined(separator: "\u{1F}") }.compactMap { key in
             let members = grouped[key]!
             guard members.count >= minimum else { return nil }
-            let r = ClassificationReport(classes: report.classes, predictions: members, bootstrap: bootstrap, positive: report.positiveIndex)
+            let r = ClassificationReport(classes: classes, predictions: members, bootstrap: bootstrap, positive: positive)
             var metrics: [String: Estimate] = [:]
             for name in ["accuracy", "balanced_accuracy", "sensitivity", "specificity", "roc_auc"] {
                 if let e = r.confidenceIntervals[name] { metrics[name] = e }

@@ -24,12 +24,20 @@ public enum ReferenceProfiler {
         }
         let predictor = loaded.predictor
         var features: [String: [Double]] = [:], outputs: [String: [Double]] = [:], labels: [String] = [], embeddings: [[Float]] = []
+        var acquisition: [String: [String]] = [:], seen = 0
         for start in stride(from: 0, to: entries.count, by: 32) {
             let chunk = entries[start..<min(start + 32, entries.count)]
             var planes: [Plane] = []
             for e in chunk {
-                let plane = try predictor.preprocess(try ImageReader.read(try repository.bytes(e.sha256), source: e.path))
-                for (k, v) in InputFeatures.of(plane) { features[k, default: []].append(v) }
+                let image = try ImageReader.read(try repository.bytes(e.sha256), source: e.path)
+                let plane = try predictor.preprocess(image)
+                // Rounded as the server logs them (6 significant digits), so that the same image gives the same value.
+                for (k, v) in InputFeatures.of(plane) { features[k, default: []].append(Double(String(format: "%.6g", v)) ?? v) }
+                let acquired = InputFeatures.acquisition(of: image)
+                for k in Set(acquired.keys).union(acquisition.keys) {
+                    acquisition[k, default: Array(repeating: "", count: seen)].append(acquired[k] ?? "")
+                }
+                seen += 1
                 planes.append(plane)
             }
             let output = try predictor.predict(batch: predictor.batch(planes), embeddings: true)
@@ -43,7 +51,7 @@ public enum ReferenceProfiler {
             progress?(min(start + 32, entries.count), entries.count)
         }
         return ReferenceProfile(model: loaded.version.name, version: loaded.version.version, dataset: version.reference, split: split,
-                                features: features, outputs: outputs, labels: labels, embeddings: .fit(embeddings))
+                                features: features, outputs: outputs, labels: labels, embeddings: .fit(embeddings), acquisition: acquisition)
     }
 
     /// Stores `profile` with its version (JSON in the artifact store, its digest in the `lumen.reference` tag).
