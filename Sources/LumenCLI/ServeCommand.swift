@@ -36,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a request may wait for its model before a 503.") var requestTimeout = 30.0
     @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
     @Option(name: .long, help: "Largest prediction upload in MiB.") var maxUploadMb = 64
-    @Flag(name: .long, help: "Do not log predictions to the store.") var noPredictionLog = false
+    @Flag(name: .long, help: "Do not log predictions to the store (and compute nothing for monitoring: no embeddings, no alerts).") var noPredictionLog = false
     @Flag(name: .long, help: "Keep every uploaded image in the artifact store (DICOM de-identified first, keyed by the store's secret; other images as sent); the prediction log names it.") var keepInputs = false
     @Option(name: .long, help: ArgumentHelp("Write a JSON access log, one line per request, to this file ('-': standard output).", valueName: "path")) var accessLog: String?
     @Option(name: .long, help: ArgumentHelp("Server config file (YAML): 'traffic:' maps a model name to its policy (split, canary, shadow, sticky_header; docs/serving.md); 'alerts:' holds alert rules and channels (docs/monitoring.md).", valueName: "file")) var config: String?
@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             batching.queueCapacity = queueCapacity
             batching.timeout = requestTimeout
             let pool = ComputePool(threads: computeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
-            let modelHost = ModelHost(store: store, artifacts: artifacts, pool: pool, options: batching, metrics: metrics)
+            let modelHost = ModelHost(store: store, artifacts: artifacts, pool: pool, options: batching, metrics: metrics, monitoring: !noPredictionLog)
             // Every model is loaded and warmed up before the port opens: "ready" means ready.
             for reference in references {
                 let started = Date()

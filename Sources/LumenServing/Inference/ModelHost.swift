@@ -57,7 +57,13 @@ public actor ModelHost {
     var policies: [String: TrafficPolicy] = [:]
     var routes: [String: ResolvedRoutes] = [:]
 
-    public init(store: any Store, artifacts: ArtifactStore, pool: ComputePool, options: BatchingOptions = BatchingOptions(), metrics: ServingMetrics? = nil) {
+    /// Whether served versions compute what monitoring logs beyond the answer (the embedding in the
+    /// reference's PCA components); off with `--no-prediction-log`.
+    let monitoring: Bool
+
+    public init(store: any Store, artifacts: ArtifactStore, pool: ComputePool, options: BatchingOptions = BatchingOptions(), metrics: ServingMetrics? = nil,
+                monitoring: Bool = true) {
+        self.monitoring = monitoring
         self.store = store
         self.artifacts = artifacts
         self.pool = pool
@@ -125,7 +131,7 @@ public actor ModelHost {
             gateClassifier = try await instantiate(gateVersion, reference: reference)
         }
         let predictor = try await onOwnThread { try Predictor.load(version, artifacts: artifacts) }
-        let projection = try Self.projection(version, artifacts: artifacts)
+        let projection = monitoring ? try Self.projection(version, artifacts: artifacts) : nil
         let label = (version.name, String(version.version))
         let metrics = self.metrics
         let batcher = pool.batcher(for: predictor, options: options, embeddings: gate?.method == .mahalanobis || projection != nil,
