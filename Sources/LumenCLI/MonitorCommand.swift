@@ -279,7 +279,7 @@ struct MonitorCommand: AsyncParsableCommand {
             let since = Clock.nowMillis() - Int64(try durationSeconds(window, option: "--window") * 1000)
             let bucketMillis = try bucket.map { Int64(try durationSeconds($0, option: "--bucket") * 1000) }
             let columns = by.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            let (version, logs, quality, intervals, subgroups) = try await options.withStore { store in
+            let (version, logs, quality, intervals, subgroups, alerts) = try await options.withStore { store in
                 let version = try await store.modelVersion(ModelReference(parsing: model))
                 let logs = try await store.predictions(modelName: version.name, version: version.version, since: since, limit: 1_000_000)
                 var intervals: [(start: Int64, report: ClassificationReport)] = []
@@ -298,7 +298,8 @@ struct MonitorCommand: AsyncParsableCommand {
                     for (image, f) in zip(s.scored, s.features) { grouped[columns.map { f[$0] ?? "(none)" }, default: []].append(image) }
                     subgroups = SubgroupReport(classes: s.classes, positive: s.positive, grouped: grouped, columns: columns, bootstrap: 500)
                 }
-                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil, intervals, subgroups)
+                let alerts = html == nil ? [] : try await store.alerts(openOnly: false, since: since, limit: 1000).filter { $0.model == version.name }
+                return (version, logs, performance ? try await performanceReport(logs, version: version, store: store) : nil, intervals, subgroups, alerts)
             }
             if performance {
                 if let q = quality {
@@ -342,8 +343,28 @@ struct MonitorCommand: AsyncParsableCommand {
             let report = profile.drift(current, usePSI: psi)
             let embeddingDrift = profile.embeddingDrift(current)
             if let html {
+                var sections = DriftHTML.Sections()
+                sections.alerts = alerts
+                if let e = embeddingDrift, let reference = profile.embeddings { sections.embeddings = (reference.rows, current.embeddings, e) }
+                if let q = quality, !intervals.isEmpty {
+                    let binary = q.classes.count == 2
+                    let name = binary ? "sensitivity" : "accuracy"
+                    func value(_ r: ClassificationReport) -> Double { binary ? r.perClass[r.positiveIndex].recall : r.accuracy }
+                    sections.performance = (name, value(q), intervals.map { start, r in
+                        let e = r.confidenceIntervals[name]
+                        return (ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start) / 1000)), value(r), e?.low ?? .nan, e?.high ?? .nan, r.samples)
+                    })
+                }
+                if let g = subgroups, let q = quality {
+                    let binary = q.classes.count == 2
+                    func e(_ m: Estimate?) -> String { m.map { $0.value.isNaN ? "n/a" : String(format: "%.3f (%.3f–%.3f)", $0.value, $0.low, $0.high) } ?? "-" }
+                    sections.subgroups = (g.columns + ["images", "accuracy"] + (binary ? ["sensitivity", "specificity"] : ["balanced accuracy"]) + ["ROC-AUC"],
+                                          g.groups.map { grp in grp.values + [String(grp.images), e(grp.metrics["accuracy"])] + (binary ? [e(grp.metrics["sensitivity"]), e(grp.metrics["specificity"])] : [e(grp.metrics["balanced_accuracy"])]) + [e(grp.metrics["roc_auc"])] },
+                                          g.gaps.map { "\($0.metric): \($0.low.joined(separator: "/")) below \($0.high.joined(separator: "/")) (intervals do not overlap)" })
+                }
                 let page = DriftHTML.render(report, title: "\(version.name) version \(version.version): the last \(window) against \(profile.dataset) [\(profile.split)]",
-                                            reference: profile.features.merging(profile.outputs) { a, _ in a }, current: current.features.merging(current.outputs) { a, _ in a })
+                                            reference: profile.features.merging(profile.outputs) { a, _ in a }, current: current.features.merging(current.outputs) { a, _ in a },
+                                            sections: sections)
                 do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw CLIError("\(html): \(error.localizedDescription)") }
                 if !json { print("HTML report: \(html)") }
             }

@@ -235,9 +235,11 @@ import Testing
         let mixedEmbeddings = (try JSONSerialization.jsonObject(with: Data(mixedJSON.output.utf8)) as? [String: Any])?["embeddings"] as? [String: Any]
         #expect(mixedEmbeddings?["drifted"] as? Bool == true, "noise images move the embeddings: \(mixedEmbeddings ?? [:])")
         let page = dir.appendingPathComponent("drift.html")
-        #expect(try lumen(["monitor", "phantom@champion", "--window", "1h", "--html", page.path] + ws).status == 0)
+        #expect(try lumen(["monitor", "phantom@champion", "--window", "1h", "--html", page.path, "--performance", "--bucket", "30m", "--by", "img_format"] + ws).status == 0)
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.contains("Dataset drift") && html.components(separatedBy: "<svg").count - 1 >= 6 && html.contains("intensity_std"), "a table and a chart per feature")
+        #expect(html.contains("<h2>Embeddings</h2>") && html.components(separatedBy: "<circle").count - 1 >= 2 * ids.count, "the embedding scatter: reference and window points")
+        #expect(html.contains("<h2>Performance over time</h2>") && html.contains("<h2>Subgroups</h2>") && html.contains("dicom") && html.contains("<h2>Alerts</h2>"), "performance, subgroups and alerts sections")
         #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"), "self-contained")
         let anomalies = try lumen(["monitor", "anomalies", "phantom@champion", "--window", "10m", "--bucket", "30s"] + ws)
         #expect(anomalies.status == 0 && anomalies.output.contains("intervals of 30s"), "\(anomalies.output)")
