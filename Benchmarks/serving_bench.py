@@ -8,10 +8,19 @@ alternate, the first of each pair alternating too). Prints per concurrency throu
 p50/p90/p99 latency, non-2xx answers and socket errors, the ratios Lumen/FastAPI against the targets; each server's
 peak RSS (Lumen: its process; FastAPI: uvicorn's master and workers summed, from /proc while it runs) and the time
 from process start to the first 200 of its readiness route.
+Then (SERVE_BENCH_MONITORING=1, the default) monitoring on against off, the issue's "monitoring never slows serving:
+p99 with monitoring on within 10 % of off": the same `lumen serve` (defaults: every prediction logged with its monitoring
+features and its embedding on the reference profile's PCA) against `lumen serve --no-prediction-log` (no log, no
+embeddings), one fresh server per run, at one concurrency, ROUNDS rounds, which goes first alternating. Prints the
+medians of throughput, p50 and p99, the ratio p99 on/off against <= 1.10, and how many predictions and embeddings the
+"on" servers logged (`lumen monitor report bench@champion --window 24h --json`, before and after each run): unless
+every answer of an "on" server was logged with its embedding (and an "off" one logged none), the comparison is
+reported as meaningless. Appends one JSON line to bench-results/serving-monitoring.jsonl.
 Usage: python serving_bench.py LUMEN_BIN PYTHON   (PYTHON: a venv with torch, torchvision, fastapi, uvicorn,
 python-multipart, pillow, safetensors)
 Environment: SERVE_BENCH_SECONDS (20 per run), SERVE_BENCH_WARMUP (5), SERVE_BENCH_CONCURRENCY (1,16,64),
-SERVE_BENCH_KEEP=1 keeps the temporary folder (workspace, server logs).
+SERVE_BENCH_KEEP=1 keeps the temporary folder (workspace, server logs); SERVE_BENCH_MONITORING (1; 0 skips the
+monitoring on/off phase), SERVE_BENCH_MONITORING_CONCURRENCY (16), SERVE_BENCH_ROUNDS or ROUNDS (3 rounds of on and off).
 """
 import hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
 
@@ -28,6 +37,10 @@ LUA = os.path.join(HERE, "serving_upload.lua")
 THROUGHPUT_TARGET = {1: 1.5, 16: 3.0, 64: 5.0}
 P99_TARGET = {16: 1 / 3}
 RSS_TARGET = 0.2
+MONITORING = os.environ.get("SERVE_BENCH_MONITORING", "1") not in ("0", "", "false", "no")
+MONITORING_CONCURRENCY = int(os.environ.get("SERVE_BENCH_MONITORING_CONCURRENCY", "16"))
+ROUNDS = int(os.environ.get("SERVE_BENCH_ROUNDS", os.environ.get("ROUNDS", "3")))
+MONITORING_P99_TARGET = 1.10  # p99 with monitoring on / off
 
 if not shutil.which("wrk"):
     sys.exit("serving bench: wrk is not installed (apt-get install wrk)")
@@ -162,8 +175,26 @@ def wrk(server, path, png, connections, seconds):
     return r
 
 
+def logged(ws):
+    """(predictions, embeddings) of bench@champion logged in the store in the last 24 h, from `lumen monitor --json`:
+    the largest per-feature count of the window, and the embedding drift's count of logged embeddings."""
+    r = subprocess.run([LUMEN, "monitor", "report", "bench@champion", "--window", "24h", "--json", "--workspace", ws],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        if "no predictions" in r.stdout + r.stderr:
+            return 0, 0
+        raise RuntimeError(f"lumen monitor failed ({r.returncode}): {(r.stdout + r.stderr)[-2000:]}")
+    out = json.loads(r.stdout)
+    return max((f["currentCount"] for f in out["features"]), default=0), (out.get("embeddings") or {}).get("currentCount", 0)
+
+
+def median(values):
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2 if v else float("nan")
+
+
 root = tempfile.mkdtemp(prefix="lumen-serving-bench-")
-servers = []
+servers, monitoring_servers, monitoring = [], [], None
 try:
     # 1. The model: a ResNet-18 trained one short epoch on 16 grey 224×224 PNGs, registered, aliased champion.
     folder = os.path.join(root, "images")
@@ -235,8 +266,60 @@ try:
                 results[s.name][c]["mean_batch"] = images / count if count else None
             print(f"serving bench: {s.name} c={c}: {results[s.name][c]['ok_per_s']:.1f} req/s", file=sys.stderr)
     lumen_loaded = re.search(r"loaded bench .* in ([0-9.]+) s", open(lumen.log).read())
+
+    # 5. Monitoring on against off: a fresh `lumen serve` per run (defaults, or --no-prediction-log), warmed up, then
+    #    wrk at one concurrency; the store's counts before and after each run (the server closed: SIGTERM writes every
+    #    pending log) tell how many predictions and embeddings that server logged.
+    if MONITORING:
+        for s in servers:  # nothing else runs during this phase
+            s.close()
+        c = MONITORING_CONCURRENCY
+        runs = {"on": [], "off": []}
+        after = logged(ws)
+        for r in range(ROUNDS):
+            for mode in (("on", "off") if r % 2 == 0 else ("off", "on")):
+                before = after
+                port = free_port()
+                cmd = [LUMEN, "serve", "--port", str(port), "--model", "bench@champion", "--workspace", ws]
+                s = Server(f"lumen-{mode}", cmd + (["--no-prediction-log"] if mode == "off" else []), f"http://127.0.0.1:{port}",
+                           "/v2/health/ready", os.path.join(root, f"lumen-monitoring-{mode}-{r + 1}.log"))
+                monitoring_servers.append(s)
+                try:
+                    warm = wrk(s, paths["lumen"], png, c, WARMUP) if WARMUP > 0 else {"requests": 0, "non2xx": 0}
+                    settle(s)
+                    run = wrk(s, paths["lumen"], png, c, SECONDS)
+                finally:
+                    s.close()
+                after = logged(ws)
+                run.update(round=r + 1, first=(mode == ("on", "off")[r % 2]), ready_s=s.ready_s, peak_rss_kb=s.peak_rss,
+                           answered=(warm["requests"] - warm["non2xx"]) + (run["requests"] - run["non2xx"]),
+                           logged=after[0] - before[0], embeddings=after[1] - before[1])
+                # wrk counts the answers it read; requests still in flight when it stopped (up to c per wrk run) are
+                # answered and logged by the server all the same.
+                run["verified"] = (run["embeddings"] == run["logged"] and run["answered"] <= run["logged"] <= run["answered"] + 2 * c
+                                   if mode == "on" else run["logged"] == 0 and run["embeddings"] == 0)
+                runs[mode].append(run)
+                print(f"serving bench: monitoring {mode} round {r + 1} c={c}: {run['ok_per_s']:.1f} req/s, p99 {run['p99_us'] / 1e3:.1f} ms, "
+                      f"{run['logged']} logged / {run['embeddings']} embeddings of {run['answered']} answered", file=sys.stderr)
+        summary = {mode: {"ok_per_s": median([x["ok_per_s"] for x in rs]), "p50_us": median([x["p50_us"] for x in rs]),
+                          "p90_us": median([x["p90_us"] for x in rs]), "p99_us": median([x["p99_us"] for x in rs]),
+                          "non2xx": sum(x["non2xx"] for x in rs), "errors": sum(x["errors"] for x in rs),
+                          "requests": sum(x["requests"] for x in rs), "answered": sum(x["answered"] for x in rs),
+                          "logged": sum(x["logged"] for x in rs), "embeddings": sum(x["embeddings"] for x in rs)}
+                   for mode, rs in runs.items()}
+        on, off = summary["on"], summary["off"]
+        # Meaningful only if every answer of an "on" server was logged with its embedding and "off" logged nothing.
+        verified = on["answered"] > 0 and all(x["verified"] for rs in runs.values() for x in rs)
+        p99_ratio = on["p99_us"] / off["p99_us"] if off["p99_us"] else float("inf")
+        monitoring = {"bench": "serving-monitoring", "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "lumen_binary": LUMEN,
+                      "concurrency": c, "rounds": ROUNDS, "seconds": SECONDS, "warmup": WARMUP, "cores": os.cpu_count(),
+                      "on": on, "off": off, "p99_ratio": p99_ratio,
+                      "throughput_ratio": on["ok_per_s"] / off["ok_per_s"] if off["ok_per_s"] else float("inf"),
+                      "p50_ratio": on["p50_us"] / off["p50_us"] if off["p50_us"] else float("inf"),
+                      "target_p99_ratio": MONITORING_P99_TARGET, "met": verified and p99_ratio <= MONITORING_P99_TARGET,
+                      "logging_verified": verified, "runs": runs}
 finally:
-    for s in servers:
+    for s in servers + monitoring_servers:
         s.close()
     logs = {s.name: open(s.log).read() for s in servers}
     if os.environ.get("SERVE_BENCH_KEEP") == "1":
@@ -298,4 +381,35 @@ with open("bench-results/serving.json", "w") as f:
                "agreement": agreement, "results": results,
                "peak_rss_kb": {"lumen": lumen.peak_rss, "fastapi": fastapi.peak_rss},
                "peak_pss_kb": {"lumen": lumen.peak_pss, "fastapi": fastapi.peak_pss},
-               "ready_s": {"lumen": lumen.ready_s, "fastapi": fastapi.ready_s}}, f, indent=1)
+               "ready_s": {"lumen": lumen.ready_s, "fastapi": fastapi.ready_s}, "monitoring": monitoring}, f, indent=1)
+
+if monitoring:
+    m, c = monitoring, monitoring["concurrency"]
+    print(f"\nmonitoring on vs off: lumen serve (defaults: prediction log, monitoring features, PCA embeddings) against "
+          f"--no-prediction-log, c={c}, {m['rounds']} rounds of {SECONDS} s after {WARMUP} s warm-up, one fresh server per run, "
+          f"first alternating; medians")
+    print(f"{'monitoring':<12}{'req/s':>9}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'non-2xx':>9}{'errors':>8}{'answered':>10}{'logged':>8}{'embeddings':>12}")
+    for mode in ("on", "off"):
+        x = m[mode]
+        print(f"{mode:<12}{x['ok_per_s']:>9.1f}{x['p50_us'] / 1e3:>10.1f}{x['p90_us'] / 1e3:>10.1f}{x['p99_us'] / 1e3:>10.1f}"
+              f"{x['non2xx']:>9}{x['errors']:>8}{x['answered']:>10}{x['logged']:>8}{x['embeddings']:>12}")
+    for r in range(m["rounds"]):
+        a, b = m["runs"]["on"][r], m["runs"]["off"][r]
+        print(f"  round {r + 1} ({'on' if a['first'] else 'off'} first): p99 on/off {a['p99_us'] / b['p99_us']:.2f}x, "
+              f"req/s on/off {a['ok_per_s'] / b['ok_per_s']:.2f}x")
+    print("  answered: 2xx answers of warm-up and run; logged / embeddings: predictions and embeddings those servers wrote to "
+          "the store (lumen monitor report --json, before and after each run)")
+    if m["logging_verified"]:
+        check = (f"verified: every answer of the \"on\" servers logged with its embedding ({m['on']['logged']} logged for "
+                 f"{m['on']['answered']} answers read by wrk; the rest were in flight when wrk stopped), none by \"off\"")
+    else:
+        check = (f"NOT VERIFIED: the \"on\" servers logged {m['on']['logged']} predictions and {m['on']['embeddings']} embeddings "
+                 f"for {m['on']['answered']} answers, \"off\" {m['off']['logged']}: the comparison is meaningless (per run: "
+                 + ", ".join(f"{mode} {x['round']}: {x['logged']}/{x['embeddings']}/{x['answered']}" for mode in ("on", "off") for x in m["runs"][mode]) + ")")
+    print(f"{'on / off':<12}throughput {m['throughput_ratio']:.2f}x   p50 {m['p50_ratio']:.2f}x   p99 {m['p99_ratio']:.2f}x   "
+          f"target p99 <= {MONITORING_P99_TARGET:.2f}x {verdict(m['met']) if m['logging_verified'] else 'not judged'}")
+    print(f"  logging: {check}")
+    if m["on"]["non2xx"] or m["on"]["errors"] or m["off"]["non2xx"] or m["off"]["errors"]:
+        print(f"  non-2xx / errors: on {m['on']['non2xx']} / {m['on']['errors']}, off {m['off']['non2xx']} / {m['off']['errors']}")
+    with open(os.path.join("bench-results", "serving-monitoring.jsonl"), "a") as f:
+        f.write(json.dumps(m) + "\n")

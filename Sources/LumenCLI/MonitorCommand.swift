@@ -76,20 +76,44 @@ struct MonitorCommand: AsyncParsableCommand {
         @Flag(help: "Print the report as JSON.") var json = false
 
         static func read(_ path: String) throws -> (numbers: [String: [Double]], categories: [String: [String]], rows: Int) {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the table") }
-            let lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
-            guard let header = lines.first, lines.count > 1 else { throw CLIError("\(path): a header row and at least one row are needed") }
-            var columns = [[String]](repeating: [], count: header.count)
-            for (n, row) in lines.dropFirst().enumerated() {
-                guard row.count == header.count else { throw CLIError("\(path): line \(n + 2) has \(row.count) fields; the header has \(header.count)") }
-                for (i, v) in row.enumerated() { columns[i].append(v) }
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the table") }
+            // Lines and fields split on the bytes (a CSV of numbers and plain labels: no quoted fields), each
+            // field trimmed of spaces; a column all of whose fields parse as numbers is numeric.
+            var header: [String] = []
+            var columns: [[Substring]] = []
+            var lineNumber = 0
+            let text = String(decoding: data, as: UTF8.self)
+            for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+                var line = rawLine
+                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
+                lineNumber += 1
+                let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).map { field -> Substring in
+                    var f = field
+                    while f.first == UInt8(ascii: " ") { f = f.dropFirst() }
+                    while f.last == UInt8(ascii: " ") { f = f.dropLast() }
+                    return Substring(f)
+                }
+                if lineNumber == 1 {
+                    header = fields.map(String.init)
+                    columns = Array(repeating: [], count: header.count)
+                    continue
+                }
+                guard fields.count == header.count else { throw CLIError("\(path): line \(lineNumber) has \(fields.count) fields; the header has \(header.count)") }
+                for (i, v) in fields.enumerated() { columns[i].append(v) }
             }
+            guard !header.isEmpty, lineNumber > 1 else { throw CLIError("\(path): a header row and at least one row are needed") }
             var numbers: [String: [Double]] = [:], categories: [String: [String]] = [:]
             for (name, values) in zip(header, columns) {
-                let parsed = values.compactMap(Double.init)
-                if parsed.count == values.count { numbers[name] = parsed } else { categories[name] = values }
+                var parsed: [Double] = []
+                parsed.reserveCapacity(values.count)
+                for v in values {
+                    guard let d = Double(v) else { break }
+                    parsed.append(d)
+                }
+                if parsed.count == values.count { numbers[name] = parsed } else { categories[name] = values.map(String.init) }
             }
-            return (numbers, categories, lines.count - 1)
+            return (numbers, categories, lineNumber - 1)
         }
 
         func run() throws {

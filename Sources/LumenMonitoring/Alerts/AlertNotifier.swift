@@ -80,7 +80,9 @@ public struct AlertNotifier: Sendable {
                 let password = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] } ?? ""
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-smtp-\(UUID().uuidString)")
                 let escaped = "\(user):\(password)".replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                FileManager.default.createFile(atPath: file.path, contents: Data("user = \"\(escaped)\"\n".utf8), attributes: [.posixPermissions: 0o600])
+                guard FileManager.default.createFile(atPath: file.path, contents: Data("user = \"\(escaped)\"\n".utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw DeliveryError(description: "cannot write the SMTP credentials file in \(file.deletingLastPathComponent().path)")
+                }
                 args += ["--config", file.path]
                 config = file
             }
