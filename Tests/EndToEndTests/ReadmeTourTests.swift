@@ -66,7 +66,7 @@ import Testing
             .write(to: dir.appendingPathComponent("exp.yaml"), atomically: true, encoding: .utf8)
         try "base: exp.yaml\nmethod: grid\nmetric: val_loss\nmode: min\nparameters:\n  trainer.lr: [0.001, 0.01]\n"
             .write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
-        try "traffic:\n  cxr:\n    split:\n      - {model: champion, weight: 9}\n      - {model: \"2\", weight: 1}\n"
+        try "traffic:\n  cxr:\n    split:\n      - {model: champion, weight: 9}\n      - {model: \"2\", weight: 1}\nalerts:\n  rules:\n    - {name: cxr-slow, model: cxr, metric: latency_p99, window: 5m, above: 5}\n"
             .write(to: dir.appendingPathComponent("serve.yaml"), atomically: true, encoding: .utf8)
         // Ground truth for `lumen feedback import reads.csv` (the served predictions' ids are not known here: a header only).
         try "prediction_id,label\n".write(to: dir.appendingPathComponent("reads.csv"), atomically: true, encoding: .utf8)
