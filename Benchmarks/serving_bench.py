@@ -2,7 +2,9 @@
 app (Benchmarks/serving_fastapi.py), PNG upload, driven by the same wrk script (Benchmarks/serving_upload.lua) at
 each concurrency, one server at a time, in the same run.
 
-Trains and registers a ResNet-18 on 16 grey 224×224 PNGs in a temporary workspace, serves that version from both,
+Trains and registers a ResNet-18 on 32 grey 224×224 PNGs (24 in the training split: registration makes the monitoring
+reference profile from them, which needs at least 10, and 21 for all 20 PCA components of the embeddings) in a
+temporary workspace, serves that version from both,
 checks that they answer the same probabilities, warms each up, then runs wrk at every concurrency (the two servers
 alternate, the first of each pair alternating too). Prints per concurrency throughput (2xx answers per second),
 p50/p90/p99 latency, non-2xx answers and socket errors, the ratios Lumen/FastAPI against the targets; each server's
@@ -181,8 +183,8 @@ def logged(ws):
     r = subprocess.run([LUMEN, "monitor", "report", "bench@champion", "--window", "24h", "--json", "--workspace", ws],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        if "no predictions" in r.stdout + r.stderr:
-            return 0, 0
+        if "no predictions" in r.stdout + r.stderr or "no reference profile" in r.stdout + r.stderr:
+            return 0, 0  # nothing logged yet, or nothing to count with (the report then says the comparison is meaningless)
         raise RuntimeError(f"lumen monitor failed ({r.returncode}): {(r.stdout + r.stderr)[-2000:]}")
     out = json.loads(r.stdout)
     return max((f["currentCount"] for f in out["features"]), default=0), (out.get("embeddings") or {}).get("currentCount", 0)
@@ -196,11 +198,12 @@ def median(values):
 root = tempfile.mkdtemp(prefix="lumen-serving-bench-")
 servers, monitoring_servers, monitoring = [], [], None
 try:
-    # 1. The model: a ResNet-18 trained one short epoch on 16 grey 224×224 PNGs, registered, aliased champion.
+    # 1. The model: a ResNet-18 trained one short epoch on 24 of 32 grey 224×224 PNGs, registered (with its monitoring
+    #    reference profile: at least 10 training images, 21 for all 20 PCA components), aliased champion.
     folder = os.path.join(root, "images")
     rng = np.random.default_rng(1)
     yy, xx = np.mgrid[0:224, 0:224]
-    for i in range(16):
+    for i in range(32):
         label = f"class{i % 2}"
         os.makedirs(os.path.join(folder, label), exist_ok=True)
         img = 60 + 80 * np.exp(-((xx - 112) ** 2 + (yy - 112) ** 2) / (2 * 70.0 ** 2)) + rng.normal(0, 12, (224, 224))
@@ -211,11 +214,16 @@ try:
     png_bytes = os.path.getsize(png)
     ws = os.path.join(root, "ws")
     subprocess.run([LUMEN, "init", ws], check=True, capture_output=True)
-    subprocess.run([LUMEN, "data", "import", folder, "--name", "bench", "--split", "0.5,0.5", "--workspace", ws], check=True, capture_output=True)
+    subprocess.run([LUMEN, "data", "import", folder, "--name", "bench", "--split", "0.75,0.25", "--workspace", ws], check=True, capture_output=True)
     config = os.path.join(root, "serve.yaml")
     with open(config, "w") as f:
         f.write("data:\n  dataset: bench\n  image_size: 224\n  positive_class: class1\nmodel:\n  name: resnet18\ntrainer:\n  batch_size: 8\n  epochs: 1\n")
-    subprocess.run([LUMEN, "train", config, "--register", "bench", "--workspace", ws], check=True, capture_output=True)
+    trained = subprocess.run([LUMEN, "train", config, "--register", "bench", "--workspace", ws], check=True, capture_output=True, text=True)
+    reference = re.search(r"^monitoring reference: .*$", trained.stdout, re.M)
+    reference = reference.group(0) if reference else "none: " + (re.findall(r"^warning: no monitoring reference.*$", trained.stderr, re.M) or ["?"])[-1]
+    if not reference.startswith("monitoring reference"):
+        print(f"serving bench: WARNING: registration made no monitoring reference profile ({reference}): `lumen serve` logs no embeddings",
+              file=sys.stderr)
     subprocess.run([LUMEN, "models", "alias", "bench", "champion", "--version", "1", "--workspace", ws], check=True, capture_output=True)
     shown = subprocess.run([LUMEN, "models", "show", "bench/1", "--workspace", ws], check=True, capture_output=True, text=True).stdout
     spec = json.loads(re.search(r"^\s*spec (\{.*\})\s*$", shown, re.M).group(1))
@@ -317,7 +325,7 @@ try:
                       "throughput_ratio": on["ok_per_s"] / off["ok_per_s"] if off["ok_per_s"] else float("inf"),
                       "p50_ratio": on["p50_us"] / off["p50_us"] if off["p50_us"] else float("inf"),
                       "target_p99_ratio": MONITORING_P99_TARGET, "met": verified and p99_ratio <= MONITORING_P99_TARGET,
-                      "logging_verified": verified, "runs": runs}
+                      "logging_verified": verified, "reference": reference, "runs": runs}
 finally:
     for s in servers + monitoring_servers:
         s.close()
@@ -404,8 +412,9 @@ if monitoring:
                  f"{m['on']['answered']} answers read by wrk; the rest were in flight when wrk stopped), none by \"off\"")
     else:
         check = (f"NOT VERIFIED: the \"on\" servers logged {m['on']['logged']} predictions and {m['on']['embeddings']} embeddings "
-                 f"for {m['on']['answered']} answers, \"off\" {m['off']['logged']}: the comparison is meaningless (per run: "
-                 + ", ".join(f"{mode} {x['round']}: {x['logged']}/{x['embeddings']}/{x['answered']}" for mode in ("on", "off") for x in m["runs"][mode]) + ")")
+                 f"for {m['on']['answered']} answers, \"off\" {m['off']['logged']}: the comparison is meaningless (per run logged/embeddings/answered: "
+                 + ", ".join(f"{mode} {x['round']}: {x['logged']}/{x['embeddings']}/{x['answered']}" for mode in ("on", "off") for x in m["runs"][mode]) + ")"
+                 + ("" if m["reference"].startswith("monitoring reference") else f"; registration made no reference profile ({m['reference']})"))
     print(f"{'on / off':<12}throughput {m['throughput_ratio']:.2f}x   p50 {m['p50_ratio']:.2f}x   p99 {m['p99_ratio']:.2f}x   "
           f"target p99 <= {MONITORING_P99_TARGET:.2f}x {verdict(m['met']) if m['logging_verified'] else 'not judged'}")
     print(f"  logging: {check}")

@@ -215,7 +215,7 @@ struct MonitorCommand: AsyncParsableCommand {
     /// Sudden changes in a served model's traffic: request rate, latency, gate refusals, predicted-class mix.
     struct Anomalies: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Sudden changes in a served model's traffic per interval (requests, latency, gate refusals, class shares), by EWMA and CUSUM charts.")
+            abstract: "Sudden changes in a served model's traffic per interval (requests, latency, error rate, gate refusals, class shares), by EWMA and CUSUM charts.")
         @OptionGroup var options: WorkspaceOptions
         @Argument(help: "The model: NAME@ALIAS, NAME/VERSION or NAME.") var model: String
         @Option(help: "How far back: 30m, 12h, 7d.") var window = "24h"
@@ -337,6 +337,7 @@ struct MonitorCommand: AsyncParsableCommand {
                         print("  specificity  \(ci("specificity", q.perClass[q.positiveIndex].specificity))")
                     }
                     print("  ROC-AUC      \(ci("roc_auc", q.rocAUC))")
+                    print("  calibration  ECE \(String(format: "%.3f", q.expectedCalibrationError)) (expected calibration error, 10 confidence bins)")
                     if let bucket, !intervals.isEmpty {
                         // The metric a drop is judged on: sensitivity for a binary model (missed findings), else accuracy.
                         let binary = q.classes.count == 2
@@ -344,11 +345,12 @@ struct MonitorCommand: AsyncParsableCommand {
                         func value(_ r: ClassificationReport) -> Double { binary ? r.perClass[r.positiveIndex].recall : r.accuracy }
                         let overall = value(q)
                         print("per \(bucket) (\(name); DROP: more than \(drop) below the window's \(String(format: "%.3f", overall)) with its interval below it too):")
-                        print(table(["from", "with truth", name, "95 % CI", ""], intervals.map { start, r in
+                        print(table(["from", "with truth", name, "95 % CI", "ECE", ""], intervals.map { start, r in
                             let v = value(r), e = r.confidenceIntervals[name]
                             let dropped = !v.isNaN && v < overall - drop && (e.map { $0.high < overall } ?? false)
                             return [ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start) / 1000)), String(r.samples),
-                                    v.isNaN ? "n/a" : String(format: "%.3f", v), e.map { String(format: "%.3f–%.3f", $0.low, $0.high) } ?? "-", dropped ? "DROP" : ""]
+                                    v.isNaN ? "n/a" : String(format: "%.3f", v), e.map { String(format: "%.3f–%.3f", $0.low, $0.high) } ?? "-",
+                                    String(format: "%.3f", r.expectedCalibrationError), dropped ? "DROP" : ""]
                         }))
                     }
                     if let subgroups { printSubgroups(subgroups, binary: q.classes.count == 2) }

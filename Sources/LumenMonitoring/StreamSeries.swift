@@ -1,7 +1,7 @@
 import Foundation
 
-/// Per-interval series of a prediction log, for anomaly detection: requests, mean latency, gate
-/// refusals and each predicted class's share.
+/// Per-interval series of a prediction log, for anomaly detection: requests, mean latency, error rate,
+/// gate refusals and each predicted class's share.
 public struct StreamSeries: Sendable {
     /// Start of each interval (ms).
     public var starts: [Int64]
@@ -12,16 +12,19 @@ public struct StreamSeries: Sendable {
         let count = max(1, Int((to - from + bucket - 1) / bucket))
         starts = (0..<count).map { from + Int64($0) * bucket }
         var requests = [Double](repeating: 0, count: count), latency = [Double](repeating: 0, count: count), gated = [Double](repeating: 0, count: count)
+        var errors = [Double](repeating: 0, count: count)
         var labels: [String: [Double]] = [:]
         for e in entries where e.time >= from && e.time < to {
             let i = Int((e.time - from) / bucket)
             if e.route == "gated" { gated[i] += 1; continue }
+            if e.route == "error" { errors[i] += 1; continue }
             if e.route == "shadow" { continue }
             requests[i] += 1
             latency[i] += e.latency
             if let label = e.label { labels[label, default: [Double](repeating: 0, count: count)][i] += 1 }
         }
         var out: [String: [Double]] = ["requests": requests, "gate_refusals": gated,
+                                       "error_rate": zip(errors, requests).map { $0 + $1 > 0 ? $0 / ($0 + $1) : 0 },
                                        "latency_ms": zip(latency, requests).map { $1 > 0 ? 1000 * $0 / $1 : 0 }]
         for (label, counts) in labels { out["share_" + label] = zip(counts, requests).map { $1 > 0 ? $0 / $1 : 0 } }
         series = out

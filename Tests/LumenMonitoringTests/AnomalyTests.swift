@@ -55,3 +55,21 @@ struct StreamSeriesTests {
         #expect(alarms["gate_refusals"] == nil, "a steady trickle of refusals is not an anomaly")
     }
 }
+
+@Suite("Error rate in the stream")
+struct ErrorRateStreamTests {
+    /// Failed requests (route `error`) are not predictions: they make the error-rate series, and a burst of them is alarmed.
+    @Test func aBurstOfFailuresIsAnAnomaly() {
+        var entries: [(time: Int64, latency: Double, route: String, label: String?)] = []
+        for minute in 0..<60 {
+            for k in 0..<20 { entries.append((Int64(minute * 60_000 + k * 1000), 0.05, "primary", "normal")) }
+            let failures = minute >= 50 ? 10 : (minute % 7 == 0 ? 1 : 0)
+            for k in 0..<failures { entries.append((Int64(minute * 60_000 + 30_000 + k), 0.01, "error", nil)) }
+        }
+        let stream = StreamSeries(entries: entries, from: 0, to: 3_600_000, bucket: 60_000)
+        #expect(stream.series["requests"]!.allSatisfy { $0 == 20 }, "failures are not counted as requests")
+        #expect(abs(stream.series["error_rate"]![55] - 10.0 / 30) < 1e-12 && stream.series["error_rate"]![1] == 0)
+        let alarms = stream.alarms()["error_rate"] ?? []
+        #expect(alarms.contains { $0.index >= 50 && $0.direction == "up" } && !alarms.contains { $0.index < 50 }, "\(alarms)")
+    }
+}

@@ -13,11 +13,12 @@ public enum AlertMetrics {
         let logs = try await store.predictions(modelName: model, version: nil, since: since, limit: 1_000_000).filter { $0.time <= now }
         var evidence: [String: Any] = ["metric": rule.metric.description, "window_seconds": rule.window, "from": since, "to": now]
         var answered: [(log: PredictionLog, outputs: [String: Any])] = []
-        var gated = 0
+        var gated = 0, failed = 0
         for log in logs {
             let out = (try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any]) ?? [:]
             switch out["route"] as? String {
             case "gated": gated += 1
+            case "error": failed += 1
             case "shadow": continue
             default: answered.append((log, out))
             }
@@ -37,6 +38,10 @@ public enum AlertMetrics {
             if rule.metric == .latencyMean { return (latencies.reduce(0, +) / Double(latencies.count), evidence) }
             // The nearest-rank 99th percentile.
             return (latencies[min(latencies.count - 1, Int((0.99 * Double(latencies.count)).rounded(.up)) - 1)], evidence)
+        case .errorRate:
+            evidence["errors"] = failed
+            guard enough(answered.count + failed) else { return (nil, evidence) }
+            return (Double(failed) / Double(answered.count + failed), evidence)
         case .gateRate:
             evidence["gated"] = gated
             guard enough(answered.count + gated) else { return (nil, evidence) }

@@ -8,6 +8,8 @@ public enum AlertMetric: Sendable, Equatable, CustomStringConvertible {
     case latencyP99, latencyMean
     /// Share of requests the input gate refused.
     case gateRate
+    /// Share of prediction requests that failed (bad input, full queue, timeout).
+    case errorRate
     /// Share of answered predictions whose top label is this class.
     case classShare(String)
     /// Share of the monitoring features (inputs and outputs) that drift against the reference profile.
@@ -17,7 +19,7 @@ public enum AlertMetric: Sendable, Equatable, CustomStringConvertible {
     /// Accuracy, and sensitivity of the positive class (binary models), on the predictions with ground truth.
     case accuracy, sensitivity
 
-    public static let names = ["requests", "latency_p99", "latency_mean", "gate_rate", "class_share:LABEL", "drift_share", "embedding_auc", "accuracy", "sensitivity"]
+    public static let names = ["requests", "latency_p99", "latency_mean", "gate_rate", "error_rate", "class_share:LABEL", "drift_share", "embedding_auc", "accuracy", "sensitivity"]
 
     public init?(_ text: String) {
         switch text {
@@ -25,6 +27,7 @@ public enum AlertMetric: Sendable, Equatable, CustomStringConvertible {
         case "latency_p99": self = .latencyP99
         case "latency_mean": self = .latencyMean
         case "gate_rate": self = .gateRate
+        case "error_rate": self = .errorRate
         case "drift_share": self = .driftShare
         case "embedding_auc": self = .embeddingAUC
         case "accuracy": self = .accuracy
@@ -41,6 +44,7 @@ public enum AlertMetric: Sendable, Equatable, CustomStringConvertible {
         case .latencyP99: "latency_p99"
         case .latencyMean: "latency_mean"
         case .gateRate: "gate_rate"
+        case .errorRate: "error_rate"
         case .classShare(let label): "class_share:" + label
         case .driftShare: "drift_share"
         case .embeddingAUC: "embedding_auc"

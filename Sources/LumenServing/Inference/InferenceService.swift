@@ -97,11 +97,19 @@ public struct InferenceService: Sendable {
             case .timedOut: metrics?.recordRejection(model: name, reason: "timeout")
             default: break
             }
+            if case .gated = error {} else { await logFailure(name, model, status: Int(error.status.code), started: started) }
             throw error
         } catch {
             metrics?.recordPrediction(model: name, version: label, status: 400, seconds: monotonicSeconds() - started)
+            await logFailure(name, model, status: 400, started: started)
             throw ServingError.badInput("\(error)")
         }
+    }
+
+    /// A failed request in the log (route `error`, its status), for the error rate of anomaly detection and alerts.
+    func logFailure(_ name: String, _ model: ServedModel, status: Int, started: Double) async {
+        await logger?.log(PredictionLog(modelName: name, modelVersion: model.version.version, features: "{}",
+                                        outputs: Self.json(["route": "error", "status": status] as [String: Any]), latency: monotonicSeconds() - started))
     }
 
     /// Throws a 422 when the gate refused any image, after logging the refusal (no outputs, the reason).

@@ -32,7 +32,8 @@ public struct LogComparison: Sendable {
 
     public init(_ logs: [PredictionLog]) {
         struct Parsed { var version: Int64; var latency: Double; var probabilities: [Double]; var labels: [Int]; var route: String; var input: String? }
-        let parsed: [Parsed] = logs.map { log in
+        // Failed requests are logged for the error rate (route `error`); they are not predictions.
+        let parsed: [Parsed] = logs.filter { !$0.outputs.contains(#""route":"error""#) }.map { log in
             let outputs = (try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any]) ?? [:]
             let features = (try? JSONSerialization.jsonObject(with: Data(log.features.utf8)) as? [String: Any]) ?? [:]
             return Parsed(version: log.modelVersion, latency: log.latency,
