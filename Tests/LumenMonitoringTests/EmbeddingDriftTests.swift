@@ -47,10 +47,15 @@ struct EmbeddingDriftTests {
     /// The four methods on the same distribution say no drift; on a shifted one, drift. (Evidently's
     /// share-of-components rule, a normed Wasserstein distance of 0.1 per component, fires on sampling
     /// noise alone below about a thousand rows a side: 5 of 8 components at 300 against 200 rows.)
-    @Test func shiftedEmbeddingsDriftAndUnchangedOnesDoNot() throws {
+    @Test func shiftedEmbeddingsDriftAndUnchangedOnesDoNot() async throws {
         let reference = embeddingRows(1500, dimension: 8, seed: 1)
-        let same = try #require(EmbeddingDrift.compare(reference: reference, current: embeddingRows(1500, dimension: 8, seed: 2), permutations: 50))
-        let shifted = try #require(EmbeddingDrift.compare(reference: reference, current: embeddingRows(1500, dimension: 8, shift: 0.6, seed: 3), permutations: 50))
+        // Seconds of CPU in a debug build: on a thread of its own (see `offPool`).
+        let (sameResult, shiftedResult) = await offPool {
+            (EmbeddingDrift.compare(reference: reference, current: embeddingRows(1500, dimension: 8, seed: 2), permutations: 50),
+             EmbeddingDrift.compare(reference: reference, current: embeddingRows(1500, dimension: 8, shift: 0.6, seed: 3), permutations: 50))
+        }
+        let same = try #require(sameResult)
+        let shifted = try #require(shiftedResult)
         let byName = { (e: EmbeddingDrift) in Dictionary(uniqueKeysWithValues: e.methods.map { ($0.method, $0) }) }
         #expect(!same.drifted && byName(same).values.allSatisfy { !$0.drifted }, "\(same.methods.map { "\($0.method) \($0.statistic) \($0.drifted)" })")
         #expect(shifted.drifted && byName(shifted).values.filter { $0.method != "ratio" }.allSatisfy { $0.drifted }, "\(shifted.methods)")
