@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "LumenData", targets: ["LumenData"]),
         .library(name: "LumenInference", targets: ["LumenInference"]),
         .library(name: "LumenMonitoring", targets: ["LumenMonitoring"]),
+        .library(name: "LumenPipelines", targets: ["LumenPipelines"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -115,6 +116,8 @@ let package = Package(
         ),
         // Drift statistics, reference profiles, alerts: what the server and the CLI both use to watch a model.
         .target(name: "LumenMonitoring", dependencies: ["LumenInference", "LumenStore", "LumenWorkspace"]),
+        // Pipeline files, their runner (cache, records, resume) and exports to other engines.
+        .target(name: "LumenPipelines", dependencies: ["LumenStore", "LumenWorkspace", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "LumenCLI",
             dependencies: [
@@ -122,6 +125,7 @@ let package = Package(
                 "LumenStore",
                 "LumenServing",
                 "LumenMonitoring",
+                "LumenPipelines",
                 "LumenImaging",
                 "LumenData",
                 "LumenTraining",
@@ -146,6 +150,7 @@ let package = Package(
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
         .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring", "LumenStore", "LumenWorkspace", "LumenInference", "LumenImaging"]),
+        .testTarget(name: "LumenPipelinesTests", dependencies: ["LumenPipelines", "LumenStore", "LumenWorkspace"]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",

@@ -300,3 +300,69 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         self.deliveries = deliveries
     }
 }
+
+/// One run of a pipeline file.
+public struct PipelineRunRecord: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable { case running, succeeded, failed }
+    public var id: String
+    public var pipeline: String
+    /// The pipeline file's path when it ran, and the SHA-256 of its text in the artifact store.
+    public var path: String
+    public var sourceSHA256: String
+    /// The parameters it ran with (JSON object).
+    public var params: String
+    public var status: Status
+    public var started: Int64
+    public var finished: Int64?
+    public var message: String
+
+    public init(id: String = UUID().uuidString.lowercased(), pipeline: String, path: String, sourceSHA256: String, params: String,
+                status: Status = .running, started: Int64 = Clock.nowMillis(), finished: Int64? = nil, message: String = "") {
+        self.id = id
+        self.pipeline = pipeline
+        self.path = path
+        self.sourceSHA256 = sourceSHA256
+        self.params = params
+        self.status = status
+        self.started = started
+        self.finished = finished
+        self.message = message
+    }
+}
+
+/// One step of a pipeline run.
+public struct PipelineStepRecord: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable { case running, succeeded, failed, cached, skipped }
+    public var runID: String
+    public var step: String
+    public var status: Status
+    public var attempts: Int
+    public var started: Int64?
+    public var finished: Int64?
+    /// SHA-256 of the step's definition and its inputs' contents: equal keys mean the same work.
+    public var cacheKey: String
+    /// The run whose result a cached step reused.
+    public var cachedFrom: String?
+    public var exitCode: Int?
+    /// The step's output (stdout and stderr) in the artifact store.
+    public var logSHA256: String?
+    /// JSON: each output reference → what it was (file SHA-256, dataset version, model version).
+    public var outputs: String
+    public var message: String
+
+    public init(runID: String, step: String, status: Status, attempts: Int = 0, started: Int64? = nil, finished: Int64? = nil, cacheKey: String,
+                cachedFrom: String? = nil, exitCode: Int? = nil, logSHA256: String? = nil, outputs: String = "{}", message: String = "") {
+        self.runID = runID
+        self.step = step
+        self.status = status
+        self.attempts = attempts
+        self.started = started
+        self.finished = finished
+        self.cacheKey = cacheKey
+        self.cachedFrom = cachedFrom
+        self.exitCode = exitCode
+        self.logSHA256 = logSHA256
+        self.outputs = outputs
+        self.message = message
+    }
+}

@@ -119,6 +119,20 @@ public protocol Store: Sendable {
     /// Alerts, newest first: the open ones only, or all since a time (ms).
     func alerts(openOnly: Bool, since: Int64, limit: Int) async throws -> [AlertRecord]
 
+    // Pipelines
+    func createPipelineRun(_ run: PipelineRunRecord) async throws
+    func finishPipelineRun(id: String, status: PipelineRunRecord.Status, message: String) async throws
+    /// Marks a run running again (resume).
+    func reopenPipelineRun(id: String) async throws
+    func pipelineRun(id: String) async throws -> PipelineRunRecord
+    /// Runs, newest first (of one pipeline, or all).
+    func pipelineRuns(pipeline: String?, limit: Int) async throws -> [PipelineRunRecord]
+    /// Creates or replaces a step's record.
+    func recordPipelineStep(_ step: PipelineStepRecord) async throws
+    func pipelineSteps(runID: String) async throws -> [PipelineStepRecord]
+    /// The newest succeeded (or cached) step with this cache key, in any run.
+    func cachedPipelineStep(cacheKey: String) async throws -> PipelineStepRecord?
+
     // Dataset index
     /// Records a dataset version (idempotent: versions are immutable; the same id again is a no-op).
     func recordDatasetVersion(_ record: DatasetRecord) async throws

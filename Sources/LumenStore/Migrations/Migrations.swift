@@ -132,6 +132,22 @@ enum Migrations {
                 """,
                 "CREATE INDEX alerts_started ON alerts (started)",
             ]),
+            (12, [
+                // Pipeline runs and their steps: the pipeline file's text is in the artifact store (by SHA-256),
+                // so that a run can be resumed and shown as it ran.
+                """
+                CREATE TABLE pipeline_runs (id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, path TEXT NOT NULL, source_sha256 TEXT NOT NULL,
+                  params TEXT NOT NULL, status TEXT NOT NULL, started BIGINT NOT NULL, finished BIGINT, message TEXT NOT NULL DEFAULT '')
+                """,
+                "CREATE INDEX pipeline_runs_started ON pipeline_runs (started)",
+                """
+                CREATE TABLE pipeline_steps (run_id TEXT NOT NULL REFERENCES pipeline_runs(id), step TEXT NOT NULL, status TEXT NOT NULL,
+                  attempts BIGINT NOT NULL, started BIGINT, finished BIGINT, cache_key TEXT NOT NULL, cached_from TEXT,
+                  exit_code BIGINT, log_sha256 TEXT, outputs TEXT NOT NULL DEFAULT '{}', message TEXT NOT NULL DEFAULT '',
+                  PRIMARY KEY (run_id, step))
+                """,
+                "CREATE INDEX pipeline_steps_cache ON pipeline_steps (cache_key, status)",
+            ]),
         ]
     }
 

@@ -1,0 +1,141 @@
+import Foundation
+import LumenPipelines
+import LumenStore
+import LumenWorkspace
+import Testing
+
+@Suite("Pipeline files")
+struct PipelineFileTests {
+    func error(_ yaml: String) -> String {
+        do { _ = try PipelineFile.parse(yaml, path: "p.yaml"); return "" } catch { return "\(error)" }
+    }
+
+    /// Steps come after what they need; file order among equals.
+    @Test func orderFollowsTheDependencies() throws {
+        let file = try PipelineFile.parse("""
+            name: loop
+            steps:
+              report: {shell: echo report, needs: [evaluate]}
+              fetch: {shell: echo fetch}
+              train: {lumen: train exp.yaml, needs: [fetch]}
+              evaluate: {lumen: "evaluate cxr@latest --data 'chest xray'", needs: [train, fetch]}
+            """, path: "p.yaml")
+        #expect(try file.order().map(\.name) == ["fetch", "train", "evaluate", "report"])
+        #expect(file.steps.first { $0.name == "evaluate" }?.command == .lumen(["evaluate", "cxr@latest", "--data", "chest xray"]))
+        #expect(file.upstream(of: "report") == ["evaluate", "train", "fetch"])
+    }
+
+    /// Each mistake is named with its line.
+    @Test func mistakesAreNamedWithTheirLine() {
+        #expect(error("name: x\nsteps:\n  a: {shell: echo}\n  b: {shell: echo, needs: [c]}\n") == "p.yaml:4: step 'b' needs 'c', which is not a step (steps: a, b)")
+        #expect(error("name: x\nsteps:\n  a: {shell: echo, needs: [b]}\n  b: {shell: echo, needs: [a]}\n").contains("the steps form a cycle: a → b → a"))
+        #expect(error("name: x\nsteps:\n  a:\n    shell: echo\n    retires: 2\n") == "p.yaml:5: step 'a': unknown key 'retires' (keys: lumen, shell, needs, inputs, outputs, retries, retry_delay, timeout)")
+        #expect(error("name: x\nstep:\n  a: {shell: echo}\n") == "p.yaml:2: unknown key 'step' (keys: name, params, steps)")
+        #expect(error("steps:\n  a: {shell: 'echo {{who}}'}\n") == "p.yaml:2: step 'a' uses {{who}}, which is not in params")
+        #expect(error("steps:\n  a: {needs: []}\n") == "p.yaml:2: step 'a': needs 'lumen: COMMAND' or 'shell: COMMAND'")
+        #expect(error("steps:\n  a: {shell: echo, lumen: train}\n").contains("either 'lumen' or 'shell', not both"))
+        #expect(error("steps:\n  a: {shell: echo, inputs: [data.csv]}\n").contains("'data.csv' is not file:PATH, dataset:NAME[:VERSION] or model:NAME@ALIAS"))
+        #expect(error("steps:\n  a: {shell: echo, timeout: soon}\n").hasPrefix("p.yaml:2: step 'a'.timeout"))
+        #expect(error("steps: [a, b]\n").contains("steps: a mapping of step names"))
+        #expect(error("a: [").contains("not YAML"))
+    }
+
+    /// Parameters: defaults, overrides, unknown overrides refused; a file input must exist or come from an upstream step.
+    @Test func parametersAndInputs() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-pipe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("p.yaml").path
+        let file = try PipelineFile.parse("""
+            params: {epochs: 3, data: cxr}
+            steps:
+              make: {shell: "echo {{epochs}} > made.txt", outputs: [file:made.txt]}
+              use: {shell: cat made.txt, inputs: ["file:made.txt", "dataset:{{data}}"], needs: [make]}
+              raw: {shell: cat given.txt, inputs: [file:given.txt]}
+            """, path: path)
+        #expect(throws: PipelineError.self) { try file.resolved() }   // given.txt is missing and no step makes it
+        try "x".write(to: dir.appendingPathComponent("given.txt"), atomically: true, encoding: .utf8)
+        let resolved = try file.resolved(["epochs": "7"])
+        #expect(resolved.steps[0].command == .shell("echo 7 > made.txt") && resolved.steps[1].inputs.last == .dataset("cxr"))
+        #expect(throws: PipelineError.self) { try file.resolved(["epoch": "7"]) }
+    }
+}
+
+@Suite("Pipeline runs")
+struct PipelineRunTests {
+    /// A workspace, its store and a runner whose live view is collected.
+    func setUp() async throws -> (URL, SQLStore, PipelineRunner, Locked<[String]>) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-pipe-\(UUID().uuidString)")
+        let ws = try Workspace.create(at: dir)
+        let store = try await SQLStore.sqlite(path: dir.appendingPathComponent(".lumen/test.db").path)
+        let lines = Locked<[String]>([])
+        let runner = PipelineRunner(store: store, workspace: ws, lumen: URL(fileURLWithPath: "/bin/false")) { line in lines.withLock { $0.append(line) } }
+        return (dir, store, runner, lines)
+    }
+
+    func count(_ dir: URL, _ name: String) -> Int {
+        ((try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    /// A second run with nothing changed runs nothing; a changed input reruns its step and those after it;
+    /// --force reruns all; a deleted output is restored from the artifact store on a cache hit.
+    @Test func unchangedStepsAreCachedAndChangedOnesRerun() async throws {
+        let (dir, store, runner, _) = try await setUp()
+        defer { Task { try? await store.close() } }
+        try "1\n2\n".write(to: dir.appendingPathComponent("input.txt"), atomically: true, encoding: .utf8)
+        let yaml = """
+            name: cache
+            steps:
+              double: {shell: "echo run >> double.runs; awk '{print 2*$1}' input.txt > doubled.txt", inputs: [file:input.txt], outputs: [file:doubled.txt]}
+              total: {shell: "echo run >> total.runs; awk '{s+=$1} END {print s}' doubled.txt > total.txt", inputs: [file:doubled.txt], outputs: [file:total.txt], needs: [double]}
+              other: {shell: "echo run >> other.runs"}
+            """
+        let path = dir.appendingPathComponent("cache.yaml").path
+        let file = try PipelineFile.parse(yaml, path: path)
+        let first = try await runner.run(file, source: yaml)
+        #expect(first.status == .succeeded && count(dir, "double.runs") == 1 && count(dir, "total.runs") == 1)
+        #expect(try String(contentsOf: dir.appendingPathComponent("total.txt"), encoding: .utf8) == "6\n")
+        let second = try await runner.run(file, source: yaml)
+        #expect(second.status == .succeeded && count(dir, "double.runs") == 1 && count(dir, "total.runs") == 1 && count(dir, "other.runs") == 1)
+        let steps = try await store.pipelineSteps(runID: second.id)
+        #expect(steps.allSatisfy { $0.status == .cached && $0.cachedFrom == first.id }, "\(steps.map { ($0.step, $0.status) })")
+        // A changed input: both steps that depend on it rerun; the unrelated one does not.
+        try "1\n2\n3\n".write(to: dir.appendingPathComponent("input.txt"), atomically: true, encoding: .utf8)
+        _ = try await runner.run(file, source: yaml)
+        #expect(count(dir, "double.runs") == 2 && count(dir, "total.runs") == 2 && count(dir, "other.runs") == 1)
+        #expect(try String(contentsOf: dir.appendingPathComponent("total.txt"), encoding: .utf8) == "12\n")
+        // A deleted output comes back from the artifact store; nothing reruns.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("total.txt"))
+        _ = try await runner.run(file, source: yaml)
+        #expect(try String(contentsOf: dir.appendingPathComponent("total.txt"), encoding: .utf8) == "12\n" && count(dir, "total.runs") == 2)
+        _ = try await runner.run(file, source: yaml, force: true)
+        #expect(count(dir, "double.runs") == 3 && count(dir, "total.runs") == 3 && count(dir, "other.runs") == 2)
+        #expect(try await store.pipelineRuns(pipeline: "cache", limit: 10).count == 5)
+    }
+
+    /// A step that fails twice then succeeds with 2 retries; a step past its timeout fails and the steps after it are not run.
+    @Test func retriesWithBackOffAndTimeouts() async throws {
+        let (dir, store, runner, lines) = try await setUp()
+        defer { Task { try? await store.close() } }
+        let yaml = """
+            name: flaky
+            steps:
+              flaky: {shell: "echo x >> tries; test $(wc -l < tries) -ge 3", retries: 2, retry_delay: 0.2}
+              slow: {shell: "sleep 20", timeout: 1s, needs: [flaky]}
+              after: {shell: "echo after > after.txt", needs: [slow]}
+            """
+        let file = try PipelineFile.parse(yaml, path: dir.appendingPathComponent("flaky.yaml").path)
+        let began = Date()
+        let run = try await runner.run(file, source: yaml)
+        let took = Date().timeIntervalSince(began)
+        #expect(run.status == .failed && run.message.contains("slow") && run.message.contains("timed out"), "\(run)")
+        let steps = Dictionary(uniqueKeysWithValues: try await store.pipelineSteps(runID: run.id).map { ($0.step, $0) })
+        #expect(steps["flaky"]?.status == .succeeded && steps["flaky"]?.attempts == 3)
+        #expect(steps["slow"]?.status == .failed && steps["slow"]?.message == "timed out after 1.0 s")
+        #expect(steps["after"]?.status == .skipped && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("after.txt").path))
+        #expect(took > 0.2 + 0.4 + 1 && took < 15, "back-off 0.2 s then 0.4 s, a 1 s timeout, not the 20 s sleep: \(took)")
+        #expect(lines.withLock { $0 }.contains { $0.contains("retrying in 0.4 s") })
+        // The log of every attempt is kept.
+        let log = try String(contentsOf: ArtifactStore(root: runner.workspace.artifactRoot).url(for: steps["flaky"]!.logSHA256!), encoding: .utf8)
+        #expect(log.contains("── attempt 3 ──"))
+    }
+}
