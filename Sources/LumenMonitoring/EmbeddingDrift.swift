@@ -1,4 +1,5 @@
 import Foundation
+import LumenInference
 
 /// Drift of a window's embeddings (rows of PCA components) against the reference's, by Evidently's four
 /// embedding methods with its defaults (`evidently.legacy.metrics.data_drift.embedding_drift_methods`):
@@ -125,21 +126,10 @@ public struct EmbeddingDrift: Codable, Sendable, Equatable {
         return x
     }
 
-    /// The area under the ROC curve (ties count half), as scikit-learn's `roc_auc_score`.
+    /// The area under the ROC curve (ties count half), as scikit-learn's `roc_auc_score`; 0.5 when one class is missing.
     public static func rocAUC(scores: [Double], labels: [Bool]) -> Double {
-        let order = scores.indices.sorted { scores[$0] < scores[$1] }
-        var ranks = [Double](repeating: 0, count: scores.count)
-        var i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
-            for t in i...j { ranks[order[t]] = Double(i + j) / 2 + 1 }
-            i = j + 1
-        }
-        let positives = Double(labels.filter { $0 }.count), negatives = Double(labels.count) - positives
-        guard positives > 0, negatives > 0 else { return 0.5 }
-        let rankSum = zip(ranks, labels).reduce(0.0) { $0 + ($1.1 ? $1.0 : 0) }
-        return (rankSum - positives * (positives + 1) / 2) / (positives * negatives)
+        let auc = RankStatistics.rocAUC(scores: scores, positive: labels)
+        return auc.isNaN ? 0.5 : auc
     }
 
     // MARK: Components, MMD, distance
