@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import LumenData
 import LumenImaging
 import LumenInference
 import LumenServing
+import LumenStore
 import LumenTraining
 
 /// `lumen predict NAME@ALIAS FILE…`: a registered model's answer for image files, the same answer
@@ -19,12 +21,24 @@ struct PredictCommand: AsyncParsableCommand {
     @Flag(help: "Print the server's JSON answer.") var json = false
     @Flag(help: "Add a Grad-CAM heat map (PNG, base64 in the JSON) per file (classifiers).") var gradcam = false
     @Flag(help: "Predict even what the version's input gate refuses (the verdicts are still shown).") var noGate = false
+    @Option(help: ArgumentHelp("Batch inference: predict every image of one FOLDER or DATASET[:VERSION] into this file (.csv or .jsonl); an existing file is resumed (its images skipped).", valueName: "file")) var out: String?
+    @Option(help: "With --out and a dataset: only this split.") var split: String?
+    @Option(help: "With --out: images per network batch.") var batchSize = 32
+    @Option(help: "With --out: threads reading and preprocessing images (default: every core).") var threads: Int?
+    @Flag(help: "With --out: do not log the predictions to the store for monitoring.") var noLog = false
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one image file") }
+        if out != nil {
+            guard files.count == 1 else { throw ValidationError("--out predicts one FOLDER or DATASET[:VERSION]; give exactly one") }
+            guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be 1…4096") }
+            guard threads.map({ (1...256).contains($0) }) ?? true else { throw ValidationError("--threads must be 1…256") }
+            guard !gradcam else { throw ValidationError("--gradcam explains single files, not --out batches") }
+        }
     }
 
     func run() async throws {
+        if let out { return try await batch(out) }
         let started = Date()
         let ws = try workspace.open()
         let loaded = try await workspace.withStore { store in try await ModelLoader.load(model, store: store, workspace: ws) }
@@ -101,5 +115,57 @@ struct PredictCommand: AsyncParsableCommand {
         }
         print(table(["file", spec.task == .classification ? "label" : (spec.task == .multiLabel ? "findings" : "classes present"),
                      spec.task == .classification ? "probability" : "", spec.task == .segmentation ? "pixels" : "probabilities"], rows))
+    }
+
+    /// `--out`: every image of a folder or a dataset version into a CSV or JSON Lines file.
+    func batch(_ out: String) async throws {
+        let started = Date()
+        let url = URL(fileURLWithPath: out)
+        let format: BatchInference.Format
+        switch url.pathExtension.lowercased() {
+        case "csv": format = .csv
+        case "jsonl", "ndjson": format = .jsonl
+        case "parquet":
+            throw CLIError("\(out): Parquet needs a Parquet library, and none is available to Lumen here; write .csv or .jsonl (pandas.read_csv / read_json(lines=True) then to_parquet converts)")
+        default: throw CLIError("\(out): the results file must end in .csv or .jsonl")
+        }
+        let ws = try workspace.open()
+        let source = files[0]
+        var isDirectory: ObjCBool = false
+        let loaded = try await workspace.withStore { store in try await ModelLoader.load(model, store: store, workspace: ws) }
+        let inputs: [BatchInference.Input]
+        if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue {
+            inputs = try BatchInference.inputs(folder: URL(fileURLWithPath: source))
+        } else {
+            let repository = DatasetRepository(workspace: ws)
+            let version: DatasetVersion
+            do { version = try repository.resolve(source) } catch {
+                throw CLIError("\(source) is neither a folder nor a dataset: \(error)")
+            }
+            inputs = BatchInference.inputs(dataset: version, repository: repository, split: split)
+        }
+        guard !inputs.isEmpty else { throw CLIError("\(source): no image to predict\(split.map { " in split '\($0)'" } ?? "")") }
+        var engine = BatchInference(loaded: loaded)
+        engine.batchSize = batchSize
+        if let threads { engine.threads = threads }
+        let bar = ProgressBar("predicting")
+        let name = loaded.version.name, versionNumber = loaded.version.version
+        let result = try await workspace.withStore { store in
+            try await engine.run(inputs, output: url, format: format, log: noLog ? nil : { results in
+                try await store.logPredictions(results.map { r in
+                    PredictionLog(modelName: name, modelVersion: versionNumber,
+                                  features: String(decoding: PredictionAnswer.json(r.features), as: UTF8.self),
+                                  outputs: String(decoding: PredictionAnswer.json(["probabilities": r.prediction!.probabilities, "labels": r.prediction!.labels, "route": "batch"] as [String: Any]), as: UTF8.self),
+                                  latency: 0, id: r.id)
+                })
+            }, progress: { bar.update($0, $1) })
+        }
+        let took = Date().timeIntervalSince(started)
+        var summary = "\(name) version \(versionNumber): \(result.predicted) images predicted into \(out) in \(String(format: "%.1f", took)) s"
+        summary += " (\(String(format: "%.1f", Double(result.predicted) / max(took, 1e-9))) img/s)"
+        if result.skipped > 0 { summary += "; \(result.skipped) already there (resumed)" }
+        if result.failed > 0 { summary += "; \(result.failed) could not be read (their error column says why)" }
+        if !noLog { summary += "; logged for monitoring (route batch)" }
+        print(summary)
     }
 }

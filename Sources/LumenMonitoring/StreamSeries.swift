@@ -18,7 +18,7 @@ public struct StreamSeries: Sendable {
             let i = Int((e.time - from) / bucket)
             if e.route == "gated" { gated[i] += 1; continue }
             if e.route == "error" { errors[i] += 1; continue }
-            if e.route == "shadow" { continue }
+            if e.route == "shadow" || e.route == "batch" { continue }
             requests[i] += 1
             latency[i] += e.latency
             if let label = e.label { labels[label, default: [Double](repeating: 0, count: count)][i] += 1 }

@@ -69,3 +69,57 @@ import Testing
         #expect(bad.status != 0 && bad.output.contains("bad.yaml:2: step 'a' needs 'b', which is not a step"), "\(bad.output)")
     }
 }
+
+@Suite struct BatchPredictCLITests {
+    /// `lumen predict NAME FOLDER --out results.csv`: one row per image with the same probabilities as
+    /// `lumen predict NAME FILE --json`; an unreadable file gets its error, not a crash; a second run resumes
+    /// (nothing predicted twice); a dataset split and JSON Lines work; the predictions are logged (route batch).
+    @Test func aFolderAndADatasetIntoCSVAndJSONLines() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ws = ["--workspace", dir.path]
+        #expect(try lumen(["init", dir.path]).status == 0)
+        #expect(try lumen(["data", "synth", "ct", dir.appendingPathComponent("ct").path, "--patients", "4", "--slices", "3", "--size", "32"]).status == 0)
+        #expect(try lumen(["data", "import", dir.appendingPathComponent("ct").path, "--name", "ct", "--split", "0.5,0.25,0.25", "--seed", "1", "--no-deidentify"] + ws).status == 0)
+        try "data:\n  dataset: ct\n  image_size: 24\n  window: lung\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 8\n  epochs: 1\n  threads: 1\n"
+            .write(to: dir.appendingPathComponent("exp.yaml"), atomically: true, encoding: .utf8)
+        try #require(try lumen(["train", dir.appendingPathComponent("exp.yaml").path, "--register", "ctm"] + ws).status == 0)
+        let folder = dir.appendingPathComponent("ct")
+        try Data("not an image".utf8).write(to: folder.appendingPathComponent("broken.dcm"))
+        let out = dir.appendingPathComponent("results.csv")
+        let first = try lumen(["predict", "ctm", folder.path, "--out", out.path, "--batch-size", "5"] + ws)
+        #expect(first.status == 0 && first.output.contains("1 could not be read") && first.output.contains("logged for monitoring"), "\(first.output)")
+        let rows = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = rows[0]
+        #expect(header.prefix(3) == ["path", "label", "probability"] && header.last == "error", "\(header)")
+        let images = try FileManager.default.subpathsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".dcm") }
+        #expect(rows.count - 1 == images.count, "one row per file, the broken one included")
+        let broken = try #require(rows.first { $0[0] == "broken.dcm" })
+        #expect(broken[1].isEmpty && !broken.last!.isEmpty, "\(broken)")
+        // The same probabilities as a single-file prediction.
+        let sample = try #require(rows.dropFirst().first { $0[0] != "broken.dcm" })
+        let single = try lumen(["predict", "ctm", folder.appendingPathComponent(sample[0]).path, "--json"] + ws)
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(single.output.utf8)) as? [String: Any])
+        let probabilities = try #require(((answer["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double]))
+        let pIndex = try #require(header.firstIndex(of: "p_lesion"))
+        #expect(abs(Double(sample[pIndex])! - probabilities["lesion"]!) < 1e-5, "\(sample) vs \(probabilities)")
+        // Resume: an interrupted file (the last rows gone) is completed; nothing is predicted twice.
+        let kept = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").prefix(4).joined(separator: "\n") + "\n"
+        try kept.write(to: out, atomically: true, encoding: .utf8)
+        let resumed = try lumen(["predict", "ctm", folder.path, "--out", out.path] + ws)
+        #expect(resumed.status == 0 && resumed.output.contains("3 already there (resumed)"), "\(resumed.output)")
+        let after = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[0]) }
+        #expect(after.count == images.count && Set(after).count == after.count, "every file once")
+        // A dataset split, as JSON Lines.
+        let jsonl = dir.appendingPathComponent("test.jsonl")
+        let byDataset = try lumen(["predict", "ctm", "ct", "--split", "train", "--out", jsonl.path, "--no-log"] + ws)
+        #expect(byDataset.status == 0, "\(byDataset.output)")
+        let lines = try String(contentsOf: jsonl, encoding: .utf8).split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!lines.isEmpty && lines.allSatisfy { ($0["probabilities"] as? [String: Double])?.count == 2 && $0["label"] is String && $0["prediction_id"] is String })
+        #expect(try lumen(["predict", "ctm", "ct", "--out", dir.appendingPathComponent("r.parquet").path] + ws).output.contains("Parquet needs a Parquet library"))
+        #expect(try lumen(["predict", "ctm", "nothing-here", "--out", out.path] + ws).output.contains("neither a folder nor a dataset"))
+        // The folder's predictions (not the --no-log ones) are in the prediction log.
+        let monitored = try lumen(["monitor", "anomalies", "ctm", "--window", "1h", "--bucket", "5m", "--json"] + ws)
+        #expect(monitored.status == 0, "\(monitored.output)")
+    }
+}

@@ -19,6 +19,7 @@ public enum AlertMetrics {
             switch out["route"] as? String {
             case "gated": gated += 1
             case "error": failed += 1
+            case "batch": continue   // batch inference (lumen predict --out) is not served traffic
             case "shadow": continue
             default: answered.append((log, out))
             }
