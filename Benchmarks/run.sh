@@ -60,3 +60,8 @@ EVVENV=.venv-evidently
 bash scripts/venv.sh "$EVVENV" "evidently, pandas" "evidently>=0.7,<0.8" "pandas<3"
 swift build -c release --product lumen >/dev/null
 "$EVVENV/bin/python" Benchmarks/monitor_bench.py "$(swift build -c release --show-bin-path)/lumen"
+
+# Batch inference: `lumen predict bench@champion FOLDER --out results.csv` against PyTorch (Dataset + DataLoader, 2 workers), same ResNet-18 weights and PNGs.
+bash scripts/venv.sh "$VENV" "torch, torchvision, PIL, safetensors, numpy" torch torchvision pillow safetensors numpy
+swift build -c release --product lumen >/dev/null
+"$VENV/bin/python" Benchmarks/batch_bench.py "$(swift build -c release --show-bin-path)/lumen"

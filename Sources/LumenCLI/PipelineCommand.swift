@@ -163,3 +163,50 @@ struct PipelineCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `lumen scheduler FILE…`: runs pipelines when their triggers fire; one active scheduler per store.
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Run pipelines when their triggers fire (cron, every, a new dataset version, a model reference that moves, an alert); several schedulers on one store elect one leader through a lease in the database.")
+    @OptionGroup var options: WorkspaceOptions
+    @Argument(help: "Pipeline files with 'triggers:'.") var files: [String]
+    @Option(help: "How often to look at the triggers (10s, 1m).") var interval = "10s"
+    @Option(help: "The leader's lease: a killed leader is replaced after this long (30s).") var lease = "30s"
+    @Flag(help: "Look at the triggers once (when leader) and exit.") var once = false
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give at least one pipeline file") }
+        let i = try durationSeconds(interval, option: "--interval"), l = try durationSeconds(lease, option: "--lease")
+        guard i >= 0.2, l >= 1 else { throw ValidationError("--interval is at least 0.2s and --lease at least 1s") }
+        guard i < l else { throw ValidationError("--interval must be shorter than --lease (the leader renews its lease every interval)") }
+    }
+
+    func run() async throws {
+        var pipelines: [(file: PipelineFile, source: String)] = []
+        for f in files {
+            let (file, source) = try PipelineCommand.load(f)
+            guard !file.triggers.isEmpty else { throw CLIError("\(f): no 'triggers:' (cron, every, dataset, model or alert); lumen pipeline run runs it now") }
+            _ = try file.resolved()
+            pipelines.append((file, source))
+        }
+        let ws = try options.open()
+        let holder = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        try await options.withStore { store in
+            var scheduler = PipelineScheduler(runner: PipelineRunner(store: store, workspace: ws, lumen: PipelineCommand.executable), pipelines: pipelines, holder: holder)
+            scheduler.interval = try durationSeconds(interval, option: "--interval")
+            scheduler.lease = try durationSeconds(lease, option: "--lease")
+            print("scheduler \(holder): \(pipelines.count) pipeline(s): " + pipelines.map { "\($0.file.name) (\($0.file.triggers.map(\.description).joined(separator: ", ")))" }.joined(separator: "; "))
+            let task = Task { try await scheduler.run(once: once) }
+            // SIGTERM/SIGINT: stop looking and give the lease up (a second signal quits at once).
+            let interrupt = Interrupt()
+            interrupt.install(message: "stopping the scheduler")
+            let watcher = Task {
+                while !Task.isCancelled && !interrupt.isRaised { try? await Task.sleep(for: .milliseconds(200)) }
+                if interrupt.isRaised { task.cancel() }
+            }
+            defer { watcher.cancel() }
+            try await task.value
+        }
+    }
+}

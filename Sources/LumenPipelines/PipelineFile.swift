@@ -85,10 +85,12 @@ public struct PipelineFile: Sendable, Equatable {
     public var steps: [Step]
     /// The file's path (for messages) and the folder steps run in.
     public var path: String
+    /// What starts the pipeline under `lumen scheduler`.
+    public var triggers: [PipelineTrigger] = []
 
     public var folder: URL { URL(fileURLWithPath: path).deletingLastPathComponent() }
 
-    static let topKeys = ["name", "params", "steps"]
+    static let topKeys = ["name", "params", "steps", "triggers"]
     static let stepKeys = ["lumen", "shell", "needs", "inputs", "outputs", "retries", "retry_delay", "timeout"]
 
     /// Parses and checks a pipeline file: every key, every reference, every dependency (unknown steps and
@@ -101,8 +103,28 @@ public struct PipelineFile: Sendable, Equatable {
         var name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         var params: [String: String] = [:], steps: [Step] = []
         var stepsNode: Node?
+        var triggers: [PipelineTrigger] = []
         for (key, value) in top {
             switch key.string ?? "" {
+            case "triggers":
+                guard let seq = value.sequence else { throw PipelineError(path, line: line(value), "triggers: a list such as [{cron: '0 3 * * *'}, {dataset: chest_xray}]") }
+                for item in seq {
+                    guard let m = item.mapping, m.count == 1, let pair = m.first, let v = pair.value.string, !v.isEmpty else {
+                        throw PipelineError(path, line: line(item), "triggers: each one is cron:, every:, dataset:, model: or alert: with a value")
+                    }
+                    let k = pair.key.string ?? ""
+                    switch k {
+                    case "cron":
+                        do { triggers.append(.cron(try CronSchedule(v))) } catch { throw PipelineError(path, line: line(item), "\(error)") }
+                    case "every":
+                        guard let d = duration(v), d >= 1 else { throw PipelineError(path, line: line(item), "triggers: every: a duration of at least 1s") }
+                        triggers.append(.every(d))
+                    case "dataset": triggers.append(.dataset(v))
+                    case "model": triggers.append(.model(v))
+                    case "alert": triggers.append(.alert(v))
+                    default: throw PipelineError(path, line: line(item), "triggers: unknown trigger '\(k)' (cron, every, dataset, model, alert)")
+                    }
+                }
             case "name":
                 guard let n = value.string, !n.isEmpty, n.count <= 200 else { throw PipelineError(path, line: line(value), "name: a name of at most 200 characters") }
                 name = n
@@ -130,7 +152,8 @@ public struct PipelineFile: Sendable, Equatable {
             guard !steps.contains(where: { $0.name == stepName }) else { throw PipelineError(path, line: line(key), "step '\(stepName)' is defined twice") }
             steps.append(try parseStep(stepName, value, path: path, line: line(key) ?? 0))
         }
-        let file = PipelineFile(name: name, params: params, steps: steps, path: path)
+        var file = PipelineFile(name: name, params: params, steps: steps, path: path)
+        file.triggers = triggers
         try file.check()
         return file
     }

@@ -24,6 +24,8 @@ public struct PipelineRunner: Sendable {
     public let say: @Sendable (String) -> Void
     /// File outputs up to this size are kept in the artifact store (to restore them on a cache hit).
     public var keepOutputsUpTo = 256 * 1024 * 1024
+    /// More environment for the steps (the scheduler names itself and the trigger).
+    public var extraEnvironment: [String: String] = [:]
 
     public init(store: any Store, workspace: Workspace, lumen: URL, say: @escaping @Sendable (String) -> Void = { print($0) }) {
         self.store = store
@@ -149,7 +151,7 @@ public struct PipelineRunner: Sendable {
     }
 
     func environment(_ run: PipelineRunRecord, file: PipelineFile) -> [String: String] {
-        var env = ["LUMEN_HOME": workspace.root.path, "LUMEN_PIPELINE": file.name, "LUMEN_PIPELINE_RUN": run.id]
+        var env = extraEnvironment.merging(["LUMEN_HOME": workspace.root.path, "LUMEN_PIPELINE": file.name, "LUMEN_PIPELINE_RUN": run.id]) { _, new in new }
         for (k, v) in file.params { env["LUMEN_PARAM_" + k.uppercased().replacingOccurrences(of: ".", with: "_")] = v }
         return env
     }

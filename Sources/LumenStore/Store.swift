@@ -133,6 +133,16 @@ public protocol Store: Sendable {
     /// The newest succeeded (or cached) step with this cache key, in any run.
     func cachedPipelineStep(cacheKey: String) async throws -> PipelineStepRecord?
 
+    // Leases and trigger state (the scheduler)
+    /// Takes or renews the lease `name` for `holder` until now + `ttl` seconds; false while another holder's lease runs.
+    func acquireLease(name: String, holder: String, ttl: Double) async throws -> Bool
+    /// Gives the lease up (when `holder` holds it).
+    func releaseLease(name: String, holder: String) async throws
+    /// Who holds a lease now, if anyone.
+    func leaseHolder(name: String) async throws -> String?
+    func triggerState(pipeline: String, trigger: String) async throws -> String?
+    func setTriggerState(pipeline: String, trigger: String, value: String) async throws
+
     // Dataset index
     /// Records a dataset version (idempotent: versions are immutable; the same id again is a no-op).
     func recordDatasetVersion(_ record: DatasetRecord) async throws

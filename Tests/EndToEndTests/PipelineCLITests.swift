@@ -123,3 +123,62 @@ import Testing
         #expect(monitored.status == 0, "\(monitored.output)")
     }
 }
+
+@Suite struct SchedulerCLITests {
+    func start(_ arguments: [String], in dir: URL, log: URL) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
+        p.arguments = arguments
+        p.currentDirectoryURL = dir
+        p.environment = cleanEnvironment()
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: log)
+        p.standardError = p.standardOutput
+        try p.run()
+        return p
+    }
+
+    /// Two schedulers on one store: only the leader runs the pipeline; killed with SIGKILL, it is replaced by
+    /// the other one within its lease, and the pipeline goes on being run (by the new leader only).
+    @Test func twoSchedulersOneLeaderAndATakeover() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try lumen(["init", dir.path]).status == 0)
+        try "start\n".write(to: dir.appendingPathComponent("fired.txt"), atomically: true, encoding: .utf8)
+        try """
+        name: heartbeat
+        triggers:
+          - every: 1s
+        steps:
+          beat: {shell: "echo $LUMEN_SCHEDULER >> fired.txt", inputs: [file:fired.txt]}
+        """.write(to: dir.appendingPathComponent("beat.yaml"), atomically: true, encoding: .utf8)
+        let args = ["scheduler", "beat.yaml", "--interval", "0.5s", "--lease", "3s"]
+        let a = try start(args, in: dir, log: dir.appendingPathComponent("a.log"))
+        try await Task.sleep(for: .seconds(1))
+        let b = try start(args, in: dir, log: dir.appendingPathComponent("b.log"))
+        defer { for p in [a, b] where p.isRunning { p.terminate(); p.waitUntilExit() } }
+        func holders() -> [String] {
+            ((try? String(contentsOf: dir.appendingPathComponent("fired.txt"), encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().map(String.init)
+        }
+        for _ in 0..<100 where holders().count < 3 { try await Task.sleep(for: .milliseconds(100)) }
+        try await Task.sleep(for: .seconds(2))
+        let before = holders()
+        #expect(before.count >= 3 && Set(before) == ["\(ProcessInfo.processInfo.hostName):\(a.processIdentifier)"], "only the first scheduler runs it: \(before)")
+        let standby = (try? String(contentsOf: dir.appendingPathComponent("b.log"), encoding: .utf8)) ?? ""
+        #expect(standby.contains("standby"), "\(standby)")
+        kill(a.processIdentifier, SIGKILL)
+        a.waitUntilExit()
+        let killedAt = Date()
+        let bName = "\(ProcessInfo.processInfo.hostName):\(b.processIdentifier)"
+        for _ in 0..<100 where !holders().contains(bName) { try await Task.sleep(for: .milliseconds(100)) }
+        let tookOver = Date().timeIntervalSince(killedAt)
+        #expect(holders().contains(bName) && tookOver < 6, "the standby took over after \(tookOver) s (lease 3 s)")
+        let after = holders().drop { $0 != bName }
+        #expect(!after.isEmpty && after.allSatisfy { $0 == bName }, "after the takeover only the new leader runs it: \(Array(after))")
+        let log = (try? String(contentsOf: dir.appendingPathComponent("b.log"), encoding: .utf8)) ?? ""
+        #expect(log.contains("leader"), "\(log)")
+        b.terminate()
+        b.waitUntilExit()
+        #expect(try lumen(["pipeline", "runs", "--pipeline", "heartbeat"], in: dir).output.contains("SUCCEEDED"))
+    }
+}

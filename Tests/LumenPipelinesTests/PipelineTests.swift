@@ -1,5 +1,5 @@
 import Foundation
-import LumenPipelines
+@testable import LumenPipelines
 import LumenStore
 import LumenWorkspace
 import Testing
@@ -137,5 +137,81 @@ struct PipelineRunTests {
         // The log of every attempt is kept.
         let log = try String(contentsOf: ArtifactStore(root: runner.workspace.artifactRoot).url(for: steps["flaky"]!.logSHA256!), encoding: .utf8)
         #expect(log.contains("── attempt 3 ──"))
+    }
+}
+
+@Suite("Triggers")
+struct TriggerTests {
+    func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
+
+    @Test func cronSchedules() throws {
+        let daily = try CronSchedule("0 3 * * *")
+        #expect(daily.matches(date("2026-12-05T03:00:30Z")) && !daily.matches(date("2026-12-05T03:01:00Z")) && !daily.matches(date("2026-12-05T04:00:00Z")))
+        #expect(daily.due(after: date("2026-12-05T02:59:10Z"), through: date("2026-12-05T03:00:05Z")))
+        #expect(!daily.due(after: date("2026-12-05T03:00:10Z"), through: date("2026-12-05T03:10:00Z")), "03:00 was already seen")
+        let weekdays = try CronSchedule("*/15 8-18 * * 1-5")
+        #expect(weekdays.matches(date("2026-12-04T08:45:00Z")) && !weekdays.matches(date("2026-12-05T08:45:00Z")), "Friday yes, Saturday no")
+        #expect(!weekdays.matches(date("2026-12-04T08:50:00Z")) && !weekdays.matches(date("2026-12-04T19:00:00Z")))
+        let sunday = try CronSchedule("0 0 * * 7")
+        #expect(sunday.matches(date("2026-12-06T00:00:00Z")))
+        let either = try CronSchedule("0 0 1 * 1")   // both day fields restricted: either matches
+        #expect(either.matches(date("2026-12-01T00:00:00Z")) && either.matches(date("2026-12-07T00:00:00Z")) && !either.matches(date("2026-12-02T00:00:00Z")))
+        #expect(throws: PipelineError.self) { try CronSchedule("0 3 * *") }
+        #expect(throws: PipelineError.self) { try CronSchedule("61 * * * *") }
+        #expect(throws: PipelineError.self) { try CronSchedule("*/0 * * * *") }
+    }
+
+    @Test func triggersAreParsedAndChecked() throws {
+        let file = try PipelineFile.parse("""
+            triggers:
+              - cron: "0 3 * * *"
+              - every: 30s
+              - dataset: chest_xray
+              - model: cxr@champion
+              - alert: cxr-drift
+            steps:
+              a: {shell: echo}
+            """, path: "p.yaml")
+        #expect(file.triggers.map(\.description) == ["cron: 0 3 * * *", "every: 30.0s", "dataset: chest_xray", "model: cxr@champion", "alert: cxr-drift"])
+        do { _ = try PipelineFile.parse("triggers:\n  - hourly: yes\nsteps:\n  a: {shell: echo}\n", path: "p.yaml"); Issue.record("accepted") } catch {
+            #expect("\(error)" == "p.yaml:2: triggers: unknown trigger 'hourly' (cron, every, dataset, model, alert)")
+        }
+        do { _ = try PipelineFile.parse("triggers:\n  - cron: '99 * * * *'\nsteps:\n  a: {shell: echo}\n", path: "p.yaml"); Issue.record("accepted") } catch {
+            #expect("\(error)".hasPrefix("p.yaml:2: cron '99 * * * *': minute"))
+        }
+    }
+}
+
+@Suite("Scheduler triggers")
+struct SchedulerTriggerTests {
+    /// A first look records what is there without firing; a new dataset version, a moved alias and a fired alert each fire once.
+    @Test func dataModelAndAlertTriggersFireOnChange() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-sched-\(UUID().uuidString)")
+        let ws = try Workspace.create(at: dir)
+        let store = try await SQLStore.sqlite(path: dir.appendingPathComponent(".lumen/test.db").path)
+        defer { Task { try? await store.close() } }
+        let runner = PipelineRunner(store: store, workspace: ws, lumen: URL(fileURLWithPath: "/bin/false")) { _ in }
+        let scheduler = PipelineScheduler(runner: runner, pipelines: [], holder: "t")
+        func record(_ id: String) -> DatasetRecord {
+            DatasetRecord(name: "cxr", versionID: id, created: Clock.nowMillis(), task: "classification", files: 1, classes: ["a", "b"], parent: nil, manifestPath: "m", manifestSHA256: id)
+        }
+        try await store.recordDatasetVersion(record("v1"))
+        _ = try await store.createRegisteredModel(name: "m", description: "", tags: [:])
+        for _ in 0..<2 { _ = try await store.createModelVersion(name: "m", source: "s", runID: nil, description: "", tags: [:], signature: nil, preprocessing: nil) }
+        try await store.setAlias(name: "m", alias: "champion", version: 1)
+        let triggers: [PipelineTrigger] = [.dataset("cxr"), .model("m@champion"), .alert("drift")]
+        for t in triggers { #expect(try await scheduler.check(t, pipeline: "p") == nil, "a first look fires nothing: \(t)") }
+        for t in triggers { #expect(try await scheduler.check(t, pipeline: "p") == nil, "nothing changed: \(t)") }
+        try await store.recordDatasetVersion(record("v2"))
+        try await store.setAlias(name: "m", alias: "champion", version: 2)
+        _ = try await store.insertAlert(AlertRecord(rule: "drift", model: "m", severity: "warning", state: .firing, metric: "drift_share", comparison: "above",
+                                                    threshold: 0.3, value: 0.5, started: 1000, fired: 2000, updated: 2000, evidence: "{}"))
+        #expect(try await scheduler.check(.dataset("cxr"), pipeline: "p") == "new version v2 of dataset cxr")
+        #expect(try await scheduler.check(.model("m@champion"), pipeline: "p") == "m@champion is now m/2")
+        #expect(try await scheduler.check(.alert("drift"), pipeline: "p") == "alert drift fired")
+        for t in triggers { #expect(try await scheduler.check(t, pipeline: "p") == nil, "fired once: \(t)") }
+        // every: fires, then not before its period.
+        #expect(try await scheduler.check(.every(60), pipeline: "p") != nil)
+        #expect(try await scheduler.check(.every(60), pipeline: "p") == nil)
     }
 }

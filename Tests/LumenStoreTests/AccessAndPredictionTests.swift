@@ -71,3 +71,29 @@ import Testing
         #expect(all.count == 1 && all[0].state == .resolved && all[0].resolved == 3000 && all[0].fired == 2000 && all[0].deliveries == "hook: delivered")
     }
 }
+
+@Suite struct LeaseStoreTests {
+    /// One holder at a time; the holder renews; another takes the lease only after it expires; released leases are free.
+    @Test(arguments: Backend.available)
+    func oneHolderAtATime(_ backend: Backend) async throws {
+        let store = try await backend.makeStore()
+        defer { Task { try? await store.close() } }
+        #expect(try await store.acquireLease(name: "scheduler", holder: "a", ttl: 0.6))
+        #expect(try await store.acquireLease(name: "scheduler", holder: "b", ttl: 0.6) == false)
+        #expect(try await store.acquireLease(name: "scheduler", holder: "a", ttl: 0.6), "the holder renews")
+        #expect(try await store.leaseHolder(name: "scheduler") == "a")
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try await store.leaseHolder(name: "scheduler") == nil, "expired")
+        #expect(try await store.acquireLease(name: "scheduler", holder: "b", ttl: 5), "an expired lease is taken")
+        #expect(try await store.acquireLease(name: "scheduler", holder: "a", ttl: 5) == false)
+        try await store.releaseLease(name: "scheduler", holder: "a")
+        #expect(try await store.leaseHolder(name: "scheduler") == "b", "only the holder releases")
+        try await store.releaseLease(name: "scheduler", holder: "b")
+        #expect(try await store.acquireLease(name: "scheduler", holder: "a", ttl: 5))
+        // Trigger state.
+        #expect(try await store.triggerState(pipeline: "p", trigger: "every: 1s") == nil)
+        try await store.setTriggerState(pipeline: "p", trigger: "every: 1s", value: "1")
+        try await store.setTriggerState(pipeline: "p", trigger: "every: 1s", value: "2")
+        #expect(try await store.triggerState(pipeline: "p", trigger: "every: 1s") == "2")
+    }
+}

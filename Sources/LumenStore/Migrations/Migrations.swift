@@ -148,6 +148,14 @@ enum Migrations {
                 """,
                 "CREATE INDEX pipeline_steps_cache ON pipeline_steps (cache_key, status)",
             ]),
+            (13, [
+                // Leases (one active scheduler per store) and what each pipeline trigger last saw.
+                "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires BIGINT NOT NULL)",
+                """
+                CREATE TABLE trigger_state (pipeline TEXT NOT NULL, trigger_key TEXT NOT NULL, value TEXT NOT NULL, updated BIGINT NOT NULL,
+                  PRIMARY KEY (pipeline, trigger_key))
+                """,
+            ]),
         ]
     }
 

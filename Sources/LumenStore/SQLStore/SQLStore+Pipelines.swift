@@ -76,3 +76,36 @@ extension SQLStore {
             """).first().map(pipelineStep)
     }
 }
+
+extension SQLStore {
+    public func acquireLease(name: String, holder: String, ttl: Double) async throws -> Bool {
+        let now = Clock.nowMillis(), expires = now + Int64(ttl * 1000)
+        // Each statement is atomic: the first holder inserts; afterwards the holder renews, or anyone takes an expired lease.
+        if try await !db.raw("INSERT INTO leases (name, holder, expires) VALUES (\(bind: name), \(bind: holder), \(bind: expires)) ON CONFLICT DO NOTHING RETURNING name").all().isEmpty {
+            return true
+        }
+        return try await !db.raw("""
+            UPDATE leases SET holder = \(bind: holder), expires = \(bind: expires)
+            WHERE name = \(bind: name) AND (holder = \(bind: holder) OR expires < \(bind: now)) RETURNING name
+            """).all().isEmpty
+    }
+
+    public func releaseLease(name: String, holder: String) async throws {
+        try await db.raw("DELETE FROM leases WHERE name = \(bind: name) AND holder = \(bind: holder)").run()
+    }
+
+    public func leaseHolder(name: String) async throws -> String? {
+        try await db.raw("SELECT holder FROM leases WHERE name = \(bind: name) AND expires >= \(bind: Clock.nowMillis())").first()?.decode(column: "holder", as: String.self)
+    }
+
+    public func triggerState(pipeline: String, trigger: String) async throws -> String? {
+        try await db.raw("SELECT value FROM trigger_state WHERE pipeline = \(bind: pipeline) AND trigger_key = \(bind: trigger)").first()?.decode(column: "value", as: String.self)
+    }
+
+    public func setTriggerState(pipeline: String, trigger: String, value: String) async throws {
+        try await transaction { db in
+            try await db.raw("DELETE FROM trigger_state WHERE pipeline = \(bind: pipeline) AND trigger_key = \(bind: trigger)").run()
+            try await db.raw("INSERT INTO trigger_state (pipeline, trigger_key, value, updated) VALUES (\(bind: pipeline), \(bind: trigger), \(bind: value), \(bind: Clock.nowMillis()))").run()
+        }
+    }
+}
