@@ -9,7 +9,7 @@ import LumenWorkspace
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models", abstract: "The model registry: list, show, register, alias, promote, card, compare, gate, migrate.",
-        subcommands: [List.self, Show.self, Register.self, Alias.self, Promote.self, Card.self, Compare.self, Gate.self, Migrate.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Show.self, Register.self, Alias.self, Promote.self, Card.self, Compare.self, Gate.self, Challenge.self, Migrate.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered models with their latest version and aliases.")

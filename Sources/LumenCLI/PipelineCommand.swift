@@ -9,7 +9,7 @@ struct PipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Pipelines: steps (lumen or shell commands) with inputs, outputs and dependencies, run in order, cached, recorded and resumable (docs/pipelines.md).",
-        subcommands: [Validate.self, Run.self, Resume.self, Runs.self, Show.self])
+        subcommands: [Init.self, Validate.self, Run.self, Resume.self, Runs.self, Show.self])
 
     static func load(_ path: String) throws -> (PipelineFile, String) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the pipeline file") }
@@ -52,6 +52,29 @@ struct PipelineCommand: AsyncParsableCommand {
         guard let from, let to else { return "-" }
         let s = Double(to - from) / 1000
         return s < 60 ? String(format: "%.1f s", s) : String(format: "%d min %02d s", Int(s) / 60, Int(s) % 60)
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a pipeline from a template: retrain (import → validate → train a challenger → champion/challenger gate → alias moved).")
+        @Argument(help: "The template: retrain.") var template: String
+        @Option(name: .shortAndLong, help: "Where to write it.") var output = "retrain.yaml"
+        @Option(help: "The registered model.") var model = "cxr"
+        @Option(help: "The dataset.") var data = "chest_xray"
+        @Option(help: "The folder of images to import.") var incoming = "incoming"
+        @Option(help: "The champion's experiment config.") var config = "exp.yaml"
+        @Option(help: "The alias the server follows.") var alias = "champion"
+        @Option(help: "The metric of the promotion rule.") var metric = "roc_auc"
+        @Option(help: "The least improvement that promotes.") var margin = 0.0
+        @Flag(help: "Overwrite an existing file.") var force = false
+
+        func run() throws {
+            guard PipelineTemplates.names.contains(template) else { throw CLIError("no template '\(template)' (templates: \(PipelineTemplates.names.joined(separator: ", ")))") }
+            guard force || !FileManager.default.fileExists(atPath: output) else { throw CLIError("\(output) exists (--force overwrites it)") }
+            let text = PipelineTemplates.retrain(model: model, data: data, incoming: incoming, config: config, alias: alias, metric: metric, margin: margin)
+            _ = try PipelineFile.parse(text, path: output)
+            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw CLIError("\(output): \(error.localizedDescription)") }
+            print("wrote \(output): import → validate → train → challenge (\(metric), margin \(margin)) for \(model)@\(alias); lumen pipeline run \(output)")
+        }
     }
 
     struct Validate: ParsableCommand {

@@ -21,7 +21,7 @@ public struct PipelineError: Error, CustomStringConvertible, Equatable {
 /// steps:
 ///   train:
 ///     lumen: train exp.yaml trainer.epochs={{epochs}} --register cxr
-///     inputs: [file:exp.yaml, dataset:{{dataset}}]
+///     inputs: ["file:exp.yaml", "dataset:{{dataset}}"]
 ///     retries: 2            # attempts after the first, waiting retry_delay, doubling each time
 ///     retry_delay: 10s
 ///     timeout: 2h
@@ -322,7 +322,12 @@ public struct PipelineFile: Sendable, Equatable {
         copy.steps = steps.map { s in
             var t = s
             switch s.command {
-            case .lumen(let args): t.command = .lumen(args.map(sub))
+            // An argument that is only an empty parameter disappears (`{{extra}}` with extra = "").
+            case .lumen(let args):
+                t.command = .lumen(args.compactMap { arg in
+                    let value = sub(arg)
+                    return value.isEmpty && !Self.placeholders(arg).isEmpty ? nil : value
+                })
             case .shell(let line): t.command = .shell(sub(line))
             }
             t.inputs = s.inputs.map(subRef)

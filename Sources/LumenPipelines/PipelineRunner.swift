@@ -153,6 +153,8 @@ public struct PipelineRunner: Sendable {
     func environment(_ run: PipelineRunRecord, file: PipelineFile) -> [String: String] {
         var env = extraEnvironment.merging(["LUMEN_HOME": workspace.root.path, "LUMEN_PIPELINE": file.name, "LUMEN_PIPELINE_RUN": run.id]) { _, new in new }
         for (k, v) in file.params { env["LUMEN_PARAM_" + k.uppercased().replacingOccurrences(of: ".", with: "_")] = v }
+        // Shell steps find the same `lumen` first on their PATH.
+        env["PATH"] = lumen.deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         return env
     }
 

@@ -182,3 +182,43 @@ import Testing
         #expect(try lumen(["pipeline", "runs", "--pipeline", "heartbeat"], in: dir).output.contains("SUCCEEDED"))
     }
 }
+
+@Suite struct RetrainingLoopCLITests {
+    /// `lumen pipeline init retrain`, end to end on synthetic CT: a near-untrained champion, then a trained
+    /// challenger is promoted (the alias moves, the decision and its evidence are stored); then a worse
+    /// challenger is refused (the alias stays); unchanged images are imported once (cached).
+    @Test func theTemplatePromotesABetterChallengerAndRefusesAWorseOne() async throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try lumen(["init", dir.path]).status == 0)
+        #expect(try lumen(["data", "synth", "ct", dir.appendingPathComponent("incoming").path, "--patients", "60", "--slices", "2", "--size", "32"]).status == 0)
+        try "data:\n  dataset: ct\n  image_size: 24\n  window: lung\nmodel:\n  name: simple-cnn\ntrainer:\n  batch_size: 8\n  epochs: 6\n  threads: 1\n"
+            .write(to: dir.appendingPathComponent("exp.yaml"), atomically: true, encoding: .utf8)
+        let made = try lumen(["pipeline", "init", "retrain", "--model", "ct", "--data", "ct", "--incoming", "incoming", "--config", "exp.yaml"], in: dir)
+        #expect(made.status == 0 && FileManager.default.fileExists(atPath: dir.appendingPathComponent("retrain.yaml").path), "\(made.output)")
+        #expect(try lumen(["pipeline", "validate", "retrain.yaml"], in: dir).output.contains("import → validate → train → challenge"))
+        // The champion: a version barely trained (a learning rate of 1e-7).
+        // A large test split (40 %: about 48 images), so that the paired bootstrap can tell the two apart.
+        #expect(try lumen(["data", "import", "incoming", "--name", "ct", "--split", "0.5,0.1,0.4"], in: dir).status == 0)
+        #expect(try lumen(["train", "exp.yaml", "trainer.lr=0.0000001", "trainer.epochs=1", "--register", "ct"], in: dir).status == 0)
+        #expect(try lumen(["models", "alias", "ct", "champion", "--version", "1"], in: dir).status == 0)
+
+        let better = try lumen(["pipeline", "run", "retrain.yaml", "ratios=0.5,0.1,0.4"], in: dir)
+        #expect(better.status == 0 && better.output.contains("challenge"), "\(better.output)")
+        let decision = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("decision.json"))) as? [String: Any])
+        #expect(decision["promote"] as? Bool == true && decision["aliasMoved"] as? Bool == true && decision["challenger"] as? String == "ct/2", "\(decision)")
+        #expect((decision["low"] as? Double ?? 0) > 0 && (decision["challengerValue"] as? Double ?? 0) > (decision["championValue"] as? Double ?? 1))
+        let shown = try lumen(["models", "show", "ct@champion"], in: dir)
+        #expect(shown.output.contains("version 2") || shown.output.contains("ct/2"), "the alias moved: \(shown.output.prefix(300))")
+
+        // A worse challenger (barely trained again): refused, the alias stays on version 2.
+        let worse = try lumen(["pipeline", "run", "retrain.yaml", "ratios=0.5,0.1,0.4", "train_args=trainer.lr=0.0000001 trainer.epochs=1"], in: dir)
+        #expect(worse.status == 0 && worse.output.contains("import: cached"), "\(worse.output)")
+        let refused = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("decision.json"))) as? [String: Any])
+        #expect(refused["promote"] as? Bool == false && refused["aliasMoved"] as? Bool == false && refused["challenger"] as? String == "ct/3", "\(refused)")
+        let still = try lumen(["models", "show", "ct@champion"], in: dir)
+        #expect(still.output.contains("version 2") || still.output.contains("ct/2"), "\(still.output.prefix(300))")
+        let log = try lumen(["pipeline", "show", "latest", "--log", "challenge"], in: dir)
+        #expect(log.output.contains("KEEP THE CHAMPION"), "\(log.output)")
+    }
+}

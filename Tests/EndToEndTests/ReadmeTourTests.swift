@@ -68,7 +68,7 @@ import Testing
             .write(to: dir.appendingPathComponent("sweep.yaml"), atomically: true, encoding: .utf8)
         try "traffic:\n  cxr:\n    split:\n      - {model: champion, weight: 9}\n      - {model: \"2\", weight: 1}\nalerts:\n  rules:\n    - {name: cxr-slow, model: cxr, metric: latency_p99, window: 5m, above: 5}\n"
             .write(to: dir.appendingPathComponent("serve.yaml"), atomically: true, encoding: .utf8)
-        try "name: retrain\nparams: {epochs: \"1\"}\nsteps:\n  check: {lumen: data validate chest_xray}\n  note: {shell: \"echo epochs {{epochs}} > note.txt\", needs: [check], outputs: [file:note.txt]}\n"
+        try "name: retrain\nparams: {epochs: \"1\"}\ntriggers:\n  - every: 1h\nsteps:\n  check: {lumen: data validate chest_xray}\n  note: {shell: \"echo epochs {{epochs}} > note.txt\", needs: [check], outputs: [file:note.txt]}\n"
             .write(to: dir.appendingPathComponent("retrain.yaml"), atomically: true, encoding: .utf8)
         // Ground truth for `lumen feedback import reads.csv` (the served predictions' ids are not known here: a header only).
         try "prediction_id,label\n".write(to: dir.appendingPathComponent("reads.csv"), atomically: true, encoding: .utf8)

@@ -139,30 +139,15 @@ public struct BatchInference {
         try handle.seekToEnd()
         var predicted = 0, failed = 0
         let predictor = loaded.predictor
-        for start in stride(from: 0, to: todo.count, by: batchSize) {
-            let chunk = Array(todo[start..<min(start + batchSize, todo.count)])
-            // Read and preprocess on `threads` threads.
-            let prepared = Locked([(plane: Plane?, features: [String: String], error: String?)](repeating: (nil, [:], nil), count: chunk.count))
-            let workers = min(threads, chunk.count)
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                Thread {
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
-                        for i in stride(from: w, to: chunk.count, by: workers) {
-                            do {
-                                let image = try chunk[i].read()
-                                let plane = try predictor.preprocess(image)
-                                var f = InputFeatures.acquisition(of: image)
-                                for (k, v) in InputFeatures.of(plane) { f[k] = String(format: "%.6g", v) }
-                                prepared.withLock { $0[i] = (plane, f, nil) }
-                            } catch {
-                                prepared.withLock { $0[i] = (nil, [:], "\(error)") }
-                            }
-                        }
-                    }
-                    continuation.resume()
-                }.start()
-            }
-            let items = prepared.withLock { $0 }
+        let chunks = stride(from: 0, to: todo.count, by: batchSize).map { Array(todo[$0..<min($0 + batchSize, todo.count)]) }
+        let threads = self.threads
+        // The next batch is read and preprocessed while the network runs the current one.
+        var next: Task<[(plane: Plane?, features: [String: String], error: String?)], Never>? = chunks.first.map { first in Task { await Self.prepare(first, predictor: predictor, threads: threads) } }
+        var completed = 0
+        for (index, chunk) in chunks.enumerated() {
+            let items = await next!.value
+            next = index + 1 < chunks.count ? Task { [chunk = chunks[index + 1]] in await Self.prepare(chunk, predictor: predictor, threads: threads) } : nil
+            completed += chunk.count
             let ok = items.indices.filter { items[$0].plane != nil }
             var predictions: [Int: Prediction] = [:]
             if !ok.isEmpty {
@@ -179,9 +164,34 @@ public struct BatchInference {
             predicted += results.filter { $0.prediction != nil }.count
             failed += results.filter { $0.prediction == nil }.count
             try await log?(results.filter { $0.prediction != nil })
-            progress?(done.count + start + chunk.count, inputs.count)
+            progress?(done.count + completed, inputs.count)
         }
         return (predicted, inputs.count - todo.count, failed)
+    }
+
+    /// Reads and preprocesses a batch's images on `threads` threads (not the cooperative pool).
+    static func prepare(_ chunk: [Input], predictor: Predictor, threads: Int) async -> [(plane: Plane?, features: [String: String], error: String?)] {
+        let prepared = Locked([(plane: Plane?, features: [String: String], error: String?)](repeating: (nil, [:], nil), count: chunk.count))
+        let workers = max(1, min(threads, chunk.count))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    for i in stride(from: w, to: chunk.count, by: workers) {
+                        do {
+                            let image = try chunk[i].read()
+                            let plane = try predictor.preprocess(image)
+                            var f = InputFeatures.acquisition(of: image)
+                            for (k, v) in InputFeatures.of(plane) { f[k] = String(format: "%.6g", v) }
+                            prepared.withLock { $0[i] = (plane, f, nil) }
+                        } catch {
+                            prepared.withLock { $0[i] = (nil, [:], "\(error)") }
+                        }
+                    }
+                }
+                continuation.resume()
+            }.start()
+        }
+        return prepared.withLock { $0 }
     }
 
     // MARK: CSV
