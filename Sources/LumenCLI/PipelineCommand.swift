@@ -9,7 +9,7 @@ struct PipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Pipelines: steps (lumen or shell commands) with inputs, outputs and dependencies, run in order, cached, recorded and resumable (docs/pipelines.md).",
-        subcommands: [Init.self, Validate.self, Run.self, Resume.self, Runs.self, Show.self])
+        subcommands: [Init.self, Validate.self, Run.self, Resume.self, Runs.self, Show.self, Export.self])
 
     static func load(_ path: String) throws -> (PipelineFile, String) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the pipeline file") }
@@ -74,6 +74,39 @@ struct PipelineCommand: AsyncParsableCommand {
             _ = try PipelineFile.parse(text, path: output)
             do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw CLIError("\(output): \(error.localizedDescription)") }
             print("wrote \(output): import → validate → train → challenge (\(metric), margin \(margin)) for \(model)@\(alias); lumen pipeline run \(output)")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the pipeline as an Airflow DAG, a Prefect flow or an Argo Workflow that runs the same commands (dependencies, retries, timeouts, a cron trigger's schedule).")
+        @Option(help: "airflow, prefect or argo.") var to: String
+        @Argument(help: "The pipeline file.") var file: String
+        @Argument(help: "Parameters: KEY=VALUE.") var params: [String] = []
+        @Option(name: .shortAndLong, help: "Where to write it (default: standard output).") var output: String?
+        @Option(help: "How the tasks call lumen (default: this lumen's absolute path).") var lumen: String?
+        @Option(help: "Argo: the container image with lumen.") var image = "lumen:latest"
+        @Option(help: "The folder the tasks run in (default: the pipeline file's; Argo: /work).") var folder: String?
+        @Option(help: "Environment for every task: KEY=VALUE (repeatable; LUMEN_HOME defaults to this workspace when there is one).") var env: [String] = []
+
+        func run() throws {
+            guard let engine = PipelineExport.Engine(rawValue: to) else { throw CLIError("--to: airflow, prefect or argo") }
+            let (pipeline, _) = try PipelineCommand.load(file)
+            let resolved: PipelineFile
+            do { resolved = try pipeline.resolved(try PipelineCommand.overrides(params)) } catch let error as PipelineError { throw CLIError(error.description) }
+            var options = PipelineExport.Options()
+            options.lumen = lumen ?? (engine == .argo ? "lumen" : PipelineCommand.executable.path)
+            options.folder = folder ?? (engine == .argo ? "/work" : pipeline.folder.path)
+            options.image = image
+            if engine != .argo, let ws = try? Workspace.find(from: pipeline.folder) { options.environment["LUMEN_HOME"] = ws.root.path }
+            for (k, v) in try PipelineCommand.overrides(env) { options.environment[k] = v }
+            let text = try PipelineExport.render(resolved, engine: engine, options: options)
+            if let output {
+                do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw CLIError("\(output): \(error.localizedDescription)") }
+                print("\(engine.rawValue): \(output) (\(resolved.steps.count) tasks)")
+            } else {
+                print(text, terminator: "")
+            }
         }
     }
 
