@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(name: "LumenInferenceTests", dependencies: ["LumenInference", "LumenNN", "LumenImaging", "LumenStore", "LumenTensor", "LumenWorkspace"]),
         .testTarget(name: "LumenTrainingTests", dependencies: ["LumenTraining", "LumenData", "LumenImaging", "LumenStore", "LumenNN", "LumenTensor"]),
         .testTarget(name: "LumenMonitoringTests", dependencies: ["LumenMonitoring", "LumenStore", "LumenWorkspace", "LumenInference", "LumenImaging"]),
-        .testTarget(name: "LumenPipelinesTests", dependencies: ["LumenPipelines", "LumenStore", "LumenWorkspace"]),
+        .testTarget(name: "LumenPipelinesTests", dependencies: ["LumenPipelines", "LumenStore", "LumenWorkspace", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "EndToEndTests", dependencies: ["lumen", "LumenStore", "LumenImaging"]),
         .testTarget(
             name: "LumenServingTests",

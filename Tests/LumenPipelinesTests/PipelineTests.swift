@@ -1,5 +1,6 @@
 import Foundation
 @testable import LumenPipelines
+import Yams
 import LumenStore
 import LumenWorkspace
 import Testing
@@ -213,5 +214,50 @@ struct SchedulerTriggerTests {
         // every: fires, then not before its period.
         #expect(try await scheduler.check(.every(60), pipeline: "p") != nil)
         #expect(try await scheduler.check(.every(60), pipeline: "p") == nil)
+    }
+}
+
+@Suite("Pipeline export")
+struct PipelineExportTests {
+    static let yaml = """
+        name: diamond
+        triggers: [{cron: "30 2 * * *"}]
+        steps:
+          a: {shell: "echo 'a' > a.txt"}
+          pre-process.v2: {lumen: data validate cxr, needs: [a], retries: 2, retry_delay: 10s}
+          c: {shell: echo c, needs: [a], timeout: 1h}
+          d: {lumen: [evaluate, "cxr@champion", --data, "chest xray"], needs: [pre-process.v2, c]}
+        """
+
+    /// The structure every engine needs: one task per step, the dependencies, retries, timeout, schedule, commands.
+    @Test func everyEngineGetsTheStepsDependenciesAndSchedule() throws {
+        let file = try PipelineFile.parse(Self.yaml, path: "/tmp/diamond.yaml")
+        var options = PipelineExport.Options()
+        options.lumen = "/opt/lumen/bin/lumen"
+        options.folder = "/data/pipelines"
+        let airflow = try PipelineExport.render(file, engine: .airflow, options: options)
+        #expect(airflow.contains(#"schedule="30 2 * * *""#) && airflow.contains(#"task_id="pre-process.v2""#))
+        #expect(airflow.contains("pre_process_v2 = BashOperator(") && airflow.contains("a >> pre_process_v2") && airflow.contains("c >> d") && airflow.contains("pre_process_v2 >> d"))
+        #expect(airflow.contains("retries=2") && airflow.contains("retry_delay=timedelta(seconds=10.0)") && airflow.contains("execution_timeout=timedelta(seconds=3600.0)"))
+        #expect(airflow.contains(#"/opt/lumen/bin/lumen evaluate cxr@champion --data 'chest xray'"#), "arguments are shell-quoted")
+        #expect(airflow.contains(#"cd /data/pipelines && PATH=/opt/lumen/bin:\"$PATH\"; echo 'a' > a.txt"#), "\(airflow)")
+        let prefect = try PipelineExport.render(file, engine: .prefect, options: options)
+        #expect(prefect.contains(#"@task(name="pre-process.v2", retries=2, retry_delay_seconds=[10.0, 20.0])"#) && prefect.contains("timeout_seconds=3600.0"))
+        #expect(prefect.contains("d_done = d.submit(wait_for=[pre_process_v2_done, c_done])") && prefect.contains(#"cron="30 2 * * *""#))
+        let argo = try PipelineExport.render(file, engine: .argo, options: options)
+        let doc = try #require(try Yams.load(yaml: argo) as? [String: Any])
+        #expect(doc["kind"] as? String == "CronWorkflow")
+        let spec = try #require(doc["spec"] as? [String: Any])
+        #expect(spec["schedule"] as? String == "30 2 * * *")
+        let templates = try #require((spec["workflowSpec"] as? [String: Any])?["templates"] as? [[String: Any]])
+        let tasks = try #require(((templates.first { $0["name"] as? String == "main" })?["dag"] as? [String: Any])?["tasks"] as? [[String: Any]])
+        let dependencies = Dictionary(uniqueKeysWithValues: tasks.map { ($0["name"] as! String, ($0["dependencies"] as? [String]) ?? []) })
+        #expect(dependencies == ["a": [], "pre-process-v2": ["a"], "c": ["a"], "d": ["pre-process-v2", "c"]])
+        let pre = try #require(templates.first { $0["name"] as? String == "pre-process-v2" })
+        #expect((pre["retryStrategy"] as? [String: Any])?["limit"] as? String == "2")
+        #expect((templates.first { $0["name"] as? String == "c" })?["activeDeadlineSeconds"] as? Int == 3600)
+        let noCron = try PipelineFile.parse(Self.yaml.replacingOccurrences(of: #"triggers: [{cron: "30 2 * * *"}]"#, with: ""), path: "/tmp/d.yaml")
+        #expect(try PipelineExport.render(noCron, engine: .argo, options: options).contains("kind: Workflow\nmetadata:\n  generateName: diamond-"))
+        #expect(try PipelineExport.render(noCron, engine: .airflow, options: options).contains("schedule=None"))
     }
 }
