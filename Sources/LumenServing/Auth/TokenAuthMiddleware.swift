@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import LumenStore
 
@@ -16,9 +17,30 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
          "/api/2.0/mlflow/registered-models/get-latest-versions"]
     }
 
-    /// Routes open to anyone: liveness and readiness probes, and the Prometheus scrape.
+    /// Routes open to anyone: liveness and readiness probes, the Prometheus scrape and the UI's login page.
     static func isOpen(_ path: String) -> Bool {
-        path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready" || path == "/metrics"
+        path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready" || path == "/metrics" || path == "/ui/login"
+    }
+
+    /// Pages of the web UI (a missing token sends the browser to the login page instead of a JSON 401).
+    static func isPage(_ path: String) -> Bool { path == "/" || path == "/ui" || path.hasPrefix("/ui/") }
+
+    /// The request with the UI's role header set (or removed): set here only, never trusted from the client.
+    static func withRole(_ request: Request, _ role: String?) -> Request {
+        var head = request.head
+        head.headerFields[UIRoutes.roleHeader] = role
+        return Request(head: head, body: request.body)
+    }
+
+    /// The token of a request: `Authorization: Bearer …`, or the UI's `lumen_token` cookie.
+    static func secret(_ request: Request) -> String? {
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") { return String(header.dropFirst("Bearer ".count)) }
+        guard let cookies = request.headers[.cookie] else { return nil }
+        for part in cookies.split(separator: ";") {
+            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if kv.count == 2 && kv[0] == "lumen_token" { return String(kv[1]) }
+        }
+        return nil
     }
 
     /// The role a request needs.
@@ -27,20 +49,33 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if method == .post && (readOnlyPosts.contains(path) || path.hasPrefix("/api/predict/") || (path.hasPrefix("/v2/models/") && path.hasSuffix("/infer"))) {
             return .reader
         }
-        if path.hasPrefix("/api/models/") || path == "/api/2.0/mlflow/registered-models/alias" { return .admin }
+        if path.hasPrefix("/api/models/") || path == "/api/2.0/mlflow/registered-models/alias" || (path.hasPrefix("/ui/models/") && path.hasSuffix("/alias")) { return .admin }
         return .writer
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var request = Self.withRole(request, nil)
         let path = request.uri.path
         if Self.isOpen(path) { return try await next(request, context) }
         let required = Self.requiredRole(method: request.method, path: path)
-        if required == .reader && publicRead { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        let secret = Self.secret(request)
+        if required == .reader && publicRead && secret == nil {
+            request = Self.withRole(request, "public")
+            return try await next(request, context)
+        }
+        let known: Bool
+        if let secret { known = (try? await store.token(forSecret: secret)) != nil } else { known = false }
+        if Self.isPage(path), request.method == .get, !known {
+            let target = path + (request.uri.query.map { "?" + $0 } ?? "")
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-_.~/")
+            return Response(status: .seeOther, headers: [.location: "/ui/login?next=" + (target.addingPercentEncoding(withAllowedCharacters: allowed) ?? "/ui/experiments")])
+        }
+        guard let secret else {
             return jsonResponse(["error_code": "UNAUTHENTICATED", "error": "this server requires an API token", "message": "this server requires an API token: send Authorization: Bearer TOKEN (the mlflow client sends MLFLOW_TRACKING_TOKEN; see `lumen token create`)"],
                                 status: .unauthorized)
         }
-        guard let token = try? await store.token(forSecret: String(header.dropFirst("Bearer ".count))) else {
+        guard let token = try? await store.token(forSecret: secret) else {
             return jsonResponse(["error_code": "UNAUTHENTICATED", "error": "unknown or revoked API token", "message": "unknown or revoked API token"], status: .unauthorized)
         }
         guard token.role >= required else {
@@ -48,6 +83,7 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             let message = "token '\(token.name)' has role \(token.role.rawValue) and cannot \(what)"
             return jsonResponse(["error_code": "PERMISSION_DENIED", "error": message, "message": message], status: .forbidden)
         }
+        request = Self.withRole(request, token.role.rawValue)
         return try await next(request, context)
     }
 }

@@ -28,6 +28,8 @@ enum OpenAPIDocument {
         for route in routes.sorted(by: { ($0.path, $0.method) < ($1.path, $1.method) }) {
             let method = route.method.lowercased()
             guard ["get", "post", "put", "delete", "patch"].contains(method) else { continue }
+            // The web UI's pages are HTML for browsers, not part of the API.
+            if route.path == "/" || route.path == "/ui" || route.path.hasPrefix("/ui/") { continue }
             let template = pathTemplate(route.path)
             let op = ServingAPIDocs.operation(method: method, path: template) ?? generic(method: method, path: template)
             var operation: [String: Any] = ["tags": [op.tag], "summary": op.summary, "operationId": operationID(method, template)]

@@ -1,0 +1,165 @@
+import Foundation
+import Mustache
+
+/// The web UI's templates (Mustache), compiled once. Every page is server-rendered; the only script is a
+/// small one for chart smoothing and for MLflow's `#/experiments/…` links. No file is fetched from
+/// elsewhere: the style sheet is inline, so pages work on a hospital network with no internet.
+enum UITemplates {
+    static let style = """
+    :root{--fg:#17202c;--muted:#4d5a6a;--line:#d5dbe3;--accent:#1f5fa8;--bg:#fff;--soft:#f3f6fa;--bad:#a4261e;--ok:#1d6b35}
+    *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
+    header{display:flex;gap:24px;align-items:center;padding:10px 24px;background:#12324f;color:#fff}
+    header a{color:#fff;text-decoration:none;font-weight:600}header a:focus,header a:hover{text-decoration:underline}
+    header .brand{font-size:18px;margin-right:12px}main{padding:20px 24px;max-width:1400px}
+    a{color:var(--accent)}a:focus{outline:2px solid var(--accent);outline-offset:2px}
+    h1{font-size:22px;margin:0 0 12px}h2{font-size:17px;margin:24px 0 8px}
+    table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+    th{background:var(--soft);font-weight:600;white-space:nowrap}th a{color:var(--fg)}td.num{text-align:right}
+    form.inline{display:flex;gap:8px;flex-wrap:wrap;align-items:flex-end;margin:8px 0 16px}
+    label{display:flex;flex-direction:column;font-size:13px;color:var(--muted)}
+    input,select,button{font:inherit;padding:6px 8px;border:1px solid #8a96a6;border-radius:4px;color:var(--fg);background:#fff}
+    button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:pointer}button:focus{outline:2px solid #000}
+    .muted{color:var(--muted)}.pill{display:inline-block;padding:1px 8px;border-radius:10px;background:var(--soft);border:1px solid var(--line);font-size:13px;margin:1px}
+    .status-FINISHED{color:var(--ok)}.status-FAILED,.status-KILLED{color:var(--bad)}
+    .charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:8px}figcaption{font-size:13px;color:var(--muted)}
+    .error{color:var(--bad);font-weight:600}.pager{margin:12px 0}
+    """
+
+    static let header = """
+    <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+    <title>{{title}} · Lumen</title><style>{{{style}}}</style></head><body>
+    <header><a class="brand" href="/ui/experiments">Lumen</a><nav aria-label="main"><a href="/ui/experiments">Experiments</a> &nbsp; <a href="/ui/models">Models</a> &nbsp; <a href="/docs">API</a></nav>{{#role}}<span class="muted" style="margin-left:auto;color:#cfe0f2">role: {{role}}</span>{{/role}}</header>
+    <main id="main">
+    """
+
+    static let footer = """
+    </main></body></html>
+    """
+
+    static let home = """
+    {{> header}}
+    <h1>Lumen</h1>
+    <p>Experiments, runs and registered models of this store.</p>
+    <ul><li><a href="/ui/experiments">Experiments</a></li><li><a href="/ui/models">Models</a></li></ul>
+    <script>
+    // MLflow's links (#/experiments/1, #/experiments/1/runs/RUN, #/models/NAME) land on the matching page.
+    (function(){var h=location.hash||"";var m;
+    if((m=h.match(/^#\\/experiments\\/([^\\/?]+)\\/runs\\/([^\\/?]+)/))){location.replace("/ui/runs/"+encodeURIComponent(m[2]));}
+    else if((m=h.match(/^#\\/experiments\\/([^\\/?]+)/))){location.replace("/ui/experiments/"+encodeURIComponent(m[1]));}
+    else if((m=h.match(/^#\\/models\\/([^\\/?]+)/))){location.replace("/ui/models/"+encodeURIComponent(m[1]));}})();
+    </script>
+    {{> footer}}
+    """
+
+    static let experiments = """
+    {{> header}}
+    <h1>Experiments</h1>
+    <table><caption class="muted" style="text-align:left">{{count}} experiments</caption>
+    <thead><tr><th scope="col">Name</th><th scope="col">ID</th><th scope="col">Created</th><th scope="col">Tags</th></tr></thead><tbody>
+    {{#experiments}}<tr><td><a href="/ui/experiments/{{id}}">{{name}}</a></td><td>{{id}}</td><td>{{created}}</td><td>{{#tags}}<span class="pill">{{.}}</span>{{/tags}}</td></tr>{{/experiments}}
+    </tbody></table>
+    {{> footer}}
+    """
+
+    static let runs = """
+    {{> header}}
+    <h1>{{experiment}} <span class="muted">(experiment {{experimentID}})</span></h1>
+    <form class="inline" method="get" action="/ui/experiments/{{experimentID}}" role="search">
+    <label for="filter">Filter (MLflow search language)<input id="filter" name="filter" size="60" value="{{filter}}" placeholder="metrics.val_auc > 0.9 and params.lr = '0.01'"></label>
+    <label for="metrics">Metric columns<input id="metrics" name="metrics" size="24" value="{{metricColumns}}"></label>
+    <label for="params">Param columns<input id="params" name="params" size="24" value="{{paramColumns}}"></label>
+    <input type="hidden" name="order" value="{{order}}"><button type="submit">Apply</button></form>
+    {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+    <table id="runs"><caption class="muted" style="text-align:left">{{shown}} runs on this page{{#order}}, ordered by {{order}}{{/order}}</caption>
+    <thead><tr>{{#columns}}<th scope="col"><a href="{{sortLink}}" aria-label="sort by {{label}}">{{label}}{{arrow}}</a></th>{{/columns}}</tr></thead><tbody>
+    {{#rows}}<tr>{{#cells}}<td class="{{cls}}">{{#link}}<a href="{{link}}">{{text}}</a>{{/link}}{{^link}}{{text}}{{/link}}</td>{{/cells}}</tr>{{/rows}}
+    </tbody></table>
+    <p class="pager">{{#next}}<a id="next-page" href="{{next}}">Next page →</a>{{/next}} {{#compare}}<a href="{{compare}}">Compare the runs of this page</a>{{/compare}}</p>
+    {{> footer}}
+    """
+
+    static let run = """
+    {{> header}}
+    <h1>{{name}} <span class="muted">run {{runID}}</span></h1>
+    <p><span class="status-{{status}}">{{status}}</span> · experiment <a href="/ui/experiments/{{experimentID}}">{{experimentID}}</a> · started {{started}} · {{duration}}</p>
+    <h2>Metrics</h2>
+    {{#hasCharts}}<p><label for="smoothing">Smoothing <input id="smoothing" type="range" min="0" max="0.95" step="0.05" value="0" aria-describedby="smoothing-help"></label> <span id="smoothing-help" class="muted">exponential moving average of each chart</span></p>{{/hasCharts}}
+    <div class="charts">{{#charts}}<figure><svg viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="{{key}} by step" data-values="{{values}}" data-steps="{{steps}}" class="chart">
+    <rect x="40" y="10" width="{{plotWidth}}" height="{{plotHeight}}" fill="#f8fafc" stroke="#d5dbe3"/>
+    <polyline fill="none" stroke="#1f5fa8" stroke-width="2" points="{{points}}"/>
+    <text x="4" y="16" font-size="11">{{max}}</text><text x="4" y="{{bottom}}" font-size="11">{{min}}</text><text x="40" y="{{axis}}" font-size="11">step {{firstStep}}</text><text x="{{right}}" y="{{axis}}" font-size="11" text-anchor="end">{{lastStep}}</text></svg>
+    <figcaption>{{key}}: last {{last}} ({{count}} points)</figcaption></figure>{{/charts}}</div>
+    <table><thead><tr><th scope="col">Metric</th><th scope="col">Last value</th><th scope="col">Step</th></tr></thead><tbody>{{#metrics}}<tr><td>{{key}}</td><td class="num">{{value}}</td><td class="num">{{step}}</td></tr>{{/metrics}}</tbody></table>
+    <h2>Parameters</h2>
+    <table><thead><tr><th scope="col">Parameter</th><th scope="col">Value</th></tr></thead><tbody>{{#params}}<tr><td>{{key}}</td><td>{{value}}</td></tr>{{/params}}</tbody></table>
+    <h2>Tags</h2>
+    <table><thead><tr><th scope="col">Tag</th><th scope="col">Value</th></tr></thead><tbody>{{#tags}}<tr><td>{{key}}</td><td>{{value}}</td></tr>{{/tags}}</tbody></table>
+    <h2>Registered versions</h2>
+    {{#versions}}<p><a href="/ui/models/{{name}}">{{name}} version {{version}}</a> {{#aliases}}<span class="pill">@{{.}}</span>{{/aliases}}</p>{{/versions}}{{^versions}}<p class="muted">No model version comes from this run.</p>{{/versions}}
+    <script>
+    (function(){var s=document.getElementById("smoothing");if(!s)return;
+    function draw(){var a=parseFloat(s.value);document.querySelectorAll("svg.chart").forEach(function(svg){
+    var v=svg.dataset.values.split(",").map(Number),n=v.length;if(!n)return;var out=[],z=v[0];for(var i=0;i<n;i++){z=a*z+(1-a)*v[i];out.push(z);}
+    var lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);if(hi<=lo)hi=lo+1;var w=svg.viewBox.baseVal.width-50,h=svg.viewBox.baseVal.height-40;
+    svg.querySelector("polyline").setAttribute("points",out.map(function(y,i){return (40+(n>1?i/(n-1):0.5)*w).toFixed(1)+","+(10+(1-(y-lo)/(hi-lo))*h).toFixed(1);}).join(" "));});}
+    s.addEventListener("input",draw);})();
+    </script>
+    {{> footer}}
+    """
+
+    static let models = """
+    {{> header}}
+    <h1>Registered models</h1>
+    <table><thead><tr><th scope="col">Model</th><th scope="col">Latest version</th><th scope="col">Aliases</th><th scope="col">Updated</th></tr></thead><tbody>
+    {{#models}}<tr><td><a href="/ui/models/{{name}}">{{name}}</a></td><td class="num">{{latest}}</td><td>{{#aliases}}<span class="pill">{{.}}</span>{{/aliases}}</td><td>{{updated}}</td></tr>{{/models}}
+    </tbody></table>
+    {{> footer}}
+    """
+
+    static let model = """
+    {{> header}}
+    <h1>{{name}}</h1>
+    {{#description}}<p>{{description}}</p>{{/description}}
+    {{#message}}<p role="status" class="{{messageClass}}">{{message}}</p>{{/message}}
+    <table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Aliases</th><th scope="col">Created</th><th scope="col">From run</th><th scope="col">Architecture</th><th scope="col">Monitoring</th></tr></thead><tbody>
+    {{#versions}}<tr><td class="num">{{version}}</td><td>{{#aliases}}<span class="pill">@{{.}}</span>{{/aliases}}</td><td>{{created}}</td><td>{{#runID}}<a href="/ui/runs/{{runID}}">{{runID}}</a>{{/runID}}</td><td>{{architecture}}</td><td>{{#reference}}reference profile{{/reference}} {{#gate}}input gate{{/gate}} {{#challenge}}challenged{{/challenge}}</td></tr>{{/versions}}
+    </tbody></table>
+    {{#admin}}<h2>Move an alias</h2>
+    <form class="inline" method="post" action="/ui/models/{{name}}/alias"><label for="alias">Alias<input id="alias" name="alias" required pattern="[A-Za-z0-9_-]+" value="champion"></label>
+    <label for="version">Version<select id="version" name="version">{{#versions}}<option value="{{version}}">{{version}}</option>{{/versions}}</select></label><button type="submit">Move</button></form>{{/admin}}
+    {{^admin}}<p class="muted">Moving an alias needs an admin token.</p>{{/admin}}
+    {{> footer}}
+    """
+
+    static let login = """
+    {{> header}}
+    <h1>Sign in</h1>
+    <p>This server requires an API token (<code>lumen token create --role reader|writer|admin</code>).</p>
+    {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+    <form class="inline" method="post" action="/ui/login"><label for="token">API token<input id="token" name="token" type="password" size="70" required autocomplete="off"></label>
+    <input type="hidden" name="next" value="{{next}}"><button type="submit">Sign in</button></form>
+    {{> footer}}
+    """
+
+    static let notFound = """
+    {{> header}}
+    <h1>Not found</h1><p class="error" role="alert">{{message}}</p><p><a href="/ui/experiments">Experiments</a></p>
+    {{> footer}}
+    """
+
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in [("header", header), ("footer", footer), ("home", home), ("experiments", experiments), ("runs", runs), ("run", run),
+                             ("models", models), ("model", model), ("login", login), ("notFound", notFound)] {
+            do { try library.register(text, named: name) } catch { fatalError("UI template \(name): \(error)") }
+        }
+        return library
+    }()
+
+    /// A page: the template with the shared style.
+    static func render(_ name: String, _ context: [String: Any]) -> String {
+        var c = context
+        c["style"] = style
+        return library.render(c, withTemplate: name) ?? "template \(name) failed"
+    }
+}
