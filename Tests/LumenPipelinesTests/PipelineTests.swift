@@ -31,7 +31,7 @@ struct PipelineFileTests {
         #expect(error("name: x\nsteps:\n  a: {shell: echo}\n  b: {shell: echo, needs: [c]}\n") == "p.yaml:4: step 'b' needs 'c', which is not a step (steps: a, b)")
         #expect(error("name: x\nsteps:\n  a: {shell: echo, needs: [b]}\n  b: {shell: echo, needs: [a]}\n").contains("the steps form a cycle: a → b → a"))
         #expect(error("name: x\nsteps:\n  a:\n    shell: echo\n    retires: 2\n") == "p.yaml:5: step 'a': unknown key 'retires' (keys: lumen, shell, needs, inputs, outputs, retries, retry_delay, timeout)")
-        #expect(error("name: x\nstep:\n  a: {shell: echo}\n") == "p.yaml:2: unknown key 'step' (keys: name, params, steps)")
+        #expect(error("name: x\nstep:\n  a: {shell: echo}\n") == "p.yaml:2: unknown key 'step' (keys: name, params, steps, triggers)")
         #expect(error("steps:\n  a: {shell: 'echo {{who}}'}\n") == "p.yaml:2: step 'a' uses {{who}}, which is not in params")
         #expect(error("steps:\n  a: {needs: []}\n") == "p.yaml:2: step 'a': needs 'lumen: COMMAND' or 'shell: COMMAND'")
         #expect(error("steps:\n  a: {shell: echo, lumen: train}\n").contains("either 'lumen' or 'shell', not both"))

@@ -1,0 +1,687 @@
+"""The web UI (`lumen serve`'s /ui pages) in headless Chromium driven by Selenium, the browser set up as in
+test_docs_page (Debian's chromium and chromium-driver, every host but the loopback server unresolvable, as offline).
+
+A server holds two experiments (30 runs of varied val_auc and lr, and 3 more) and a registered model with two
+versions, logged through the MLflow REST API. Every page (home, experiments, runs table, run, models, model) loads
+with nothing requested beyond the server and no SEVERE console message, and a screenshot of each is saved under the
+test's tmp_path (and copied to docs/ui/ for docs/ui.md, when that folder exists). The runs table filters, sorts by a
+clicked metric header, pages on the server (per=10, the next-page link) and shows the chosen columns; a run's charts
+have one polyline point per logged step and the smoothing slider redraws them; moving an alias from the model page
+shows in the MLflow API; MLflow's `#/experiments/…` links land on the matching pages. With `--auth`, pages send the
+browser to the login page, a bad token is refused, a reader token reads but has no alias form (and a POST is refused
+with 403), an admin token moves the alias. axe-core (axe-selenium-python) finds no serious or critical violation on
+any page, and every input has a label, the pages a lang and a main landmark. A smoke test times the runs page over
+2,000 runs x 20 metrics."""
+import json, random, shutil, subprocess, sys, tempfile, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # test_docs_page beside this file (pytest adds the folder too; this covers an import from elsewhere)
+sys.path.insert(0, str(HERE.parent))  # conftest's helpers one folder up
+from conftest import LUMEN, free_port  # noqa: E402
+from test_docs_page import browser, tool  # noqa: E402,F401  (browser: headless Chromium, offline but for 127.0.0.1)
+
+DOCS_UI = HERE.parent.parent / "docs" / "ui"  # the screenshots are copied there (docs/ui.md shows them) when the folder exists
+EXPERIMENT, OTHER, MODEL = "ui-alpha", "ui-beta", "ui-classifier"
+RUNS, STEPS = 30, 12
+LRS = ["0.1", "0.03", "0.01", "0.003", "0.001"]
+T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC, in ms
+
+
+# MARK: servers and data
+
+class Api:
+    """The MLflow REST API of a server (with a Bearer token when given)."""
+
+    def __init__(self, url, token=None):
+        self.url, self.session = url, requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def post(self, path, body):
+        r = self.session.post(f"{self.url}/api/2.0/mlflow/{path}", json=body, timeout=60)
+        assert r.status_code == 200, (path, body, r.status_code, r.text)
+        return r.json()
+
+    def get(self, path, **params):
+        r = self.session.get(f"{self.url}/api/2.0/mlflow/{path}", params=params, timeout=60)
+        assert r.status_code == 200, (path, params, r.status_code, r.text)
+        return r.json()
+
+    def alias(self, name, alias):
+        return self.get("registered-models/alias", name=name, alias=alias)["model_version"]["version"]
+
+
+def workspace(prefix):
+    ws = tempfile.mkdtemp(prefix=prefix)
+    subprocess.run([LUMEN, "init", ws], check=True, capture_output=True)
+    return ws
+
+
+def token(ws, role):
+    """`lumen token create` prints the secret on its first line, then the token's id and a hint."""
+    out = subprocess.run([LUMEN, "token", "create", "--workspace", ws, "--role", role, "--name", f"ui-{role}"],
+                         check=True, capture_output=True, text=True).stdout
+    secret = out.splitlines()[0].strip()
+    assert secret and " " not in secret and f"({role})" in out, out
+    return secret
+
+
+def serve(ws, *flags):
+    """`lumen serve` on a free loopback port, once /health answers; yields its URL."""
+    port = free_port()
+    log = Path(ws) / f"serve-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([LUMEN, "serve", "--workspace", ws, "--port", str(port), *flags], stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/health", timeout=1).read() == b"OK":
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("lumen serve did not start: " + log.read_text(errors="replace"))
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def seed(api):
+    """Two experiments: ui-alpha with 30 finished runs (lr, batch; val_auc and loss over 12 steps, val_auc's last
+    value distinct per run), ui-beta with 3; ui-classifier versions 1 and 2 from the first two runs, @champion on 1."""
+    rng = random.Random(20260101)
+    eid = api.post("experiments/create", {"name": EXPERIMENT})["experiment_id"]
+    other = api.post("experiments/create", {"name": OTHER})["experiment_id"]
+    finals = rng.sample(range(6000, 9900), RUNS)  # distinct val_auc at the last step, x 1e-4: about half above 0.8
+    runs = []
+    for i in range(RUNS):
+        name, lr, auc = f"run-{i:02d}", LRS[i % len(LRS)], finals[i] / 10_000
+        start = T0 + i * 60_000
+        rid = api.post("runs/create", {"experiment_id": eid, "run_name": name, "start_time": start})["run"]["info"]["run_id"]
+        metrics = []
+        for step in range(STEPS):
+            t = start + step * 1000
+            progress = (step + 1) / STEPS
+            value = auc if step == STEPS - 1 else round(0.5 + (auc - 0.5) * progress + rng.uniform(-0.04, 0.04), 4)
+            metrics.append({"key": "val_auc", "value": value, "timestamp": t, "step": step})
+            metrics.append({"key": "loss", "value": round(1.2 * (1 - 0.7 * progress) + rng.uniform(-0.05, 0.05), 4), "timestamp": t, "step": step})
+        api.post("runs/log-batch", {"run_id": rid, "metrics": metrics,
+                                    "params": [{"key": "lr", "value": lr}, {"key": "batch_size", "value": str(16 << (i % 3))}]})
+        # one metric through the single-metric route and a parameter through its own route, as the mlflow client sends them
+        api.post("runs/log-metric", {"run_id": rid, "key": "epoch_time_s", "value": 30 + i, "timestamp": start + STEPS * 1000, "step": 0})
+        api.post("runs/log-parameter", {"run_id": rid, "key": "optimizer", "value": "adamw"})
+        api.post("runs/update", {"run_id": rid, "status": "FINISHED", "end_time": start + 45_000})
+        runs.append({"id": rid, "name": name, "lr": lr, "val_auc": auc, "history": [m["value"] for m in metrics if m["key"] == "val_auc"]})
+    for i in range(3):
+        rid = api.post("runs/create", {"experiment_id": other, "run_name": f"beta-{i}", "start_time": T0 + i * 1000})["run"]["info"]["run_id"]
+        api.post("runs/log-metric", {"run_id": rid, "key": "accuracy", "value": 0.7 + i / 10, "timestamp": T0 + i * 1000, "step": 0})
+    api.post("registered-models/create", {"name": MODEL})
+    for run in runs[:2]:
+        api.post("model-versions/create", {"name": MODEL, "source": f"runs:/{run['id']}/model", "run_id": run["id"]})
+    api.post("registered-models/alias", {"name": MODEL, "alias": "champion", "version": "1"})
+    return {"experiment": eid, "other": other, "runs": runs}
+
+
+@pytest.fixture(scope="module")
+def ui():
+    """`lumen serve` (auth off) over the seeded store."""
+    ws = workspace("lumen-ui-")
+    server = serve(ws)
+    url = next(server)
+    api = Api(url)
+    data = seed(api)
+    yield {"url": url, "api": api, **data}
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def secured_ui():
+    """`lumen serve --auth` with a reader and an admin token; the store seeded with the admin token."""
+    ws = workspace("lumen-ui-auth-")
+    reader, admin = token(ws, "reader"), token(ws, "admin")
+    server = serve(ws, "--auth")
+    url = next(server)
+    data = seed(Api(url, admin))
+    yield {"url": url, "reader": reader, "admin": admin, **data}
+    server.close()
+
+
+# MARK: page helpers
+
+def drain(driver):
+    driver.get_log("browser")
+    driver.get_log("performance")
+
+
+def load(driver, url, path):
+    """Opens url+path and waits for the document; returns the path the browser ended on."""
+    driver.get(url + path)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    return urlsplit(driver.current_url).path
+
+
+def clean(driver, url):
+    """Nothing requested beyond the server, nothing failed to load, no SEVERE console message since the last drain."""
+    events = [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+    requested = [e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"]
+    origin = urlsplit(url)
+    foreign = [u for u in requested if not u.startswith(("data:", "blob:", "about:")) and urlsplit(u)[:2] != origin[:2]]
+    assert not foreign, foreign
+    failed = [e["params"] for e in events if e["method"] == "Network.loadingFailed"]
+    assert not failed, failed
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    return requested
+
+
+def screenshot(driver, tmp_path, name):
+    driver.execute_script("window.scrollTo(0, 0)")
+    path = tmp_path / f"{name}.png"
+    assert driver.save_screenshot(str(path)) and path.stat().st_size > 5_000, path
+    if DOCS_UI.is_dir():
+        shutil.copyfile(path, DOCS_UI / f"{name}.png")
+    return path
+
+
+ROWS = "return [...document.querySelectorAll('table#runs tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim()))"
+HEADERS = "return [...document.querySelectorAll('table#runs thead th')].map(th => th.textContent.replace(/[↑↓]/g, '').trim())"
+
+
+def table(driver):
+    """The runs table as [{header: cell}], in the page's order."""
+    headers = driver.execute_script(HEADERS)
+    return [dict(zip(headers, row)) for row in driver.execute_script(ROWS)]
+
+
+def submit_and_wait(driver, element):
+    """Clicks a link or button that loads a new page, and waits for it."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(lambda d: not _alive(old) and d.execute_script("return document.readyState") == "complete")
+
+
+def _alive(element):
+    try:
+        element.tag_name
+        return True
+    except Exception:
+        return False
+
+
+def points(driver, index=0):
+    text = driver.execute_script("return document.querySelectorAll('svg.chart polyline')[arguments[0]].getAttribute('points')", index)
+    return [tuple(map(float, p.split(","))) for p in text.split()]
+
+
+def pages(ui):
+    """(name, path, a piece of the page's h1) of every page of the UI."""
+    run = ui["runs"][3]
+    return [("home", "/", "Lumen"), ("experiments", "/ui/experiments", "Experiments"),
+            ("runs", f"/ui/experiments/{ui['experiment']}", EXPERIMENT), ("run", f"/ui/runs/{run['id']}", run["name"]),
+            ("models", "/ui/models", "Registered models"), ("model", f"/ui/models/{MODEL}", MODEL)]
+
+
+# MARK: tests
+
+def test_every_page_loads_offline_without_console_errors(ui, browser, tmp_path):
+    url = ui["url"]
+    browser.get("about:blank")
+    drain(browser)
+    shots = []
+    for name, path, heading in pages(ui):
+        assert load(browser, url, path) == path, (path, browser.current_url)
+        assert heading in browser.find_element(By.TAG_NAME, "h1").text, (path, browser.find_element(By.TAG_NAME, "h1").text)
+        assert browser.title.endswith("· Lumen"), browser.title
+        requested = clean(browser, url)
+        assert urlsplit(requested[0]).path == path, requested
+        shots.append(screenshot(browser, tmp_path, name))
+    print("screenshots:", *shots)
+
+    # the experiments page lists both, each linking to its runs; the models page the model with its alias
+    load(browser, url, "/ui/experiments")
+    links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main table a")}
+    assert links == {"Default": f"{url}/ui/experiments/0", EXPERIMENT: f"{url}/ui/experiments/{ui['experiment']}",
+                     OTHER: f"{url}/ui/experiments/{ui['other']}"}, links
+    load(browser, url, "/ui/models")
+    row = browser.find_element(By.XPATH, f"//main//tr[td/a[text()='{MODEL}']]").text
+    assert "2" in row and "@champion → 1" in row, row
+    load(browser, url, "/ui/experiments/no-such-experiment")
+    assert "no experiment no-such-experiment" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+
+
+def test_runs_table_filters(ui, browser):
+    """The filter in the page's URL, as the sort links and the next-page link carry it (spaces as %20)."""
+    url, eid = ui["url"], ui["experiment"]
+    load(browser, url, f"/ui/experiments/{eid}")
+    assert len(table(browser)) == RUNS
+    load(browser, url, f"/ui/experiments/{eid}?filter=" + quote("metrics.val_auc > 0.8"))
+    rows = table(browser)
+    expected = {r["name"] for r in ui["runs"] if r["val_auc"] > 0.8}
+    assert 5 < len(expected) < RUNS - 5, len(expected)
+    assert {r["Run"] for r in rows} == expected and len(rows) == len(expected), (sorted(r["Run"] for r in rows), sorted(expected))
+    assert all(float(r["val_auc"]) > 0.8 for r in rows), rows
+    assert browser.find_element(By.ID, "filter").get_attribute("value") == "metrics.val_auc > 0.8"  # the box shows the filter
+
+    # a filter on a parameter and a metric together
+    load(browser, url, f"/ui/experiments/{eid}?filter=" + quote("params.lr = '0.01' and metrics.val_auc < 0.8"))
+    expected = {r["name"] for r in ui["runs"] if r["lr"] == "0.01" and r["val_auc"] < 0.8}
+    assert expected and {r["Run"] for r in table(browser)} == expected, table(browser)
+
+    # a filter the search language does not parse is shown as an error, with no rows
+    load(browser, url, f"/ui/experiments/{eid}?filter=" + quote("metrics.val_auc >>> high"))
+    error = browser.find_element(By.CSS_SELECTOR, "p.error")
+    assert error.text and error.get_attribute("role") == "alert", error.text
+    assert table(browser) == []
+
+
+def test_filter_form_applies_the_typed_filter(ui, browser):
+    """The filter typed into the box and applied with the button (the form's GET sends spaces as '+')."""
+    url, eid = ui["url"], ui["experiment"]
+    load(browser, url, f"/ui/experiments/{eid}")
+    box = browser.find_element(By.ID, "filter")
+    box.clear()
+    box.send_keys("metrics.val_auc > 0.8")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
+    assert parse_qs(urlsplit(browser.current_url).query)["filter"] == ["metrics.val_auc > 0.8"], browser.current_url
+    assert browser.find_element(By.ID, "filter").get_attribute("value") == "metrics.val_auc > 0.8", \
+        ("the box shows the filter as the server read it", browser.find_element(By.ID, "filter").get_attribute("value"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "p.error"), browser.find_element(By.CSS_SELECTOR, "p.error").text
+    rows = table(browser)
+    expected = {r["name"] for r in ui["runs"] if r["val_auc"] > 0.8}
+    assert {r["Run"] for r in rows} == expected and len(rows) == len(expected), (sorted(r["Run"] for r in rows), sorted(expected))
+
+    # sorted by a header, then a new filter applied from the box: the order (a hidden field) is kept
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "table#runs thead a[aria-label='sort by val_auc']"))
+    box = browser.find_element(By.ID, "filter")
+    box.clear()
+    box.send_keys("params.lr = '0.1'")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "p.error"), browser.find_element(By.CSS_SELECTOR, "p.error").text
+    expected = sorted((r["val_auc"] for r in ui["runs"] if r["lr"] == "0.1"), reverse=True)
+    assert [float(r["val_auc"]) for r in table(browser)] == expected, table(browser)
+
+
+def test_runs_table_sorts_by_a_clicked_metric_header(ui, browser):
+    url, eid = ui["url"], ui["experiment"]
+    load(browser, url, f"/ui/experiments/{eid}")
+    header = browser.find_element(By.CSS_SELECTOR, "table#runs thead a[aria-label='sort by val_auc']")
+    submit_and_wait(browser, header)
+    assert parse_qs(urlsplit(browser.current_url).query)["order"] == ["metrics.`val_auc` DESC"], browser.current_url
+    rows = table(browser)
+    values = [float(r["val_auc"]) for r in rows]
+    assert values == sorted((r["val_auc"] for r in ui["runs"]), reverse=True), values
+    assert [r["Run"] for r in rows] == [r["name"] for r in sorted(ui["runs"], key=lambda r: -r["val_auc"])]
+    assert browser.find_element(By.CSS_SELECTOR, "table#runs thead a[aria-label='sort by val_auc']").text == "val_auc ↓"
+
+    # a second click sorts ascending
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "table#runs thead a[aria-label='sort by val_auc']"))
+    assert parse_qs(urlsplit(browser.current_url).query)["order"] == ["metrics.`val_auc` ASC"], browser.current_url
+    assert [float(r["val_auc"]) for r in table(browser)] == sorted(r["val_auc"] for r in ui["runs"])
+    assert browser.find_element(By.CSS_SELECTOR, "table#runs thead a[aria-label='sort by val_auc']").text == "val_auc ↑"
+
+    # sorting keeps the filter
+    load(browser, url, f"/ui/experiments/{eid}?filter=" + quote("metrics.val_auc > 0.8"))
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "table#runs thead a[aria-label='sort by val_auc']"))
+    assert [float(r["val_auc"]) for r in table(browser)] == sorted((r["val_auc"] for r in ui["runs"] if r["val_auc"] > 0.8), reverse=True)
+
+
+def follow_pages(driver):
+    """Rows of each page, following a#next-page until there is none."""
+    seen = [table(driver)]
+    for _ in range(10):
+        links = driver.find_elements(By.ID, "next-page")
+        if not links:
+            return seen
+        submit_and_wait(driver, links[0])
+        seen.append(table(driver))
+    raise AssertionError("more than 10 pages")
+
+
+def test_runs_table_pages_on_the_server(ui, browser):
+    url, eid = ui["url"], ui["experiment"]
+    load(browser, url, f"/ui/experiments/{eid}?per=10")
+    first = table(browser)
+    # the default order is the newest first: run-29 … run-20
+    assert [r["Run"] for r in first] == [f"run-{i:02d}" for i in range(29, 19, -1)], [r["Run"] for r in first]
+    link = browser.find_element(By.ID, "next-page")
+    submit_and_wait(browser, link)
+    second = table(browser)
+    assert [r["Run"] for r in second] == [f"run-{i:02d}" for i in range(19, 9, -1)], [r["Run"] for r in second]
+    assert not {r["Run"] for r in first} & {r["Run"] for r in second}
+
+    # every page, sorted by val_auc: 30 distinct runs in order, no page over 10, an empty page only at the end
+    load(browser, url, f"/ui/experiments/{eid}?per=10&order=" + quote("metrics.`val_auc` DESC"))
+    seen = follow_pages(browser)
+    names = [r["Run"] for page in seen for r in page]
+    assert len(names) == len(set(names)) == RUNS, names
+    assert [len(p) for p in seen][:3] == [10, 10, 10] and all(not p for p in seen[3:]), [len(p) for p in seen]
+    assert names == [r["name"] for r in sorted(ui["runs"], key=lambda r: -r["val_auc"])]
+
+    # paging a filtered table stays filtered
+    load(browser, url, f"/ui/experiments/{eid}?per=4&filter=" + quote("metrics.val_auc > 0.8"))
+    names = [r["Run"] for page in follow_pages(browser) for r in page]
+    assert sorted(names) == sorted(r["name"] for r in ui["runs"] if r["val_auc"] > 0.8) and len(names) == len(set(names)), names
+
+
+def test_runs_table_shows_the_chosen_columns(ui, browser):
+    url, eid = ui["url"], ui["experiment"]
+    load(browser, url, f"/ui/experiments/{eid}")
+    headers = browser.execute_script(HEADERS)
+    assert headers[:3] == ["Run", "Status", "Started"] and {"val_auc", "loss", "epoch_time_s", "lr", "batch_size", "optimizer"} <= set(headers), headers
+    for field, value in (("metrics", "val_auc"), ("params", "lr")):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(value)
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[role=search] button[type=submit]"))
+    assert browser.execute_script(HEADERS) == ["Run", "Status", "Started", "val_auc", "lr"]
+    by_name = {r["name"]: r for r in ui["runs"]}
+    rows = table(browser)
+    assert len(rows) == RUNS
+    for row in rows:
+        run = by_name[row["Run"]]
+        assert row["lr"] == run["lr"] and float(row["val_auc"]) == pytest.approx(run["val_auc"], abs=5e-5) and row["Status"] == "FINISHED", row
+    # the run names link to the run pages
+    link = browser.find_element(By.LINK_TEXT, "run-07")
+    assert link.get_attribute("href") == f"{url}/ui/runs/{by_name['run-07']['id']}"
+
+    # two metric columns in the order asked, through the URL
+    load(browser, url, f"/ui/experiments/{eid}?metrics=loss,val_auc&params=optimizer,batch_size")
+    assert browser.execute_script(HEADERS) == ["Run", "Status", "Started", "loss", "val_auc", "optimizer", "batch_size"]
+    assert {r["optimizer"] for r in table(browser)} == {"adamw"}
+
+
+def test_run_chart_and_smoothing(ui, browser):
+    url, run = ui["url"], ui["runs"][5]
+    load(browser, url, f"/ui/runs/{run['id']}")
+    drain(browser)
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    labels = [c.get_attribute("aria-label") for c in charts]
+    # charts for the metrics with at least two points, in key order: epoch_time_s (one point) has none
+    assert labels == ["loss by step", "val_auc by step"], labels
+    index = labels.index("val_auc by step")
+    original = points(browser, index)
+    assert len(original) == STEPS, original
+    xs = [x for x, _ in original]
+    assert xs == sorted(xs) and len(set(xs)) == STEPS, xs
+    # the highest value is drawn highest (smallest y), the lowest lowest
+    ys = [y for _, y in original]
+    assert ys.index(min(ys)) == run["history"].index(max(run["history"])) and ys.index(max(ys)) == run["history"].index(min(run["history"]))
+    captions = [f.text for f in browser.find_elements(By.CSS_SELECTOR, "figure figcaption")]
+    assert f"val_auc: last {run['val_auc']:.4f} ({STEPS} points)" in captions, captions
+
+    # the slider (keyboard: End moves it to its maximum) smooths every chart; Home puts the raw values back
+    slider = browser.find_element(By.ID, "smoothing")
+    assert slider.get_attribute("value") == "0"
+    loss = points(browser, labels.index("loss by step"))
+    slider.send_keys(Keys.END)
+    WebDriverWait(browser, 10).until(lambda d: points(d, index) != original)
+    smoothed = points(browser, index)
+    assert float(slider.get_attribute("value")) == pytest.approx(0.95)
+    assert len(smoothed) == STEPS and [x for x, _ in smoothed] == pytest.approx(xs, abs=0.11), smoothed
+    assert list(smoothed[0]) == pytest.approx(list(original[0]), abs=0.11)  # the moving average starts at the first value
+    spread = lambda p: max(y for _, y in p) - min(y for _, y in p)
+    assert spread(smoothed) < spread(original), (smoothed, original)
+    assert points(browser, labels.index("loss by step")) != loss and len(points(browser, labels.index("loss by step"))) == STEPS
+    slider.send_keys(Keys.HOME)
+    WebDriverWait(browser, 10).until(lambda d: points(d, index) != smoothed)
+    assert [c for p in points(browser, index) for c in p] == pytest.approx([c for p in original for c in p], abs=0.11)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+    # params, tags, and the model version registered from this run (run-00 made version 1)
+    params = dict(browser.execute_script("return [...document.querySelectorAll('main table')[1].querySelectorAll('tbody tr')].map(tr => [tr.cells[0].textContent, tr.cells[1].textContent])"))
+    assert params == {"lr": run["lr"], "batch_size": str(16 << (5 % 3)), "optimizer": "adamw"}, params
+    load(browser, url, f"/ui/runs/{ui['runs'][0]['id']}")
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, f"{MODEL} version 1")
+    assert link.get_attribute("href") == f"{url}/ui/models/{MODEL}"
+    load(browser, url, f"/ui/runs/{run['id']}")
+    assert "No model version comes from this run." in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_alias_move_in_the_ui_shows_in_the_api(ui, browser):
+    url, api = ui["url"], ui["api"]
+    assert api.alias(MODEL, "champion") == "1"
+    load(browser, url, f"/ui/models/{MODEL}")
+    versions = browser.execute_script("return [...document.querySelectorAll('table#versions tbody tr')].map(tr => [tr.cells[0].textContent.trim(), tr.cells[1].textContent.trim(), tr.cells[3].textContent.trim()])")
+    assert versions == [["2", "", ui["runs"][1]["id"]], ["1", "@champion", ui["runs"][0]["id"]]], versions
+    Select(browser.find_element(By.ID, "version")).select_by_value("2")
+    alias = browser.find_element(By.ID, "alias")
+    alias.clear()
+    alias.send_keys("champion")
+    drain(browser)
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, f"form[action='/ui/models/{MODEL}/alias'] button[type=submit]"))
+    status = browser.find_element(By.CSS_SELECTOR, "main p[role=status]")
+    assert status.text == "@champion now points to version 2" and "error" not in (status.get_attribute("class") or ""), status.text
+    assert api.alias(MODEL, "champion") == "2"
+    versions = browser.execute_script("return [...document.querySelectorAll('table#versions tbody tr')].map(tr => tr.cells[1].textContent.trim())")
+    assert versions == ["@champion", ""], versions
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+    # a new alias on version 1; an alias the form's pattern would refuse is refused by the server too
+    alias = browser.find_element(By.ID, "alias")
+    alias.clear()
+    alias.send_keys("staging")
+    Select(browser.find_element(By.ID, "version")).select_by_value("1")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, f"form[action='/ui/models/{MODEL}/alias'] button[type=submit]"))
+    assert api.alias(MODEL, "staging") == "1" and api.alias(MODEL, "champion") == "2"
+    r = requests.post(f"{url}/ui/models/{MODEL}/alias", data={"alias": "bad alias!", "version": "1"}, timeout=10)
+    assert "an alias (letters, digits, _ and -) and a version are needed" in r.text, r.text
+    # a form posted from another site is refused
+    r = requests.post(f"{url}/ui/models/{MODEL}/alias", data={"alias": "champion", "version": "1"}, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert r.status_code == 403 and api.alias(MODEL, "champion") == "2", (r.status_code, r.text)
+
+
+def test_mlflow_hash_links_land_on_the_pages(ui, browser):
+    url, eid, run = ui["url"], ui["experiment"], ui["runs"][2]
+    for link, path, heading in ((f"/#/experiments/{eid}/runs/{run['id']}", f"/ui/runs/{run['id']}", run["name"]),
+                                (f"/#/experiments/{eid}", f"/ui/experiments/{eid}", EXPERIMENT),
+                                (f"/#/models/{MODEL}", f"/ui/models/{MODEL}", MODEL),
+                                (f"/#/experiments/{ui['other']}/runs/{ui['runs'][4]['id']}", f"/ui/runs/{ui['runs'][4]['id']}", ui["runs"][4]["name"])):
+        browser.get("about:blank")
+        browser.get(url + link)
+        WebDriverWait(browser, 10).until(lambda d: urlsplit(d.current_url).path == path)
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        assert heading in browser.find_element(By.TAG_NAME, "h1").text, (link, browser.find_element(By.TAG_NAME, "h1").text)
+    # with no hash the home page stays
+    assert load(browser, url, "/") == "/"
+
+
+def login(driver, url, secret, path):
+    """Opens path (sent to the login page), signs in with the secret; returns the path landed on."""
+    assert load(driver, url, path) == "/ui/login", driver.current_url
+    assert parse_qs(urlsplit(driver.current_url).query)["next"] == [path]
+    field = driver.find_element(By.ID, "token")
+    field.send_keys(secret)
+    submit_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/ui/login'] button[type=submit]"))
+    return urlsplit(driver.current_url).path
+
+
+def post_alias_from_page(driver, model, alias, version):
+    """Posts the alias form from the page the browser is on (a form made by script: the reader's page has none; the
+    page's CSP lets no fetch out), the session cookie going along; returns the status of the answer and its text."""
+    driver.get_log("performance")
+    driver.execute_script("""
+        const form = document.createElement('form');
+        form.method = 'post'; form.action = arguments[0];
+        for (const [k, v] of [['alias', arguments[1]], ['version', arguments[2]]]) {
+          const input = document.createElement('input'); input.type = 'hidden'; input.name = k; input.value = v; form.appendChild(input);
+        }
+        document.body.appendChild(form); form.submit();""", f"/ui/models/{model}/alias", alias, version)
+    target = f"/ui/models/{model}/alias"
+    WebDriverWait(driver, 30).until(lambda d: urlsplit(d.current_url).path == target and d.execute_script("return document.readyState") == "complete")
+    events = [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+    statuses = [e["params"]["response"]["status"] for e in events
+                if e["method"] == "Network.responseReceived" and urlsplit(e["params"]["response"]["url"]).path == target]
+    assert len(statuses) == 1, statuses
+    return statuses[0], driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_auth_login_and_roles(secured_ui, browser, tmp_path):
+    url, admin, reader = secured_ui["url"], secured_ui["admin"], secured_ui["reader"]
+    api = Api(url, reader)
+    model_page = f"/ui/models/{MODEL}"
+
+    # no token: every page sends the browser to the login page, with the page to come back to
+    for path in ("/", "/ui/experiments", f"/ui/experiments/{secured_ui['experiment']}?per=5", model_page):
+        r = requests.get(url + path, allow_redirects=False, timeout=10)
+        assert r.status_code == 303 and r.headers["Location"].startswith("/ui/login?next="), (path, r.status_code, r.headers)
+    browser.get("about:blank")
+    drain(browser)
+    assert load(browser, url, model_page) == "/ui/login"
+    assert parse_qs(urlsplit(browser.current_url).query)["next"] == [model_page]
+    assert browser.find_element(By.ID, "token").get_attribute("type") == "password"
+    clean(browser, url)
+    screenshot(browser, tmp_path, "login")
+
+    # a bad token is refused: the login page again, with the error, and no cookie
+    browser.find_element(By.ID, "token").send_keys("lm_not-a-token")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/ui/login'] button[type=submit]"))
+    assert urlsplit(browser.current_url).path == "/ui/login"
+    assert browser.find_element(By.CSS_SELECTOR, "p.error").text == "unknown or revoked token"
+    assert browser.get_cookie("lumen_token") is None
+    assert load(browser, url, "/ui/experiments") == "/ui/login"
+    r = requests.post(url + "/ui/login", data={"token": "lm_not-a-token", "next": "/ui/experiments"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 401 and "Set-Cookie" not in r.headers, (r.status_code, r.headers)
+
+    # a reader signs in, lands on the page asked for, reads every page, and has no alias form
+    assert login(browser, url, reader, model_page) == model_page
+    cookie = browser.get_cookie("lumen_token")
+    assert cookie and cookie["httpOnly"] and cookie.get("sameSite") == "Strict", cookie
+    assert "role: reader" in browser.find_element(By.TAG_NAME, "header").text
+    assert not browser.find_elements(By.ID, "alias") and not browser.find_elements(By.CSS_SELECTOR, "form[action$='/alias']")
+    assert "Moving an alias needs an admin token." in browser.find_element(By.TAG_NAME, "main").text
+    drain(browser)
+    for name, path, heading in pages(secured_ui):
+        assert load(browser, url, path) == path, (path, browser.current_url)
+        assert heading in browser.find_element(By.TAG_NAME, "h1").text
+        clean(browser, url)
+    # a POST to the alias route with the reader's cookie (the page's own fetch) or Bearer token is refused
+    load(browser, url, model_page)
+    status, text = post_alias_from_page(browser, MODEL, "champion", "2")
+    assert status == 403 and "PERMISSION_DENIED" in text, (status, text)
+    r = requests.post(url + f"{model_page}/alias", data={"alias": "champion", "version": "2"}, headers={"Authorization": f"Bearer {reader}"},
+                      allow_redirects=False, timeout=10)
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED", (r.status_code, r.text)
+    r = requests.post(url + f"{model_page}/alias", data={"alias": "champion", "version": "2"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 401, (r.status_code, r.text)
+    assert api.alias(MODEL, "champion") == "1"
+
+    # an admin signs in (a fresh session) and moves the alias from the form
+    browser.delete_all_cookies()
+    assert login(browser, url, admin, model_page) == model_page
+    assert "role: admin" in browser.find_element(By.TAG_NAME, "header").text
+    Select(browser.find_element(By.ID, "version")).select_by_value("2")
+    field = browser.find_element(By.ID, "alias")
+    field.clear()
+    field.send_keys("champion")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, f"form[action='{model_page}/alias'] button[type=submit]"))
+    assert browser.find_element(By.CSS_SELECTOR, "main p[role=status]").text == "@champion now points to version 2"
+    assert api.alias(MODEL, "champion") == "2"
+
+
+# MARK: accessibility
+
+LANDMARKS = """
+const unlabelled = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(el =>
+  !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')).map(el => el.outerHTML);
+return {lang: document.documentElement.lang, main: document.querySelectorAll('main, [role=main]').length,
+        h1: document.querySelectorAll('h1').length, unlabelled: unlabelled};"""
+
+
+def check_accessibility(driver, path):
+    """axe-core's serious and critical violations (none expected), and the basics checked by hand."""
+    basics = driver.execute_script(LANDMARKS)
+    assert basics["lang"] == "en" and basics["main"] == 1 and basics["h1"] == 1 and not basics["unlabelled"], (path, basics)
+    from axe_selenium_python import Axe
+    axe = Axe(driver)
+    axe.inject()
+    # axe-core 3.1.1 (what axe-selenium-python 2.1.6 bundles) takes autocomplete="off" on a password field for an
+    # inappropriate value; "off" is a state valid on any input (HTML; axe-core 4 accepts it): allowed here, nothing more
+    driver.execute_script("axe.configure({checks: [{id: 'autocomplete-appropriate', options: {off: ['password']}}]})")
+    results = axe.run()
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{path}: " + axe.report(bad)
+    return results
+
+
+def test_pages_are_accessible(ui, secured_ui, browser):
+    pytest.importorskip("axe_selenium_python")  # a skip fails the interop run (conftest): add axe-selenium-python to interop/run.sh
+    url = ui["url"]
+    checked = {}
+    for name, path, _ in pages(ui):
+        load(browser, url, path)
+        results = check_accessibility(browser, path)
+        checked[name] = (len(results["passes"]), [(v["id"], v["impact"]) for v in results["violations"]])
+    # the pages with forms in every state: a filter error, the alias message, the login page and its error
+    load(browser, url, f"/ui/experiments/{ui['experiment']}?filter=" + quote("metrics.x >>> 1"))
+    check_accessibility(browser, "runs with an error")
+    load(browser, secured_ui["url"], "/ui/experiments")
+    check_accessibility(browser, "/ui/login")
+    browser.find_element(By.ID, "token").send_keys("lm_wrong")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/ui/login'] button[type=submit]"))
+    check_accessibility(browser, "/ui/login (refused)")
+    print("axe passes and minor violations per page:", checked)
+
+
+# MARK: performance smoke
+
+PERF_RUNS, PERF_METRICS = 2000, 20
+
+
+@pytest.fixture(scope="module")
+def big():
+    """2,000 runs x 20 metrics (one value each) and 2 params, through runs/create and runs/log-batch, 8 clients at once."""
+    ws = workspace("lumen-ui-big-")
+    server = serve(ws)
+    url = next(server)
+    eid = Api(url).post("experiments/create", {"name": "big"})["experiment_id"]
+    clients = {}
+
+    def one(i):
+        import threading
+        api = clients.setdefault(threading.get_ident(), Api(url))
+        start = T0 + i * 1000
+        rid = api.post("runs/create", {"experiment_id": eid, "run_name": f"big-{i:04d}", "start_time": start})["run"]["info"]["run_id"]
+        rng = random.Random(i)
+        api.post("runs/log-batch", {"run_id": rid, "metrics": [{"key": f"m{k:02d}", "value": rng.random(), "timestamp": start, "step": 0} for k in range(PERF_METRICS)],
+                                    "params": [{"key": "lr", "value": LRS[i % len(LRS)]}, {"key": "seed", "value": str(i)}]})
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(PERF_RUNS)))
+    print(f"\nlogged {PERF_RUNS} runs x {PERF_METRICS} metrics in {time.monotonic() - began:.1f} s")
+    yield {"url": url, "experiment": eid}
+    server.close()
+
+
+def test_runs_page_answers_fast_over_2000_runs(big):
+    url, eid = big["url"], big["experiment"]
+    session = requests.Session()
+    timings = {}
+    for label, query in (("default (50 newest)", ""), ("sorted by a metric", "?order=" + quote("metrics.`m07` DESC")),
+                         ("filtered and sorted", "?filter=" + quote("metrics.m03 > 0.5 and params.lr = '0.01'") + "&order=" + quote("metrics.`m11` ASC")),
+                         ("500 per page", "?per=500")):
+        began = time.perf_counter()
+        r = session.get(f"{url}/ui/experiments/{eid}{query}", timeout=30)
+        timings[label] = time.perf_counter() - began
+        assert r.status_code == 200 and 'class="error"' not in r.text, (label, r.status_code, r.text[:2000])
+        assert 'id="next-page"' in r.text, label
+    print("\nruns page over 2,000 runs x 20 metrics: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
+    slow = {k: v for k, v in timings.items() if v >= 1.0}
+    assert not slow, slow
