@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 BUILD_FLAGS = -c $(CONFIG) -j $(JOBS)
 LUMEN = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen
 
-.PHONY: setup build test unit interop bench bench-elpv interop-torch demo clean
+.PHONY: setup build test unit interop interop-pipelines bench bench-elpv interop-torch demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -40,6 +40,14 @@ interop: setup
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenImagingBridge
 	LUMEN_BIN="$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen" bash interop/run.sh
+
+# Pipeline export interop: the Airflow DAG, Prefect flow and Argo Workflow that `lumen pipeline export` writes,
+# against Airflow's DagBag and dag.test(), a Prefect flow run and Argo's models (own venv; not part of `make test`).
+interop-pipelines: setup
+	$(SWIFT) build $(BUILD_FLAGS) --product lumen
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
+	$(SWIFT) build $(BUILD_FLAGS) --product LumenImagingBridge
+	LUMEN_BIN="$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/lumen" bash interop/pipelines/run.sh
 
 bench: setup
 	bash Benchmarks/run.sh

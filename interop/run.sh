@@ -7,10 +7,11 @@ VENV=.venv-interop
 # an older venv fails that import and is rebuilt. SimpleITK and pydicom-data: the geometry and modality interop tests.
 # tritonclient[http]: the official Triton/KServe V2 client that test_serving drives (numpy comes with it and pandas).
 # schemathesis and openapi-spec-validator: test_openapi checks /openapi.json and fuzzes every operation; selenium: ui/test_docs_page.
-# evidently: test_embedding_drift compares the embedding drift methods with its own; aiosmtpd: test_alerts receives alert e-mail.
-bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store, tritonclient.http, schemathesis, openapi_spec_validator, selenium, evidently, aiosmtpd" \
+# evidently: test_embedding_drift compares the embedding drift methods with its own; aiosmtpd: test_alerts receives alert e-mail;
+# axe-selenium-python (bundles axe-core, offline): ui/test_ui_pages checks each page for serious accessibility violations.
+bash scripts/venv.sh "$VENV" "mlflow, mlflow.entities.logged_model, pandas, pytest, requests, pydicom, nibabel, PIL, pylibjpeg, libjpeg, openjpeg, sklearn, SimpleITK, data_store, tritonclient.http, schemathesis, openapi_spec_validator, selenium, evidently, aiosmtpd, axe_selenium_python" \
   "mlflow-skinny>=3" "pandas<3" "evidently>=0.7,<0.8" pytest requests pydicom nibabel pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg scikit-learn SimpleITK pydicom-data "tritonclient[http]" \
-  schemathesis openapi-spec-validator selenium aiosmtpd
+  schemathesis openapi-spec-validator selenium aiosmtpd axe-selenium-python
 # Prometheus (Debian's package, with promtool): test_prometheus has a real server scrape `lumen serve`'s /metrics.
 # The test runs its own on a free port; a system service the install starts (systemd hosts) is stopped and disabled.
 if ! command -v prometheus >/dev/null; then

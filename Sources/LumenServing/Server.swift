@@ -62,7 +62,7 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
     MLflowLoggedModelRoutes(store: store, bodyLimit: configuration.maxRequestBytes).register(on: router)
     MLflowArtifactRoutes(store: store, artifacts: artifacts, maxArtifactBytes: configuration.maxArtifactBytes).register(on: router)
     // The API's own description, from the routes just registered (so it cannot miss one), and a page rendering it.
-    UIRoutes(store: store).register(on: router)
+    UIRoutes(store: store, artifacts: artifacts, host: configuration.inference?.host).register(on: router)
     router.get("/docs") { _, _ in Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DocsPage.html))) }
     router.get("/openapi.json") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI.value))) }
     let document = JSONWriter.encode(OpenAPIDocument.build(routes: router.routes.map { ("\($0.method)", $0.path.description) }, authEnabled: configuration.authEnabled))

@@ -10,4 +10,4 @@ echo "venv $VENV ready in $((SECONDS - start)) s"
 # LUMEN_INTEROP_PIPELINES: test_exports.py collects nothing without it (interop/run.sh's pytest over interop/ sees it too).
 # interop/conftest.py (loaded here too) fails the run on any skip.
 LUMEN_INTEROP_PIPELINES=1 LUMEN_BIN="${LUMEN_BIN:-$(swift build --show-bin-path)/lumen}" \
-  "$VENV/bin/python" -m pytest -q -rs interop/pipelines "$@"
+  "$VENV/bin/python" -m pytest -q -rfEs interop/pipelines "$@"

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LumenMonitoring
 import LumenStore
+import LumenWorkspace
 
 /// The web UI: experiments and their runs (a table paged on the server, filtered with MLflow's search
 /// language, sorted by any column), a run (metrics as charts, params, tags, its model versions), the
@@ -10,6 +11,9 @@ import LumenStore
 /// `#/experiments/…` links. With auth on, a login page keeps the token in an HttpOnly cookie.
 struct UIRoutes {
     let store: any Store
+    var artifacts: ArtifactStore? = nil
+    /// The models this server serves (for the predict page), when it serves any.
+    var host: ModelHost? = nil
 
     /// Header set by the auth middleware: the role of the request's token (absent: auth is off, everything allowed).
     static let roleHeader = HTTPField.Name("X-Lumen-Role")!
@@ -29,13 +33,20 @@ struct UIRoutes {
             return Self.html(UITemplates.render("login", c))
         }
         router.post("/ui/login") { request, context in try await login(request, context: context) }
+        router.get("/ui/compare") { request, _ in try await compare(request) }
+        router.get("/ui/datasets") { request, _ in try await datasets(request) }
+        router.get("/ui/datasets/:name/:id") { request, context in try await dataset(request, name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "") }
+        router.get("/ui/datasets/:name/:id/thumbnail/:sha") { request, context in
+            try await thumbnail(request, name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "", sha: context.parameters.get("sha") ?? "")
+        }
+        router.get("/ui/predict/:name") { request, context in try await predictPage(request, name: context.parameters.get("name") ?? "") }
     }
 
     // MARK: Helpers
 
     static func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                                           HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"],
+                                           HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"],
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
@@ -70,6 +81,18 @@ struct UIRoutes {
         return Self.html(UITemplates.render("notFound", c), status: .notFound)
     }
 
+    /// The query string as an HTML form sends it (`+` is a space, then percent-decoding), so that what the user typed arrives as typed.
+    static func formQuery(_ request: Request) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            if parts.count == 2, out[parts[0]] == nil { out[parts[0]] = parts[1] }
+        }
+        return out
+    }
+
     static func query(_ items: [(String, String)]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-_.~")
@@ -90,14 +113,14 @@ struct UIRoutes {
 
     func runs(_ request: Request, id: String) async throws -> Response {
         guard let experiment = try? await store.experiment(id: id) else { return notFound(request, "no experiment \(id)") }
-        let q = request.uri.queryParameters
-        let filter = q.get("filter") ?? "", order = q.get("order") ?? "", token = q.get("page")
-        let per = min(max(Int(q.get("per") ?? "") ?? 50, 1), 500)
+        let q = Self.formQuery(request)
+        let filter = q["filter"] ?? "", order = q["order"] ?? "", token = q["page"].flatMap { $0.isEmpty ? nil : $0 }
+        let per = min(max(Int(q["per"] ?? "") ?? 50, 1), 500)
         var c = Self.base(request, title: experiment.name)
         c["experiment"] = experiment.name
         c["experimentID"] = experiment.id
         c["filter"] = filter
-        c["order"] = order
+        if !order.isEmpty { c["order"] = order }
         var page: RunPage?
         do {
             page = try await store.searchRuns(RunQuery(experimentIDs: [experiment.id], filter: filter, orderBy: order.isEmpty ? ["attributes.start_time DESC"] : [order],
@@ -111,11 +134,11 @@ struct UIRoutes {
             if let asked, !asked.isEmpty { return asked.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             return Array(found.prefix(6))
         }
-        let metricKeys = columns(q.get("metrics"), Array(Set(found.flatMap { $0.metrics.keys })).sorted())
-        let paramKeys = columns(q.get("params"), Array(Set(found.flatMap { $0.params.keys })).sorted())
+        let metricKeys = columns(q["metrics"], Array(Set(found.flatMap { $0.metrics.keys })).sorted())
+        let paramKeys = columns(q["params"], Array(Set(found.flatMap { $0.params.keys })).sorted())
         c["metricColumns"] = metricKeys.joined(separator: ",")
         c["paramColumns"] = paramKeys.joined(separator: ",")
-        let keep: [(String, String)] = [("filter", filter), ("metrics", q.get("metrics") ?? ""), ("params", q.get("params") ?? "")]
+        let keep: [(String, String)] = [("filter", filter), ("metrics", q["metrics"] ?? ""), ("params", q["params"] ?? "")]
         func sortLink(_ key: String) -> (String, String) {
             let descending = order == key + " DESC"
             let next = descending ? key + " ASC" : key + " DESC"
@@ -137,6 +160,7 @@ struct UIRoutes {
             return ["cells": cells]
         }
         c["shown"] = found.count
+        if found.count >= 2 { c["compare"] = "/ui/compare?runs=" + found.prefix(10).map(\.info.runID).joined(separator: ",") }
         if let next = page?.nextPageToken {
             c["next"] = "/ui/experiments/\(experiment.id)?" + Self.query(keep + [("order", order), ("page", next), ("per", String(per))])
         }
@@ -199,18 +223,21 @@ struct UIRoutes {
         let versions = try await store.modelVersions(name: name, runID: nil).sorted { $0.version > $1.version }
         var c = Self.base(request, title: name)
         c["name"] = name
-        c["description"] = registered.description
+        if !registered.description.isEmpty { c["description"] = registered.description }
         c["admin"] = Self.isAdmin(request)
         if let (text, ok) = message {
             c["message"] = text
             c["messageClass"] = ok ? "" : "error"
         }
+        if let host { c["served"] = (try? await host.model(name)) != nil }
         c["versions"] = versions.map { v -> [String: Any] in
             let architecture = v.spec.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
                 .flatMap { ($0["architecture"] as? [String: Any])?["name"] as? String } ?? "–"
-            return ["version": v.version, "aliases": registered.aliases.filter { $0.value == v.version }.keys.sorted(), "created": Self.time(v.creationTime),
-                    "runID": v.runID ?? "", "architecture": architecture, "reference": v.tags[ReferenceProfile.tag] != nil,
+            var row: [String: Any] = ["version": v.version, "aliases": registered.aliases.filter { $0.value == v.version }.keys.sorted(), "created": Self.time(v.creationTime),
+                    "architecture": architecture, "reference": v.tags[ReferenceProfile.tag] != nil,
                     "gate": v.tags["lumen.gate"] != nil, "challenge": v.tags["lumen.challenge"] != nil]
+            if let run = v.runID, !run.isEmpty { row["runID"] = run }
+            return row
         }
         return Self.html(UITemplates.render("model", c))
     }

@@ -27,8 +27,8 @@ enum UITemplates {
 
     static let header = """
     <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-    <title>{{title}} · Lumen</title><style>{{{style}}}</style></head><body>
-    <header><a class="brand" href="/ui/experiments">Lumen</a><nav aria-label="main"><a href="/ui/experiments">Experiments</a> &nbsp; <a href="/ui/models">Models</a> &nbsp; <a href="/docs">API</a></nav>{{#role}}<span class="muted" style="margin-left:auto;color:#cfe0f2">role: {{role}}</span>{{/role}}</header>
+    <title>{{title}} · Lumen</title><link rel="icon" href="data:,"><style>{{{style}}}</style></head><body>
+    <header><a class="brand" href="/ui/experiments">Lumen</a><nav aria-label="main"><a href="/ui/experiments">Experiments</a> &nbsp; <a href="/ui/models">Models</a> &nbsp; <a href="/ui/datasets">Datasets</a> &nbsp; <a href="/docs">API</a></nav>{{#role}}<span class="muted" style="margin-left:auto;color:#cfe0f2">role: {{role}}</span>{{/role}}</header>
     <main id="main">
     """
 
@@ -74,7 +74,7 @@ enum UITemplates {
     <thead><tr>{{#columns}}<th scope="col"><a href="{{sortLink}}" aria-label="sort by {{label}}">{{label}}{{arrow}}</a></th>{{/columns}}</tr></thead><tbody>
     {{#rows}}<tr>{{#cells}}<td class="{{cls}}">{{#link}}<a href="{{link}}">{{text}}</a>{{/link}}{{^link}}{{text}}{{/link}}</td>{{/cells}}</tr>{{/rows}}
     </tbody></table>
-    <p class="pager">{{#next}}<a id="next-page" href="{{next}}">Next page →</a>{{/next}} {{#compare}}<a href="{{compare}}">Compare the runs of this page</a>{{/compare}}</p>
+    <p class="pager">{{#next}}<a id="next-page" href="{{next}}">Next page →</a>{{/next}} {{#compare}}<a id="compare" href="{{compare}}">Compare the first runs of this page</a>{{/compare}}</p>
     {{> footer}}
     """
 
@@ -124,10 +124,75 @@ enum UITemplates {
     <table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Aliases</th><th scope="col">Created</th><th scope="col">From run</th><th scope="col">Architecture</th><th scope="col">Monitoring</th></tr></thead><tbody>
     {{#versions}}<tr><td class="num">{{version}}</td><td>{{#aliases}}<span class="pill">@{{.}}</span>{{/aliases}}</td><td>{{created}}</td><td>{{#runID}}<a href="/ui/runs/{{runID}}">{{runID}}</a>{{/runID}}</td><td>{{architecture}}</td><td>{{#reference}}reference profile{{/reference}} {{#gate}}input gate{{/gate}} {{#challenge}}challenged{{/challenge}}</td></tr>{{/versions}}
     </tbody></table>
+    {{#served}}<p><a href="/ui/predict/{{name}}">Predict an image with {{name}}</a></p>{{/served}}
     {{#admin}}<h2>Move an alias</h2>
-    <form class="inline" method="post" action="/ui/models/{{name}}/alias"><label for="alias">Alias<input id="alias" name="alias" required pattern="[A-Za-z0-9_-]+" value="champion"></label>
+    <form class="inline" method="post" action="/ui/models/{{name}}/alias"><label for="alias">Alias<input id="alias" name="alias" required pattern="[A-Za-z0-9_\\-]+" value="champion"></label>
     <label for="version">Version<select id="version" name="version">{{#versions}}<option value="{{version}}">{{version}}</option>{{/versions}}</select></label><button type="submit">Move</button></form>{{/admin}}
     {{^admin}}<p class="muted">Moving an alias needs an admin token.</p>{{/admin}}
+    {{> footer}}
+    """
+
+    static let compare = """
+    {{> header}}
+    <h1>Compare {{count}} runs</h1>
+    <table><thead><tr><th scope="col">Run</th>{{#paramKeys}}<th scope="col">{{.}}</th>{{/paramKeys}}{{#metricKeys}}<th scope="col">{{.}}</th>{{/metricKeys}}</tr></thead><tbody>
+    {{#rows}}<tr><td><span class="pill" style="border-color:{{color}};border-width:2px">{{name}}</span> <a href="/ui/runs/{{runID}}">{{runID}}</a></td>{{#cells}}<td class="num">{{.}}</td>{{/cells}}</tr>{{/rows}}
+    </tbody></table>
+    {{#parallel}}<h2>Parallel coordinates</h2>
+    <figure><svg id="parallel" viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="parallel coordinates of parameters and metrics">
+    {{#axes}}<line x1="{{x}}" x2="{{x}}" y1="20" y2="{{bottom}}" stroke="#8a96a6"/><text x="{{x}}" y="14" font-size="11" text-anchor="middle">{{label}}</text><text x="{{x}}" y="{{below}}" font-size="10" text-anchor="middle">{{low}}</text><text x="{{x}}" y="30" font-size="10" text-anchor="middle" dy="-2">{{high}}</text>{{/axes}}
+    {{#lines}}<polyline fill="none" stroke="{{color}}" stroke-width="2" stroke-opacity="0.8" points="{{points}}"><title>{{name}}</title></polyline>{{/lines}}
+    </svg><figcaption>one line per run; each axis spans the runs' range</figcaption></figure>{{/parallel}}
+    <h2>Metrics</h2>
+    <div class="charts">{{#charts}}<figure><svg viewBox="0 0 360 200" width="360" height="200" role="img" aria-label="{{key}} of each run by step" class="overlay">
+    <rect x="40" y="10" width="310" height="160" fill="#f8fafc" stroke="#d5dbe3"/>{{#series}}<polyline fill="none" stroke="{{color}}" stroke-width="2" points="{{points}}"><title>{{name}}</title></polyline>{{/series}}
+    <text x="4" y="16" font-size="11">{{max}}</text><text x="4" y="170" font-size="11">{{min}}</text></svg><figcaption>{{key}}</figcaption></figure>{{/charts}}</div>
+    {{> footer}}
+    """
+
+    static let datasets = """
+    {{> header}}
+    <h1>Datasets</h1>
+    <table><thead><tr><th scope="col">Dataset</th><th scope="col">Version</th><th scope="col">Created</th><th scope="col">Task</th><th scope="col">Files</th><th scope="col">Classes</th><th scope="col">Parent</th></tr></thead><tbody>
+    {{#versions}}<tr><td>{{name}}</td><td><a href="/ui/datasets/{{name}}/{{id}}">{{short}}</a></td><td>{{created}}</td><td>{{task}}</td><td class="num">{{files}}</td><td>{{classes}}</td><td>{{parent}}</td></tr>{{/versions}}
+    </tbody></table>
+    {{> footer}}
+    """
+
+    static let dataset = """
+    {{> header}}
+    <h1>{{name}} <span class="muted">version {{id}}</span></h1>
+    <p>{{task}} · {{files}} files · created {{created}}{{#parent}} · parent <a href="/ui/datasets/{{name}}/{{parent}}">{{parentShort}}</a>{{/parent}}</p>
+    <h2>Class balance per split</h2>
+    <table id="balance"><thead><tr><th scope="col">Split</th>{{#classes}}<th scope="col">{{.}}</th>{{/classes}}<th scope="col">Total</th></tr></thead><tbody>
+    {{#splits}}<tr><td>{{split}}</td>{{#counts}}<td class="num">{{.}}</td>{{/counts}}<td class="num">{{total}}</td></tr>{{/splits}}</tbody></table>
+    <h2>Images</h2><p class="muted">The first {{shownCount}} images{{#windowed}} (CT shown in a lung window){{/windowed}}; pixels only, no header field.</p>
+    <div class="charts">{{#thumbs}}<figure><img src="/ui/datasets/{{name}}/{{id}}/thumbnail/{{sha}}" width="96" height="96" alt="{{label}}: {{path}}" loading="lazy"><figcaption>{{label}} · {{split}}</figcaption></figure>{{/thumbs}}</div>
+    {{> footer}}
+    """
+
+    static let predict = """
+    {{> header}}
+    <h1>Predict with {{name}}</h1>
+    {{^served}}<p class="error" role="alert">{{name}} is not served by this server (lumen serve --model {{name}}@ALIAS).</p>{{/served}}
+    {{#served}}<form id="predict-form" class="inline"><label for="file">A DICOM, NIfTI, PNG, JPEG or TIFF image<input id="file" name="file" type="file" required></label>
+    <label for="explain"><span>Grad-CAM</span><input id="explain" type="checkbox" checked></label><button type="submit">Predict</button></form>
+    <p id="drop" style="border:2px dashed #8a96a6;padding:24px;text-align:center" tabindex="0">or drop an image here</p>
+    <div id="result" role="status" aria-live="polite"></div>
+    <script>
+    (function(){var form=document.getElementById("predict-form"),out=document.getElementById("result"),drop=document.getElementById("drop");
+    function esc(s){return String(s).replace(/[&<>"]/g,function(c){return {"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c];});}
+    function send(file){if(!file)return;out.textContent="predicting…";var fd=new FormData();fd.append("file",file,file.name);
+    var url="/api/predict/{{name}}"+(document.getElementById("explain").checked?"?explain=gradcam":"");
+    fetch(url,{method:"POST",body:fd,credentials:"same-origin"}).then(function(r){return r.json().then(function(j){return [r.status,j];});}).then(function(a){
+    var s=a[0],j=a[1];if(s!==200){out.innerHTML='<p class="error">'+esc(j.error||j.message||("HTTP "+s))+'</p>';return;}
+    var p=(j.predictions||[])[0]||{},h="<p>"+esc(j.model)+" version "+esc(j.version)+" · <strong id='label'>"+esc(p.label||(p.findings||[]).join(", "))+"</strong> · "+esc(j.latency_ms)+" ms</p><table><thead><tr><th scope='col'>Class</th><th scope='col'>Probability</th></tr></thead><tbody>";
+    var probs=p.probabilities||{};Object.keys(probs).forEach(function(k){h+="<tr><td>"+esc(k)+"</td><td class='num'>"+Number(probs[k]).toFixed(4)+"</td></tr>";});h+="</tbody></table>";
+    var g=p.gradcam_png_base64;if(g){h+='<figure><img id="gradcam" alt="Grad-CAM heat map over the input" src="data:image/png;base64,'+g+'" width="256"><figcaption>Grad-CAM</figcaption></figure>';}
+    out.innerHTML=h;}).catch(function(e){out.innerHTML='<p class="error">'+esc(e)+'</p>';});}
+    form.addEventListener("submit",function(e){e.preventDefault();send(document.getElementById("file").files[0]);});
+    drop.addEventListener("dragover",function(e){e.preventDefault();});drop.addEventListener("drop",function(e){e.preventDefault();send(e.dataTransfer.files[0]);});})();
+    </script>{{/served}}
     {{> footer}}
     """
 
@@ -150,7 +215,8 @@ enum UITemplates {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
         for (name, text) in [("header", header), ("footer", footer), ("home", home), ("experiments", experiments), ("runs", runs), ("run", run),
-                             ("models", models), ("model", model), ("login", login), ("notFound", notFound)] {
+                             ("models", models), ("model", model), ("login", login), ("notFound", notFound),
+                             ("compare", compare), ("datasets", datasets), ("dataset", dataset), ("predict", predict)] {
             do { try library.register(text, named: name) } catch { fatalError("UI template \(name): \(error)") }
         }
         return library

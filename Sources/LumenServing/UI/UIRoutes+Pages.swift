@@ -1,0 +1,163 @@
+import Foundation
+import Hummingbird
+import LumenData
+import LumenImaging
+import LumenStore
+import LumenWorkspace
+
+/// The UI's comparison, dataset and predict pages.
+extension UIRoutes {
+    static let palette = ["#1f5fa8", "#d1495b", "#2e933c", "#e07b24", "#7b3fa0", "#1b998b", "#8a6d1d", "#c2185b", "#455a64", "#00838f"]
+
+    // MARK: Compare
+
+    func compare(_ request: Request) async throws -> Response {
+        let ids = (request.uri.queryParameters.get("runs") ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        guard (2...10).contains(ids.count) else { return notFound(request, "compare takes 2 to 10 runs: /ui/compare?runs=ID,ID") }
+        var runs: [Run] = []
+        for id in ids {
+            guard let r = try? await store.run(id: id) else { return notFound(request, "no run \(id)") }
+            runs.append(r)
+        }
+        var c = Self.base(request, title: "Compare runs")
+        c["count"] = runs.count
+        let paramKeys = Array(Set(runs.flatMap { $0.params.keys })).sorted().prefix(12)
+        let metricKeys = Array(Set(runs.flatMap { $0.metrics.keys })).sorted().prefix(12)
+        c["paramKeys"] = Array(paramKeys)
+        c["metricKeys"] = Array(metricKeys)
+        c["rows"] = runs.enumerated().map { i, r -> [String: Any] in
+            ["name": r.info.name.isEmpty ? "run \(i + 1)" : r.info.name, "runID": r.info.runID, "color": Self.palette[i % Self.palette.count],
+             "cells": paramKeys.map { r.params[$0] ?? "" } + metricKeys.map { k in r.metrics[k].map { Self.number($0.value) } ?? "" }]
+        }
+        // Parallel coordinates over numeric params and metrics.
+        var axes: [(label: String, values: [Double?])] = []
+        for k in paramKeys {
+            let v = runs.map { $0.params[k].flatMap(Double.init) }
+            if v.compactMap({ $0 }).count >= 2 { axes.append((k, v)) }
+        }
+        for k in metricKeys { axes.append((k, runs.map { $0.metrics[k]?.value })) }
+        if axes.count >= 2 {
+            let width = max(360, 110 * axes.count), height = 240, top = 30.0, bottom = Double(height - 30)
+            let xs = axes.indices.map { 50 + Double($0) * Double(width - 100) / Double(axes.count - 1) }
+            var axisRows: [[String: Any]] = []
+            var ranges: [(Double, Double)] = []
+            for (i, a) in axes.enumerated() {
+                let known = a.values.compactMap { $0 }.filter(\.isFinite)
+                let lo = known.min() ?? 0, hi = max(known.max() ?? 1, lo + 1e-12)
+                ranges.append((lo, hi))
+                axisRows.append(["x": Int(xs[i]), "label": a.label, "low": Self.number(lo), "high": Self.number(hi), "bottom": Int(bottom), "below": Int(bottom) + 14])
+            }
+            let lines = runs.indices.map { r -> [String: Any] in
+                let points = axes.indices.compactMap { i -> String? in
+                    guard let v = axes[i].values[r], v.isFinite else { return nil }
+                    return String(format: "%.1f,%.1f", xs[i], bottom - (v - ranges[i].0) / (ranges[i].1 - ranges[i].0) * (bottom - top))
+                }.joined(separator: " ")
+                return ["points": points, "color": Self.palette[r % Self.palette.count], "name": runs[r].info.name]
+            }
+            c["parallel"] = ["width": width, "height": height, "axes": axisRows, "lines": lines] as [String: Any]
+        }
+        // Overlaid metric curves.
+        var charts: [[String: Any]] = []
+        for k in metricKeys {
+            var histories: [[Metric]] = []
+            for r in runs { histories.append(try await store.metricHistory(runID: r.info.runID, key: k).sorted { $0.step < $1.step }) }
+            let all = histories.flatMap { $0.map(\.value) }.filter(\.isFinite)
+            let steps = histories.flatMap { $0.map(\.step) }
+            guard all.count >= 2, let s0 = steps.min(), let s1 = steps.max() else { continue }
+            let lo = all.min()!, hi = max(all.max()!, lo + 1e-12), span = Double(max(s1 - s0, 1))
+            let series = histories.enumerated().compactMap { i, h -> [String: Any]? in
+                guard !h.isEmpty else { return nil }
+                let points = h.filter { $0.value.isFinite }.map { String(format: "%.1f,%.1f", 40 + Double($0.step - s0) / span * 310, 10 + (1 - ($0.value - lo) / (hi - lo)) * 160) }
+                return ["points": points.joined(separator: " "), "color": Self.palette[i % Self.palette.count], "name": runs[i].info.name]
+            }
+            charts.append(["key": k, "series": series, "min": Self.number(lo), "max": Self.number(hi)])
+        }
+        c["charts"] = charts
+        return Self.html(UITemplates.render("compare", c))
+    }
+
+    // MARK: Datasets
+
+    func datasets(_ request: Request) async throws -> Response {
+        let records = try await store.datasetVersions(name: nil).reversed()
+        var c = Self.base(request, title: "Datasets")
+        c["versions"] = records.map { r -> [String: Any] in
+            ["name": r.name, "id": r.versionID, "short": String(r.versionID.prefix(12)), "created": Self.time(r.created), "task": r.task, "files": r.files,
+             "classes": r.classes.joined(separator: ", "), "parent": r.parent.map { String($0.prefix(12)) } ?? ""]
+        }
+        return Self.html(UITemplates.render("datasets", c))
+    }
+
+    /// A dataset version from the store's index and the artifact store (what every replica sees).
+    func datasetVersion(_ name: String, _ id: String) async throws -> (DatasetVersion, DatasetRepository)? {
+        guard let artifacts, let record = try await store.datasetVersions(name: name).first(where: { $0.versionID == id }) else { return nil }
+        let folder = artifacts.root.appendingPathComponent(record.manifestPath).deletingLastPathComponent().deletingLastPathComponent()
+        let repository = DatasetRepository(folder: folder, artifacts: artifacts)
+        guard let version = try? repository.resolve("\(name):\(id)") else { return nil }
+        return (version, repository)
+    }
+
+    func dataset(_ request: Request, name: String, id: String) async throws -> Response {
+        guard let (version, _) = try await datasetVersion(name, id) else { return notFound(request, "no dataset version \(name):\(id)") }
+        var c = Self.base(request, title: "\(name) \(id.prefix(12))")
+        c["name"] = name
+        c["id"] = version.id
+        c["task"] = version.task.rawValue
+        c["files"] = version.entries.count
+        c["created"] = Self.time(Int64(version.createdAt.timeIntervalSince1970 * 1000))
+        if let parent = version.parent { c["parent"] = parent; c["parentShort"] = String(parent.prefix(12)) }
+        let classes = version.classes
+        c["classes"] = classes
+        let splits = Array(Set(version.entries.map { $0.split ?? "(none)" })).sorted()
+        c["splits"] = splits.map { split -> [String: Any] in
+            let members = version.entries.filter { ($0.split ?? "(none)") == split }
+            return ["split": split, "counts": classes.map { k in members.filter { $0.labels.contains(k) }.count }, "total": members.count]
+        }
+        let shown = Array(version.entries.prefix(48))
+        c["shownCount"] = shown.count
+        c["thumbs"] = shown.map { ["name": name, "id": version.id, "sha": $0.sha256, "label": $0.label ?? "–", "split": $0.split ?? "–", "path": $0.path] }
+        return Self.html(UITemplates.render("dataset", c))
+    }
+
+    /// A 96-pixel grey thumbnail of one image of a dataset version: pixels only (DICOM windowed with its own
+    /// window, else the 1st–99th percentiles), never a header field.
+    func thumbnail(_ request: Request, name: String, id: String, sha: String) async throws -> Response {
+        guard let (version, repository) = try await datasetVersion(name, id), version.entries.contains(where: { $0.sha256 == sha }) else {
+            return Response(status: .notFound)
+        }
+        do {
+            let image = try ImageReader.read(try repository.bytes(sha), source: sha)
+            let plane = try Plane(image, slice: image.depth / 2)
+            let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
+            let lo: Float, hi: Float
+            if let w = image.window { lo = Float(w.center - w.width / 2); hi = Float(w.center + w.width / 2) } else {
+                let sorted = grey.sorted()
+                lo = sorted[sorted.count / 100]
+                hi = max(sorted[min(sorted.count - 1, sorted.count * 99 / 100)], lo + 1e-6)
+            }
+            let side = 96
+            var pixels = [UInt8](repeating: 0, count: side * side)
+            for y in 0..<side {
+                for x in 0..<side {
+                    let v = grey[min(plane.height - 1, y * plane.height / side) * plane.width + min(plane.width - 1, x * plane.width / side)]
+                    pixels[y * side + x] = UInt8(max(0, min(255, (v - lo) / (hi - lo) * 255)))
+                }
+            }
+            let png = try ImageWriter.encode(".png", data: pixels, width: side, height: side, channels: 1, type: .uint8)
+            return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, max-age=3600"], body: .init(byteBuffer: ByteBuffer(bytes: png)))
+        } catch {
+            return Response(status: .unprocessableContent, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "cannot draw this image: \(error)")))
+        }
+    }
+
+    // MARK: Predict
+
+    func predictPage(_ request: Request, name: String) async throws -> Response {
+        var c = Self.base(request, title: "Predict with \(name)")
+        c["name"] = name
+        var served = false
+        if let host { served = (try? await host.model(name)) != nil }
+        c["served"] = served
+        return Self.html(UITemplates.render("predict", c))
+    }
+}
