@@ -65,3 +65,11 @@ swift build -c release --product lumen >/dev/null
 bash scripts/venv.sh "$VENV" "torch, torchvision, PIL, safetensors, numpy" torch torchvision pillow safetensors numpy
 swift build -c release --product lumen >/dev/null
 "$VENV/bin/python" Benchmarks/batch_bench.py "$(swift build -c release --show-bin-path)/lumen"
+
+# UI: the runs page over 10,000 runs x 20 metrics (issue 17: < 200 ms server time, usable in < 1 s in headless Chromium)
+# against MLflow's own UI (its runs/search behind the table, and its React runs table in the same browser), same runs
+# logged to both through the REST API, in the same run. Needs Debian's chromium and chromium-driver (interop/run.sh installs them).
+bash scripts/venv.sh "$MLVENV" "mlflow, requests, selenium" mlflow requests selenium
+command -v chromedriver >/dev/null || apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || echo "bench: chromium-driver unavailable; the UI benchmark needs it" >&2
+swift build -c release --product lumen >/dev/null
+"$MLVENV/bin/python" Benchmarks/ui_bench.py "$(swift build -c release --show-bin-path)/lumen" "$MLVENV/bin/mlflow"

@@ -82,7 +82,7 @@ public enum DriftHTML {
         let verdict = report.drifted ? "Dataset drift: \(report.driftedFeatures.count) of \(report.features.count) features drifted (\(escape(report.driftedFeatures.joined(separator: ", "))))."
             : "No dataset drift: \(report.driftedFeatures.count) of \(report.features.count) features drifted (drift when at least \(Int(report.driftShare * 100)) %)."
         return """
-        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>\(escape(title))</title>
         <style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2430}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #dde}
         tr.drift td{background:#fde8e0}figure{display:inline-block;margin:8px 12px}figcaption{font-size:12px;text-align:center}.key span{display:inline-block;width:12px;height:3px;margin:0 4px 3px 12px}</style></head>
         <body><h1>\(escape(title))</h1><p><strong>\(verdict)</strong></p>

@@ -50,13 +50,31 @@ public enum PipelineExport {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
-    /// A Python identifier for a step.
-    static func identifier(_ name: String) -> String {
-        var s = String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
-        if s.first?.isNumber ?? true { s = "step_" + s }
-        let keywords: Set<String> = ["import", "from", "as", "def", "class", "return", "if", "else", "elif", "for", "while", "with", "try", "except", "finally",
-                                     "lambda", "pass", "break", "continue", "global", "nonlocal", "yield", "assert", "del", "in", "is", "not", "and", "or", "raise", "async", "await", "None", "True", "False"]
-        return keywords.contains(s) ? s + "_" : s
+    /// Python identifiers for the steps: `step_` + the name's letters, digits and `_` (so that no step shadows
+    /// an import such as `timedelta` or `task`), made unique (`a.b` and `a_b` would both give `step_a_b`).
+    static func identifiers(_ steps: [PipelineFile.Step]) -> [String: String] {
+        var out: [String: String] = [:], used = Set<String>()
+        for s in steps {
+            let base = "step_" + String(s.name.map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" ? $0 : "_" })
+            var name = base, n = 2
+            while used.contains(name) { name = "\(base)_\(n)"; n += 1 }
+            used.insert(name)
+            out[s.name] = name
+        }
+        return out
+    }
+
+    /// Argo template and task names for the steps: DNS-1123 labels, made unique.
+    static func argoNames(_ steps: [PipelineFile.Step]) -> [String: String] {
+        var out: [String: String] = [:], used: Set<String> = ["main"]
+        for s in steps {
+            let base = String(argoName(s.name).prefix(58))
+            var name = base, n = 2
+            while used.contains(name) { name = "\(base)-\(n)"; n += 1 }
+            used.insert(name)
+            out[s.name] = name
+        }
+        return out
     }
 
     /// The schedule of the file's first cron trigger.
@@ -96,14 +114,18 @@ public enum PipelineExport {
         ) as dag:
 
         """
+        let ids = identifiers(steps)
         for s in steps {
-            var args = ["task_id=\(py(s.name))", "bash_command=\(py("cd " + shellQuote(o.folder) + " && " + commandLine(s, o)))", "env=ENV", "append_env=True"]
+            // bash_command is a Jinja template in Airflow (and a command ending in .sh would be read as a template
+            // file): the command goes in a raw block, so that it runs exactly as written.
+            let command = "{% raw %}cd " + shellQuote(o.folder) + " && " + commandLine(s, o) + "{% endraw %}"
+            var args = ["task_id=\(py(s.name))", "bash_command=\(py(command))", "env=ENV", "append_env=True"]
             if s.retries > 0 { args += ["retries=\(s.retries)", "retry_delay=timedelta(seconds=\(s.retryDelay))", "retry_exponential_backoff=True"] }
             if let t = s.timeout { args.append("execution_timeout=timedelta(seconds=\(t))") }
-            out += "    \(identifier(s.name)) = BashOperator(\n" + args.map { "        \($0),\n" }.joined() + "    )\n"
+            out += "    \(ids[s.name]!) = BashOperator(\n" + args.map { "        \($0),\n" }.joined() + "    )\n"
         }
         out += "\n"
-        for s in steps { for n in s.needs { out += "    \(identifier(n)) >> \(identifier(s.name))\n" } }
+        for s in steps { for n in s.needs { out += "    \(ids[n]!) >> \(ids[s.name]!)\n" } }
         return out
     }
 
@@ -121,29 +143,31 @@ public enum PipelineExport {
         ENV = {**os.environ, \(o.environment.keys.sorted().map { "\(py($0)): \(py(o.environment[$0]!))" }.joined(separator: ", "))}
 
 
-        def _run(command):
-            subprocess.run(command, shell=True, check=True, cwd=FOLDER, env=ENV)
+        def _run(command, timeout=None):
+            # The step's timeout stops the command itself (a Prefect timeout cannot interrupt a blocking call).
+            subprocess.run(command, shell=True, check=True, cwd=FOLDER, env=ENV, timeout=timeout)
 
 
         """
+        let ids = identifiers(steps)
         for s in steps {
             var args = ["name=\(py(s.name))"]
             if s.retries > 0 { args += ["retries=\(s.retries)", "retry_delay_seconds=[\((0..<s.retries).map { String(s.retryDelay * pow(2, Double($0))) }.joined(separator: ", "))]"] }
             if let t = s.timeout { args.append("timeout_seconds=\(t)") }
-            out += "@task(\(args.joined(separator: ", ")))\ndef \(identifier(s.name))():\n    _run(\(py(commandLine(s, o))))\n\n\n"
+            out += "@task(\(args.joined(separator: ", ")))\ndef \(ids[s.name]!)():\n    _run(\(py(commandLine(s, o)))\(s.timeout.map { ", timeout=\($0)" } ?? ""))\n\n\n"
         }
-        out += "@flow(name=\(py(file.name)))\ndef \(identifier(file.name))():\n"
+        out += "@flow(name=\(py(file.name)))\ndef pipeline():\n"
         out += "    # Dependency order: " + steps.map(\.name).joined(separator: " → ") + "\n"
         for s in steps {
-            let waits = s.needs.map { identifier($0) + "_done" }
-            out += "    \(identifier(s.name))_done = \(identifier(s.name)).submit(wait_for=[\(waits.joined(separator: ", "))])\n"
+            let waits = s.needs.map { ids[$0]! + "_done" }
+            out += "    \(ids[s.name]!)_done = \(ids[s.name]!).submit(wait_for=[\(waits.joined(separator: ", "))])\n"
         }
-        out += "    for done in [\(steps.map { identifier($0.name) + "_done" }.joined(separator: ", "))]:\n        done.result()\n\n\n"
+        out += "    for done in [\(steps.map { ids[$0.name]! + "_done" }.joined(separator: ", "))]:\n        done.result()\n\n\n"
         out += "if __name__ == \"__main__\":\n"
         if let c = cron(file) {
-            out += "    \(identifier(file.name)).serve(name=\(py(file.name)), cron=\(py(c)))\n"
+            out += "    pipeline.serve(name=\(py(file.name)), cron=\(py(c)))\n"
         } else {
-            out += "    \(identifier(file.name))()\n"
+            out += "    pipeline()\n"
         }
         return out
     }
@@ -166,16 +190,19 @@ public enum PipelineExport {
 
     static func argo(_ file: PipelineFile, _ steps: [PipelineFile.Step], _ o: Options) -> String {
         var out = header(file, "#")
-        let name = argoName(file.name)
         let cron = cron(file)
+        // A CronWorkflow's name has at most 52 characters; a Workflow's generateName prefix leaves room for 5 more.
+        var name = String(argoName(file.name).prefix(cron == nil ? 57 : 52))
+        while name.hasSuffix("-") { name.removeLast() }
+        let names = argoNames(steps)
         var spec = ""
         spec += "  entrypoint: main\n  templates:\n  - name: main\n    dag:\n      tasks:\n"
         for s in steps {
-            spec += "      - name: \(argoName(s.name))\n        template: \(argoName(s.name))\n"
-            if !s.needs.isEmpty { spec += "        dependencies: [\(s.needs.map(argoName).joined(separator: ", "))]\n" }
+            spec += "      - name: \(names[s.name]!)\n        template: \(names[s.name]!)\n"
+            if !s.needs.isEmpty { spec += "        dependencies: [\(s.needs.map { names[$0]! }.joined(separator: ", "))]\n" }
         }
         for s in steps {
-            spec += "  - name: \(argoName(s.name))\n"
+            spec += "  - name: \(names[s.name]!)\n"
             if s.retries > 0 {
                 spec += "    retryStrategy:\n      limit: \"\(s.retries)\"\n      retryPolicy: Always\n      backoff:\n        duration: \"\(Int(s.retryDelay.rounded(.up)))s\"\n        factor: \"2\"\n"
             }
@@ -191,7 +218,8 @@ public enum PipelineExport {
             }
         }
         if let cron {
-            out += "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata:\n  name: \(name)\nspec:\n  schedule: \(yq(cron))\n  timezone: \"UTC\"\n  concurrencyPolicy: Forbid\n  workflowSpec:\n"
+            // `schedules` (a list): Argo 3.6 added it, Argo 4 removed the single `schedule`.
+            out += "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata:\n  name: \(name)\nspec:\n  schedules: [\(yq(cron))]\n  timezone: \"UTC\"\n  concurrencyPolicy: Forbid\n  workflowSpec:\n"
             out += spec.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
         } else {
             out += "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: \(name)-\nspec:\n" + spec

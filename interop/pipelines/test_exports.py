@@ -9,7 +9,7 @@ names the generated Python uses (task, flow, timedelta, ENV), step names that be
 a_b, A-B), a cron pipeline whose name is long, a shell step that runs a `.sh` script and uses `${#x}`, and a step
 longer than its timeout.
 """
-import os, re, shlex, subprocess, tempfile, time
+import atexit, os, re, shlex, shutil, subprocess, tempfile, time
 
 import pytest
 
@@ -22,6 +22,7 @@ LUMEN = os.environ.get("LUMEN_BIN", "lumen")
 if __test__:
     # Both engines read their configuration when first imported: private homes, no examples, nothing remote.
     _ROOT = tempfile.mkdtemp(prefix="lumen-pipelines-interop-")
+    atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
     DAGS = os.path.join(_ROOT, "dags")  # the dags-folder bundle dag.test() serializes from
     os.makedirs(DAGS)
     os.environ.update({
@@ -258,7 +259,9 @@ def test_airflow_dagbag(pipeline, tmp_path):
         if s["retries"]:
             assert task.retry_delay == timedelta(seconds=s["retry_delay"]), name
         assert task.execution_timeout == (timedelta(seconds=s["timeout"]) if s["timeout"] else None), name
-        folder, _, line = task.bash_command.partition(" && ")
+        # The command sits in a Jinja raw block (Airflow templates bash_command; a command ending in .sh would be read as a file).
+        assert task.bash_command.startswith("{% raw %}") and task.bash_command.endswith("{% endraw %}"), task.bash_command
+        folder, _, line = task.bash_command[len("{% raw %}"):-len("{% endraw %}")].partition(" && ")
         assert shlex.split(folder) == ["cd", pipeline.folder]
         pipeline.check_command(name, line, f"Airflow task {name}")
         env = dict(pipeline.env, **({"LUMEN_HOME": pipeline.workspace} if pipeline.workspace else {}))
@@ -365,13 +368,17 @@ def test_prefect_flow(pipeline, tmp_path):
         if s["retries"]:
             assert list(task.retry_delay_seconds) == [s["retry_delay"] * 2 ** i for i in range(s["retries"])], name
         assert task.timeout_seconds == s["timeout"], name
-        ran = []
-        module._run, real = ran.append, module._run
+        ran, timeouts = [], []
+        def fake(command, timeout=None):
+            ran.append(command)
+            timeouts.append(timeout)
+        module._run, real = fake, module._run
         try:
             task.fn()
         finally:
             module._run = real
         assert len(ran) == 1, name
+        assert timeouts[0] == s["timeout"], (name, "the command itself gets the step's timeout")
         pipeline.check_command(name, ran[0], f"Prefect task {name}")
 
     tree = ast.parse(open(path).read())

@@ -11,7 +11,18 @@ shows in the MLflow API; MLflow's `#/experiments/…` links land on the matching
 browser to the login page, a bad token is refused, a reader token reads but has no alias form (and a POST is refused
 with 403), an admin token moves the alias. axe-core (axe-selenium-python) finds no serious or critical violation on
 any page, and every input has a label, the pages a lang and a main landmark. A smoke test times the runs page over
-2,000 runs x 20 metrics."""
+2,000 runs x 20 metrics.
+
+The comparison page, reached from the runs page's a#compare (its first 10 runs, a filtered page's runs), shows each
+run's params and metrics as the API has them, svg#parallel with one line per run over the numeric params and the
+metrics, and per metric an svg.overlay chart with one polyline per run and one point per logged step (positions
+checked); 1, 0 or 11 runs, or an unknown run, is a 404 page with its message. A second server holds dataset ct
+(`lumen data synth ct` → `lumen data import`) and model ctm trained on it (`lumen train --register`), served with
+`--model ctm`: the Datasets nav link lists the version, whose table#balance equals the counts of `lumen data show
+--json`'s entries and whose thumbnails all load as 96 x 96 PNGs with alt "label: path" (an unknown sha or version is
+404); the predict page (linked from the model page) shows for an uploaded DICOM the label and probabilities of `lumen
+predict --json` and a Grad-CAM image, a non-image file the server's 400 reason in a .error line (Chromium's own
+console line for that failed fetch is the one SEVERE message let through), a model not served its message."""
 import json, random, shutil, subprocess, sys, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -681,6 +692,366 @@ def test_pages_are_accessible(ui, secured_ui, browser):
     # a model whose version has no run
     load(browser, url, f"/ui/models/{BASELINE}")
     check_accessibility(browser, f"/ui/models/{BASELINE}")
+
+
+# MARK: compare, datasets, predict
+
+COMPARE_LIMIT = 10  # the runs page links the first 10 runs of the page; /ui/compare takes 2 to 10
+
+
+def polyline_points(text):
+    return [tuple(map(float, p.split(","))) for p in (text or "").split()]
+
+
+COMPARE_SVG = """
+const parallel = document.querySelector('svg#parallel');
+const lines = svg => [...svg.querySelectorAll('polyline')].map(p => ({name: p.querySelector('title').textContent, points: p.getAttribute('points')}));
+return {
+  headers: [...document.querySelectorAll('main table thead th')].map(th => th.textContent.trim()),
+  rows: [...document.querySelectorAll('main table tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim())),
+  links: [...document.querySelectorAll('main table tbody tr td:first-child a')].map(a => a.getAttribute('href')),
+  parallel: parallel && {lines: lines(parallel), axes: [...parallel.querySelectorAll('line')].map(l => +l.getAttribute('x1')),
+                         labels: [...parallel.querySelectorAll('text[y="14"]')].map(t => t.textContent)},
+  charts: [...document.querySelectorAll('svg.overlay')].map(svg => ({label: svg.getAttribute('aria-label'), lines: lines(svg)})),
+};"""
+
+
+def run_record(api, run_id):
+    """A run's params and latest metrics, and each metric's history [(step, value)], from the MLflow API."""
+    data = api.get("runs/get", run_id=run_id)["run"]
+    name = data["info"].get("run_name", "")
+    params = {p["key"]: p["value"] for p in data["data"].get("params", [])}
+    metrics = {m["key"]: m["value"] for m in data["data"].get("metrics", [])}
+    history = {k: sorted((m["step"], m["value"]) for m in api.get("metrics/get-history", run_id=run_id, metric_key=k)["metrics"]) for k in metrics}
+    return {"id": run_id, "name": name, "params": params, "metrics": metrics, "history": history}
+
+
+def number(v):
+    """The UI's number format (4 decimals, or 4 in scientific notation when tiny or huge)."""
+    return f"{v:.4e}" if abs(v) >= 1e5 or (abs(v) < 1e-3 and v != 0) else f"{v:.4f}"
+
+
+def check_compare_page(driver, api, run_ids):
+    """The table, the parallel coordinates and the overlaid charts of /ui/compare against the runs as the API has them."""
+    runs = [run_record(api, r) for r in run_ids]
+    page = driver.execute_script(COMPARE_SVG)
+    assert driver.find_element(By.TAG_NAME, "h1").text == f"Compare {len(runs)} runs"
+    param_keys = sorted({k for r in runs for k in r["params"]})
+    metric_keys = sorted({k for r in runs for k in r["metrics"]})
+    assert page["headers"] == ["Run", *param_keys, *metric_keys], page["headers"]
+    assert page["links"] == [f"/ui/runs/{r['id']}" for r in runs], page["links"]
+    for row, run in zip(page["rows"], runs, strict=True):
+        assert row[0] == f"{run['name']} {run['id']}", row
+        assert row[1:] == [run["params"].get(k, "") for k in param_keys] + [number(run["metrics"][k]) if k in run["metrics"] else "" for k in metric_keys], (row, run)
+
+    # parallel coordinates: an axis per numeric param (batch_size, lr; optimizer is text) and per metric, one line per run
+    axes = [k for k in param_keys if sum(1 for r in runs if _float(r["params"].get(k)) is not None) >= 2] + metric_keys
+    parallel = page["parallel"]
+    assert parallel, "no svg#parallel"
+    assert parallel["labels"] == axes, parallel["labels"]
+    assert len(parallel["axes"]) == len(axes) and parallel["axes"] == sorted(parallel["axes"]), parallel["axes"]
+    assert [line["name"] for line in parallel["lines"]] == [r["name"] for r in runs], [line["name"] for line in parallel["lines"]]
+    values = {k: [(_float(r["params"].get(k)) if k in param_keys else r["metrics"].get(k)) for r in runs] for k in axes}
+    for i, (line, run) in enumerate(zip(parallel["lines"], runs)):
+        pts = polyline_points(line["points"])
+        assert [x for x, _ in pts] == pytest.approx(parallel["axes"], abs=0.6), (run["name"], pts)
+        for (x, y), k in zip(pts, axes):
+            known = [v for v in values[k] if v is not None]
+            lo, hi = min(known), max(max(known), min(known) + 1e-12)
+            assert y == pytest.approx(210 - (values[k][i] - lo) / (hi - lo) * 180, abs=0.11), (run["name"], k, y)
+
+    # a chart per metric that some run logged at two steps or more (a metric logged once per run, such as a
+    # duration, is in the table, not drawn): one polyline per run, one point per logged step
+    charts = {c["label"]: c["lines"] for c in page["charts"]}
+    drawn = [k for k in metric_keys if any(len(r["history"][k]) >= 2 for r in runs)]
+    assert list(charts) == [f"{k} of each run by step" for k in drawn], list(charts)
+    for k in drawn:
+        lines = charts[f"{k} of each run by step"]
+        assert len(lines) == len(runs), (k, len(lines))
+        every = [v for r in runs for _, v in r["history"][k]]
+        steps = [s for r in runs for s, _ in r["history"][k]]
+        lo, hi, s0, span = min(every), max(max(every), min(every) + 1e-12), min(steps), max(max(steps) - min(steps), 1)
+        for line, run in zip(lines, runs, strict=True):
+            assert line["name"] == run["name"]
+            pts = polyline_points(line["points"])
+            assert len(pts) == len(run["history"][k]), (k, run["name"], len(pts), len(run["history"][k]))
+            expected = [(40 + (s - s0) / span * 310, 10 + (1 - (v - lo) / (hi - lo)) * 160) for s, v in run["history"][k]]
+            assert [c for p in pts for c in p] == pytest.approx([c for p in expected for c in p], abs=0.11), (k, run["name"])
+    return runs
+
+
+def _float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def test_compare_runs_from_the_runs_page(ui, browser, tmp_path):
+    url, api, eid = ui["url"], ui["api"], ui["experiment"]
+    load(browser, url, f"/ui/experiments/{eid}")
+    first = [a.get_attribute("href").rsplit("/", 1)[1] for a in browser.find_elements(By.CSS_SELECTOR, "table#runs tbody tr td:first-child a")]
+    link = browser.find_element(By.ID, "compare")
+    assert link.text == "Compare the first runs of this page", link.text
+    drain(browser)
+    submit_and_wait(browser, link)
+    assert urlsplit(browser.current_url).path == "/ui/compare", browser.current_url
+    ids = parse_qs(urlsplit(browser.current_url).query)["runs"][0].split(",")
+    assert ids == first[:COMPARE_LIMIT], (ids, first)
+    runs = check_compare_page(browser, api, ids)
+    assert [r["name"] for r in runs] == [f"run-{i:02d}" for i in range(29, 19, -1)]
+    assert len(runs[0]["history"]["val_auc"]) == STEPS and len(runs[0]["history"]["epoch_time_s"]) == 1
+    screenshot(browser, tmp_path, "compare")
+    clean(browser, url)
+
+    # from a filtered page: the runs of that page (lr = 0.1: six runs), in its order
+    load(browser, url, f"/ui/experiments/{eid}?filter=" + quote("params.lr = '0.1'") + "&order=" + quote("metrics.`val_auc` DESC"))
+    drain(browser)
+    submit_and_wait(browser, browser.find_element(By.ID, "compare"))
+    ids = parse_qs(urlsplit(browser.current_url).query)["runs"][0].split(",")
+    expected = sorted((r for r in ui["runs"] if r["lr"] == "0.1"), key=lambda r: -r["val_auc"])
+    assert ids == [r["id"] for r in expected], ids
+    check_compare_page(browser, api, ids)
+    clean(browser, url)
+
+    # two runs given by hand; a page of one run has no compare link
+    ids = [ui["runs"][0]["id"], ui["runs"][7]["id"]]
+    load(browser, url, "/ui/compare?runs=" + ",".join(ids))
+    check_compare_page(browser, api, ids)
+    clean(browser, url)
+    load(browser, url, f"/ui/experiments/{eid}?per=1")
+    assert not browser.find_elements(By.ID, "compare")
+
+
+def test_compare_refuses_one_run_or_eleven(ui, browser):
+    url, ids = ui["url"], [r["id"] for r in ui["runs"]]
+    for query, message in ((ids[0], "compare takes 2 to 10 runs"), (",".join(ids[:11]), "compare takes 2 to 10 runs"),
+                           ("", "compare takes 2 to 10 runs"), (f"{ids[0]},no-such-run", "no run no-such-run")):
+        r = requests.get(f"{url}/ui/compare", params={"runs": query}, timeout=10)
+        assert r.status_code == 404 and "text/html" in r.headers["Content-Type"], (query, r.status_code)
+        load(browser, url, "/ui/compare?runs=" + query)
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
+        error = browser.find_element(By.CSS_SELECTOR, "main p.error")
+        assert message in error.text and error.get_attribute("role") == "alert", (query, error.text)
+        assert not browser.find_elements(By.CSS_SELECTOR, "svg#parallel, svg.overlay")
+    # ten is the most
+    load(browser, url, "/ui/compare?runs=" + ",".join(ids[:10]))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Compare 10 runs"
+
+
+@pytest.fixture(scope="module")
+def imaging(tmp_path_factory):
+    """A workspace with dataset ct (6 synthetic CT patients x 2 slices of 32 px, split 0.5/0.25/0.25), model ctm
+    trained on it for one epoch and registered, `lumen predict`'s answer for two of the DICOM files, and `lumen serve
+    --model ctm` over it."""
+    ws = workspace("lumen-ui-data-")
+    synth = tmp_path_factory.mktemp("synth") / "ct"
+    run = lambda *args: subprocess.run([LUMEN, *args], check=True, capture_output=True, text=True).stdout
+    run("data", "synth", "ct", str(synth), "--patients", "6", "--slices", "2", "--size", "32")
+    run("data", "import", str(synth), "--name", "ct", "--split", "0.5,0.25,0.25", "--workspace", ws)
+    manifest = json.loads(run("data", "show", "ct", "--json", "--workspace", ws))
+    experiment = Path(ws) / "exp.yaml"
+    experiment.write_text("data: {dataset: ct, image_size: 24, window: lung}\nmodel: {name: simple-cnn}\ntrainer: {batch_size: 8, epochs: 1, threads: 1}\n")
+    run("train", str(experiment), "--register", "ctm", "--workspace", ws)
+    files = [sorted((synth / label).glob("*.dcm"))[0] for label in ("lesion", "normal")]
+    predictions = {f: json.loads(run("predict", "ctm", str(f), "--json", "--workspace", ws))["predictions"][0] for f in files}
+    # a second, newer dataset from the same files (another split), listed first
+    run("data", "import", str(synth), "--name", "ct-b", "--split", "0.6,0.2,0.2", "--workspace", ws)
+    newer = json.loads(run("data", "show", "ct-b", "--json", "--workspace", ws))
+    server = serve(ws, "--model", "ctm")
+    url = next(server)
+    yield {"url": url, "ws": ws, "manifest": manifest, "newer": newer, "files": files, "predictions": predictions, "synth": synth}
+    server.close()
+
+
+def balance(manifest):
+    """{split: {class: count, 'Total': n}} from the manifest's entries."""
+    out = {}
+    for e in manifest["entries"]:
+        counts = out.setdefault(e.get("split") or "(none)", {"Total": 0})
+        counts[e["label"]] = counts.get(e["label"], 0) + 1
+        counts["Total"] += 1
+    return out
+
+
+THUMBS = "return [...document.querySelectorAll('main img')].map(i => ({src: i.getAttribute('src'), alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight}))"
+
+
+def test_datasets_pages(imaging, browser, tmp_path):
+    url, manifest = imaging["url"], imaging["manifest"]
+    name, version = manifest["name"], manifest["id"]
+    load(browser, url, "/ui/experiments")
+    nav = browser.find_element(By.CSS_SELECTOR, "header nav a[href='/ui/datasets']")
+    assert nav.text == "Datasets"
+    drain(browser)
+    submit_and_wait(browser, nav)
+    assert urlsplit(browser.current_url).path == "/ui/datasets"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Datasets"
+    rows = browser.execute_script("return [...document.querySelectorAll('main table tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim()))")
+    classes = sorted({e["label"] for e in manifest["entries"]})
+    # newest first: ct-b, then ct
+    assert [(r[0], r[1]) for r in rows] == [(imaging["newer"]["name"], imaging["newer"]["id"][:12]), (name, version[:12])], rows
+    for row, m in zip(rows, (imaging["newer"], manifest)):
+        assert row[3] == m["task"] and row[4] == str(len(m["entries"])) and row[5] == ", ".join(sorted({e["label"] for e in m["entries"]})) and row[6] == "", row
+    screenshot(browser, tmp_path, "datasets")
+    clean(browser, url)
+
+    # the version's page: the class balance per split is the manifest's
+    submit_and_wait(browser, browser.find_element(By.LINK_TEXT, version[:12]))
+    path = f"/ui/datasets/{name}/{version}"
+    assert urlsplit(browser.current_url).path == path, browser.current_url
+    assert name in browser.find_element(By.TAG_NAME, "h1").text and version in browser.find_element(By.TAG_NAME, "h1").text
+    headers = browser.execute_script("return [...document.querySelectorAll('table#balance thead th')].map(th => th.textContent.trim())")
+    assert headers == ["Split", *classes, "Total"], headers
+    shown = {row[0]: dict(zip(headers[1:], map(int, row[1:]))) for row in
+             browser.execute_script("return [...document.querySelectorAll('table#balance tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim()))")}
+    expected = {split: {k: counts.get(k, 0) for k in [*classes, "Total"]} for split, counts in balance(manifest).items()}
+    assert shown == expected, (shown, expected)
+    assert set(shown) == {"train", "val", "test"} and sum(s["Total"] for s in shown.values()) == len(manifest["entries"]), shown
+
+    # every thumbnail (lazy: scrolled into view) is a 96 x 96 PNG drawn from an entry, its alt "label: path"
+    for img in browser.find_elements(By.CSS_SELECTOR, "main img"):
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", img)
+    WebDriverWait(browser, 30).until(lambda d: all(t["complete"] for t in d.execute_script(THUMBS)))
+    thumbs = browser.execute_script(THUMBS)
+    entries = {e["sha256"]: e for e in manifest["entries"]}
+    assert len(thumbs) == min(48, len(entries)), len(thumbs)
+    for t in thumbs:
+        assert t["w"] == 96 and t["h"] == 96, t
+        prefix = f"/ui/datasets/{name}/{version}/thumbnail/"
+        assert t["src"].startswith(prefix), t
+        entry = entries[t["src"][len(prefix):]]
+        assert t["alt"] == f"{entry['label']}: {entry['path']}", (t, entry)
+    assert {t["src"].rsplit("/", 1)[1] for t in thumbs} == set(entries)
+    r = requests.get(url + thumbs[0]["src"], timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png" and r.content[:8] == b"\x89PNG\r\n\x1a\n", (r.status_code, r.headers)
+    screenshot(browser, tmp_path, "dataset")
+    requested = clean(browser, url)
+    assert sum(1 for u in requested if "/thumbnail/" in u) == len(thumbs), requested
+
+    # the other version's balance, by its URL
+    newer = imaging["newer"]
+    load(browser, url, f"/ui/datasets/{newer['name']}/{newer['id']}")
+    shown = {row[0]: dict(zip(headers[1:], map(int, row[1:]))) for row in
+             browser.execute_script("return [...document.querySelectorAll('table#balance tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim()))")}
+    assert shown == {split: {k: counts.get(k, 0) for k in [*classes, "Total"]} for split, counts in balance(newer).items()}, shown
+
+    # a thumbnail of a sha the version does not hold, of an unknown version, and an unknown version's page: 404
+    for bad in (f"/ui/datasets/{name}/{version}/thumbnail/{'0' * 64}", f"/ui/datasets/{name}/{'f' * 12}/thumbnail/{thumbs[0]['src'].rsplit('/', 1)[1]}"):
+        r = requests.get(url + bad, timeout=10)
+        assert r.status_code == 404, (bad, r.status_code)
+    r = requests.get(f"{url}/ui/datasets/{name}/ffffffffffff", timeout=10)
+    assert r.status_code == 404 and f"no dataset version {name}:ffffffffffff" in r.text, r.status_code
+
+
+def result_table(driver):
+    return dict(driver.execute_script("return [...document.querySelectorAll('#result table tbody tr')].map(tr => [tr.cells[0].textContent, tr.cells[1].textContent])"))
+
+
+def post_statuses(driver, path):
+    """The statuses of the answers to path seen since the last read of the performance log."""
+    events = [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+    return [e["params"]["response"]["status"] for e in events
+            if e["method"] == "Network.responseReceived" and urlsplit(e["params"]["response"]["url"]).path == path]
+
+
+def predict_file(driver, path):
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    driver.find_element(By.CSS_SELECTOR, "#predict-form button[type=submit]").click()
+
+
+def test_predict_page(imaging, browser, tmp_path):
+    url = imaging["url"]
+    load(browser, url, "/ui/models/ctm")
+    link = browser.find_element(By.LINK_TEXT, "Predict an image with ctm")
+    submit_and_wait(browser, link)
+    assert urlsplit(browser.current_url).path == "/ui/predict/ctm"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Predict with ctm"
+    for i, (path, expected) in enumerate(imaging["predictions"].items()):
+        if i:
+            load(browser, url, "/ui/predict/ctm")
+        drain(browser)
+        assert browser.find_element(By.ID, "explain").is_selected()
+        predict_file(browser, path)
+        label = WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result strong#label"))[0]
+        assert label.text == expected["label"], (path.name, label.text, expected)
+        line = browser.find_element(By.CSS_SELECTOR, "#result p").text
+        assert line.startswith("ctm version 1 · ") and line.endswith(" ms"), line
+        shown = result_table(browser)
+        assert set(shown) == set(expected["probabilities"]), (shown, expected)
+        for k, p in expected["probabilities"].items():
+            assert float(shown[k]) == pytest.approx(p, abs=1e-3), (path.name, k, shown[k], p)
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("const g = document.getElementById('gradcam'); return g && g.complete"))
+        assert browser.execute_script("return document.getElementById('gradcam').naturalWidth") > 0
+        assert post_statuses(browser, "/api/predict/ctm") == [200]
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    screenshot(browser, tmp_path, "predict")
+
+    # without Grad-CAM: the same probabilities, no heat map
+    load(browser, url, "/ui/predict/ctm")
+    drain(browser)
+    browser.find_element(By.ID, "explain").click()
+    path, expected = next(iter(imaging["predictions"].items()))
+    predict_file(browser, path)
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result strong#label"))
+    assert not browser.find_elements(By.ID, "gradcam")
+    assert {k: float(v) for k, v in result_table(browser).items()} == pytest.approx(expected["probabilities"], abs=1e-3)
+    clean(browser, url)
+
+    # a file that is no image: the server's 400 and its reason in a .error line
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello, not an image\n")
+    load(browser, url, "/ui/predict/ctm")
+    drain(browser)
+    predict_file(browser, bad)
+    error = WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result .error"))[0]
+    assert "notes.txt: unsupported format" in error.text, error.text
+    assert not browser.find_elements(By.ID, "label")
+    assert post_statuses(browser, "/api/predict/ctm") == [400]
+    # Chromium logs the failed fetch itself (source "network": "…/api/predict/ctm?explain=gradcam - Failed to load resource:
+    # the server responded with a status of 400 (Bad Request)"): that line, and only it, is let through
+    known = f"{url}/api/predict/ctm?explain=gradcam - Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and not (e.get("source") == "network" and e["message"] == known)]
+    assert not errors, errors
+
+    # a model this server does not serve: the message, no form; the model page of an unserved model has no predict link
+    load(browser, url, "/ui/predict/no-such-model")
+    error = browser.find_element(By.CSS_SELECTOR, "main p.error")
+    assert error.text == "no-such-model is not served by this server (lumen serve --model no-such-model@ALIAS).", error.text
+    assert not browser.find_elements(By.ID, "predict-form")
+
+
+def test_predict_page_of_a_server_without_models(ui, browser):
+    url = ui["url"]
+    load(browser, url, f"/ui/predict/{MODEL}")
+    error = browser.find_element(By.CSS_SELECTOR, "main p.error")
+    assert error.text == f"{MODEL} is not served by this server (lumen serve --model {MODEL}@ALIAS).", error.text
+    assert not browser.find_elements(By.ID, "predict-form") and not browser.find_elements(By.ID, "file")
+    load(browser, url, f"/ui/models/{MODEL}")
+    assert not browser.find_elements(By.PARTIAL_LINK_TEXT, "Predict an image")
+
+
+def test_new_pages_are_accessible(ui, imaging, browser):
+    pytest.importorskip("axe_selenium_python")
+    url, ids = ui["url"], [r["id"] for r in ui["runs"]]
+    for path in ("/ui/compare?runs=" + ",".join(ids[:COMPARE_LIMIT]), "/ui/compare?runs=" + ids[0]):
+        load(browser, url, path)
+        check_accessibility(browser, path)
+    manifest = imaging["manifest"]
+    url = imaging["url"]
+    for path in ("/ui/datasets", f"/ui/datasets/{manifest['name']}/{manifest['id']}", "/ui/predict/ctm", "/ui/predict/no-such-model"):
+        load(browser, url, path)
+        check_accessibility(browser, path)
+    # the predict page with a result, and with an error
+    load(browser, url, "/ui/predict/ctm")
+    predict_file(browser, imaging["files"][0])
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result #gradcam"))
+    check_accessibility(browser, "/ui/predict/ctm (a result)")
+    load(browser, url, "/ui/predict/ctm")
+    predict_file(browser, HERE / "test_ui_pages.py")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result .error"))
+    check_accessibility(browser, "/ui/predict/ctm (an error)")
 
 
 # MARK: performance smoke

@@ -1,7 +1,9 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import LumenData
 import LumenImaging
+import LumenMonitoring
 import LumenStore
 import LumenWorkspace
 
@@ -27,7 +29,8 @@ extension UIRoutes {
         c["metricKeys"] = Array(metricKeys)
         c["rows"] = runs.enumerated().map { i, r -> [String: Any] in
             ["name": r.info.name.isEmpty ? "run \(i + 1)" : r.info.name, "runID": r.info.runID, "color": Self.palette[i % Self.palette.count],
-             "cells": paramKeys.map { r.params[$0] ?? "" } + metricKeys.map { k in r.metrics[k].map { Self.number($0.value) } ?? "" }]
+             "cells": (paramKeys.map { r.params[$0] ?? "" } + metricKeys.map { k in r.metrics[k].map { Self.number($0.value) } ?? "" })
+                .map { ["text": $0, "cls": Double($0) != nil ? "num" : ""] }]
         }
         // Parallel coordinates over numeric params and metrics.
         var axes: [(label: String, values: [Double?])] = []
@@ -63,7 +66,8 @@ extension UIRoutes {
             for r in runs { histories.append(try await store.metricHistory(runID: r.info.runID, key: k).sorted { $0.step < $1.step }) }
             let all = histories.flatMap { $0.map(\.value) }.filter(\.isFinite)
             let steps = histories.flatMap { $0.map(\.step) }
-            guard all.count >= 2, let s0 = steps.min(), let s1 = steps.max() else { continue }
+            // A metric logged once per run (a duration, a final score) is in the table, not drawn.
+            guard histories.contains(where: { $0.count >= 2 }), all.count >= 2, let s0 = steps.min(), let s1 = steps.max() else { continue }
             let lo = all.min()!, hi = max(all.max()!, lo + 1e-12), span = Double(max(s1 - s0, 1))
             let series = histories.enumerated().compactMap { i, h -> [String: Any]? in
                 guard !h.isEmpty else { return nil }
@@ -159,5 +163,92 @@ extension UIRoutes {
         if let host { served = (try? await host.model(name)) != nil }
         c["served"] = served
         return Self.html(UITemplates.render("predict", c))
+    }
+}
+
+// MARK: Artifacts, model cards, monitoring
+
+extension UIRoutes {
+    /// A run's artifacts (at most 200), with previews of small images and texts.
+    func artifactRows(_ run: Run) async throws -> [[String: Any]] {
+        let root = run.info.artifactURI.replacingOccurrences(of: "mlflow-artifacts:/", with: "")
+        var out: [[String: Any]] = [], queue = [root], images = 0
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-_.~/")
+        while let dir = queue.first, out.count < 200 {
+            queue.removeFirst()
+            for e in (try? await store.listArtifacts(directory: dir)) ?? [] {
+                if e.isDirectory { queue.append(e.path); continue }
+                let relative = String(e.path.dropFirst(root.count + 1))
+                var row: [String: Any] = ["runID": run.info.runID, "path": relative, "query": relative.addingPercentEncoding(withAllowedCharacters: allowed) ?? relative,
+                                          "size": e.size.map { ByteCountFormatter.string(fromByteCount: $0, countStyle: .file) } ?? ""]
+                let ext = (relative as NSString).pathExtension.lowercased()
+                if ["png", "jpg", "jpeg", "gif", "webp"].contains(ext), images < 8 {
+                    row["image"] = true
+                    row["open"] = true
+                    images += 1
+                } else if ["json", "txt", "md", "yaml", "yml", "csv", "log"].contains(ext), let sha = e.sha256, let artifacts, (e.size ?? 0) <= 1_000_000,
+                          let data = try? Data(contentsOf: artifacts.url(for: sha)) {
+                    row["text"] = String(decoding: data.prefix(4000), as: UTF8.self) + (data.count > 4000 ? "\n…" : "")
+                    row["open"] = relative.hasSuffix("model_card.md")
+                }
+                out.append(row)
+            }
+        }
+        return out.sorted { ($0["path"] as! String) < ($1["path"] as! String) }
+    }
+
+    /// One artifact of a run, typed for the browser: images and plain text as they are; HTML (evaluation
+    /// reports) sandboxed (no script, no form, no request elsewhere); anything else as a download.
+    func artifact(_ request: Request, runID: String) async throws -> Response {
+        guard let run = try? await store.run(id: runID), let artifacts else { return Response(status: .notFound) }
+        let relative = Self.formQuery(request)["path"] ?? ""
+        guard !relative.isEmpty, !relative.contains(".."), let path = try? ArtifactPath.validate(run.info.artifactURI.replacingOccurrences(of: "mlflow-artifacts:/", with: "") + "/" + relative),
+              let entry = try await store.artifact(path: path), let sha = entry.sha256, let data = try? Data(contentsOf: artifacts.url(for: sha)) else {
+            return notFound(request, "no artifact \(relative) in run \(runID)")
+        }
+        let ext = (relative as NSString).pathExtension.lowercased()
+        let types = ["png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "json": "text/plain; charset=utf-8",
+                     "txt": "text/plain; charset=utf-8", "md": "text/plain; charset=utf-8", "yaml": "text/plain; charset=utf-8", "yml": "text/plain; charset=utf-8",
+                     "csv": "text/plain; charset=utf-8", "log": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8", "htm": "text/html; charset=utf-8"]
+        var headers: HTTPFields = [.contentType: types[ext] ?? "application/octet-stream", .cacheControl: "private, max-age=300",
+                                   HTTPField.Name("X-Content-Type-Options")!: "nosniff"]
+        if ext == "html" || ext == "htm" {
+            headers[HTTPField.Name("Content-Security-Policy")!] = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+        } else if types[ext] == nil {
+            headers[.contentDisposition] = "attachment; filename=\"\((relative as NSString).lastPathComponent.replacingOccurrences(of: "\"", with: ""))\""
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The model card of a version registered by Lumen (its run's `model_card.md`).
+    func modelCard(_ version: ModelVersion) async throws -> String? {
+        guard let runID = version.runID, let artifacts, let run = try? await store.run(id: runID),
+              let entry = try await store.artifact(path: "\(run.info.experimentID)/\(runID)/artifacts/model_card.md"), let sha = entry.sha256 else { return nil }
+        return String(decoding: try Data(contentsOf: artifacts.url(for: sha)), as: UTF8.self)
+    }
+
+    /// The monitoring report of a model's main version over a window (default 7d): the same self-contained
+    /// page as `lumen monitor --html` (drift per feature, embedding drift and scatter, alerts).
+    func monitor(_ request: Request, name: String) async throws -> Response {
+        guard let registered = try? await store.registeredModel(name: name), let artifacts else { return notFound(request, "no registered model \(name)") }
+        let versionNumber = registered.aliases["champion"] ?? registered.aliases["production"] ?? registered.latestVersion
+        guard let versionNumber, let version = try? await store.modelVersion(name: name, version: versionNumber) else { return notFound(request, "\(name) has no version") }
+        guard let sha = version.tags[ReferenceProfile.tag], let profile = try? ReferenceProfile.decode(Data(contentsOf: artifacts.url(for: sha))) else {
+            return notFound(request, "\(name) version \(versionNumber) has no reference profile (lumen monitor reference)")
+        }
+        let days = Double(Self.formQuery(request)["days"] ?? "") ?? 7
+        let since = Clock.nowMillis() - Int64(max(days, 0.01) * 86_400_000)
+        let logs = try await store.predictions(modelName: name, version: versionNumber, since: since, limit: 200_000)
+        let classes = profile.outputs.keys.map { String($0.dropFirst(2)) }.sorted()
+        let window = ReferenceProfile.window(features: logs.map(\.features), outputs: logs.map(\.outputs), classes: classes)
+        guard window.count > 0 else { return notFound(request, "no prediction of \(name) version \(versionNumber) is logged in the last \(Int(days)) days") }
+        var sections = DriftHTML.Sections()
+        if let e = profile.embeddingDrift(window), let reference = profile.embeddings { sections.embeddings = (reference.rows, window.embeddings, e) }
+        sections.alerts = try await store.alerts(openOnly: false, since: since, limit: 1000).filter { $0.model == name }
+        let page = DriftHTML.render(profile.drift(window), title: "\(name) version \(versionNumber): the last \(Int(days)) days against \(profile.dataset) [\(profile.split)]",
+                                    reference: profile.features.merging(profile.outputs) { a, _ in a }, current: window.features.merging(window.outputs) { a, _ in a },
+                                    sections: sections)
+        return Self.html(page.replacingOccurrences(of: "<body>", with: "<body><p><a href=\"/ui/models/\(name)\">← \(name)</a></p>"))
     }
 }

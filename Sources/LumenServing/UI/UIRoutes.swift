@@ -40,6 +40,8 @@ struct UIRoutes {
             try await thumbnail(request, name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "", sha: context.parameters.get("sha") ?? "")
         }
         router.get("/ui/predict/:name") { request, context in try await predictPage(request, name: context.parameters.get("name") ?? "") }
+        router.get("/ui/runs/:id/artifact") { request, context in try await artifact(request, runID: context.parameters.get("id") ?? "") }
+        router.get("/ui/models/:name/monitor") { request, context in try await monitor(request, name: context.parameters.get("name") ?? "") }
     }
 
     // MARK: Helpers
@@ -205,6 +207,7 @@ struct UIRoutes {
             rows.append(["name": v.name, "version": v.version, "aliases": aliases])
         }
         c["versions"] = rows
+        c["artifacts"] = try await artifactRows(run)
         return Self.html(UITemplates.render("run", c))
     }
 
@@ -238,6 +241,18 @@ struct UIRoutes {
                     "gate": v.tags["lumen.gate"] != nil, "challenge": v.tags["lumen.challenge"] != nil]
             if let run = v.runID, !run.isEmpty { row["runID"] = run }
             return row
+        }
+        // The lineage and card of the version the main alias names (else the newest).
+        if let shown = (registered.aliases["champion"] ?? registered.aliases["production"]).flatMap({ a in versions.first { $0.version == a } }) ?? versions.first {
+            var lineage: [String: Any] = ["version": shown.version, "aliases": registered.aliases.filter { $0.value == shown.version }.keys.sorted()]
+            if let l = try? await store.lineage(name: name, version: shown.version) {
+                lineage["datasets"] = l.datasets.map { ["dataset": $0.dataset, "datasetVersion": $0.version, "short": String($0.version.prefix(12)), "context": $0.context] }
+                if let run = l.run { lineage["runID"] = run.info.runID; lineage["runShort"] = String(run.info.runID.prefix(8)) }
+            }
+            if let host, let served = try? await host.model(name), served.version.version == shown.version { lineage["servedVersion"] = true }
+            c["lineage"] = lineage
+            c["card"] = try? await modelCard(shown)
+            c["monitored"] = shown.tags[ReferenceProfile.tag] != nil
         }
         return Self.html(UITemplates.render("model", c))
     }

@@ -14,7 +14,7 @@ enum UITemplates {
     a{color:var(--accent)}a:focus{outline:2px solid var(--accent);outline-offset:2px}
     h1{font-size:22px;margin:0 0 12px}h2{font-size:17px;margin:24px 0 8px}
     table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-    th{background:var(--soft);font-weight:600;white-space:nowrap}th a{color:var(--fg)}td.num{text-align:right}
+    th{background:var(--soft);font-weight:600;white-space:nowrap}th.num{text-align:right}th a{color:var(--fg)}td.num{text-align:right}
     form.inline{display:flex;gap:8px;flex-wrap:wrap;align-items:flex-end;margin:8px 0 16px}
     label{display:flex;flex-direction:column;font-size:13px;color:var(--muted)}
     input,select,button{font:inherit;padding:6px 8px;border:1px solid #8a96a6;border-radius:4px;color:var(--fg);background:#fff}
@@ -94,6 +94,10 @@ enum UITemplates {
     <table><thead><tr><th scope="col">Parameter</th><th scope="col">Value</th></tr></thead><tbody>{{#params}}<tr><td>{{key}}</td><td>{{value}}</td></tr>{{/params}}</tbody></table>
     <h2>Tags</h2>
     <table><thead><tr><th scope="col">Tag</th><th scope="col">Value</th></tr></thead><tbody>{{#tags}}<tr><td>{{key}}</td><td>{{value}}</td></tr>{{/tags}}</tbody></table>
+    <h2>Artifacts</h2>
+    {{#artifacts}}<details{{#open}} open{{/open}}><summary><a href="/ui/runs/{{runID}}/artifact?path={{query}}">{{path}}</a> <span class="muted">{{size}}</span></summary>
+    {{#image}}<img src="/ui/runs/{{runID}}/artifact?path={{query}}" alt="{{path}}" style="max-width:480px">{{/image}}{{#text}}<pre style="white-space:pre-wrap;max-height:320px;overflow:auto;background:#f8fafc;padding:8px">{{text}}</pre>{{/text}}</details>{{/artifacts}}
+    {{^artifacts}}<p class="muted">No artifact.</p>{{/artifacts}}
     <h2>Registered versions</h2>
     {{#versions}}<p><a href="/ui/models/{{name}}">{{name}} version {{version}}</a> {{#aliases}}<span class="pill">@{{.}}</span>{{/aliases}}</p>{{/versions}}{{^versions}}<p class="muted">No model version comes from this run.</p>{{/versions}}
     <script>
@@ -125,6 +129,10 @@ enum UITemplates {
     {{#versions}}<tr><td class="num">{{version}}</td><td>{{#aliases}}<span class="pill">@{{.}}</span>{{/aliases}}</td><td>{{created}}</td><td>{{#runID}}<a href="/ui/runs/{{runID}}">{{runID}}</a>{{/runID}}</td><td>{{architecture}}</td><td>{{#reference}}reference profile{{/reference}} {{#gate}}input gate{{/gate}} {{#challenge}}challenged{{/challenge}}</td></tr>{{/versions}}
     </tbody></table>
     {{#served}}<p><a href="/ui/predict/{{name}}">Predict an image with {{name}}</a></p>{{/served}}
+    {{#monitored}}<p><a href="/ui/models/{{name}}/monitor">Monitoring: drift, embeddings and alerts of the last 7 days</a></p>{{/monitored}}
+    {{#lineage}}<h2>Lineage of version {{version}}</h2>
+    <p id="lineage">{{#datasets}}<a href="/ui/datasets/{{dataset}}/{{datasetVersion}}">dataset {{dataset}}:{{short}}</a> ({{context}}) → {{/datasets}}{{#runID}}<a href="/ui/runs/{{runID}}">run {{runShort}}</a> → {{/runID}}version {{version}}{{#aliases}} <span class="pill">@{{.}}</span>{{/aliases}}{{#servedVersion}} → served here{{/servedVersion}}</p>{{/lineage}}
+    {{#card}}<h2>Model card</h2><pre style="white-space:pre-wrap;background:#f8fafc;padding:8px">{{card}}</pre>{{/card}}
     {{#admin}}<h2>Move an alias</h2>
     <form class="inline" method="post" action="/ui/models/{{name}}/alias"><label for="alias">Alias<input id="alias" name="alias" required pattern="[A-Za-z0-9_\\-]+" value="champion"></label>
     <label for="version">Version<select id="version" name="version">{{#versions}}<option value="{{version}}">{{version}}</option>{{/versions}}</select></label><button type="submit">Move</button></form>{{/admin}}
@@ -136,7 +144,7 @@ enum UITemplates {
     {{> header}}
     <h1>Compare {{count}} runs</h1>
     <table><thead><tr><th scope="col">Run</th>{{#paramKeys}}<th scope="col">{{.}}</th>{{/paramKeys}}{{#metricKeys}}<th scope="col">{{.}}</th>{{/metricKeys}}</tr></thead><tbody>
-    {{#rows}}<tr><td><span class="pill" style="border-color:{{color}};border-width:2px">{{name}}</span> <a href="/ui/runs/{{runID}}">{{runID}}</a></td>{{#cells}}<td class="num">{{.}}</td>{{/cells}}</tr>{{/rows}}
+    {{#rows}}<tr><td><span class="pill" style="border-color:{{color}};border-width:2px">{{name}}</span> <a href="/ui/runs/{{runID}}">{{runID}}</a></td>{{#cells}}<td class="{{cls}}">{{text}}</td>{{/cells}}</tr>{{/rows}}
     </tbody></table>
     {{#parallel}}<h2>Parallel coordinates</h2>
     <figure><svg id="parallel" viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="parallel coordinates of parameters and metrics">
@@ -166,7 +174,7 @@ enum UITemplates {
     <h2>Class balance per split</h2>
     <table id="balance"><thead><tr><th scope="col">Split</th>{{#classes}}<th scope="col">{{.}}</th>{{/classes}}<th scope="col">Total</th></tr></thead><tbody>
     {{#splits}}<tr><td>{{split}}</td>{{#counts}}<td class="num">{{.}}</td>{{/counts}}<td class="num">{{total}}</td></tr>{{/splits}}</tbody></table>
-    <h2>Images</h2><p class="muted">The first {{shownCount}} images{{#windowed}} (CT shown in a lung window){{/windowed}}; pixels only, no header field.</p>
+    <h2>Images</h2><p class="muted">The first {{shownCount}} images (DICOM in its own window, others from their 1st to 99th percentile); pixels only, no header field.</p>
     <div class="charts">{{#thumbs}}<figure><img src="/ui/datasets/{{name}}/{{id}}/thumbnail/{{sha}}" width="96" height="96" alt="{{label}}: {{path}}" loading="lazy"><figcaption>{{label}} · {{split}}</figcaption></figure>{{/thumbs}}</div>
     {{> footer}}
     """
