@@ -204,8 +204,12 @@ def clean(driver, url):
     return requested
 
 
-def screenshot(driver, tmp_path, name):
-    driver.execute_script("window.scrollTo(0, 0)")
+def screenshot(driver, tmp_path, name, at=None):
+    """The viewport, scrolled to the top (or to the element at) and saved as name.png (and in docs/ui/)."""
+    if at is None:
+        driver.execute_script("window.scrollTo(0, 0)")
+    else:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", at)
     path = tmp_path / f"{name}.png"
     assert driver.save_screenshot(str(path)) and path.stat().st_size > 5_000, path
     if DOCS_UI.is_dir():
@@ -841,18 +845,20 @@ def test_compare_refuses_one_run_or_eleven(ui, browser):
 
 @pytest.fixture(scope="module")
 def imaging(tmp_path_factory):
-    """A workspace with dataset ct (6 synthetic CT patients x 2 slices of 32 px, split 0.5/0.25/0.25), model ctm
-    trained on it for one epoch and registered, `lumen predict`'s answer for two of the DICOM files, and `lumen serve
-    --model ctm` over it."""
+    """A workspace with dataset ct (16 synthetic CT patients x 2 slices of 32 px, split 0.5/0.25/0.25: 16 training
+    images, enough for the reference profile `lumen train --register` makes), model ctm trained on it for one epoch
+    and registered, model ctm-idle trained the same way (a reference profile, never served, no logged prediction),
+    `lumen predict`'s answer for two of the DICOM files, and `lumen serve --model ctm` over it."""
     ws = workspace("lumen-ui-data-")
     synth = tmp_path_factory.mktemp("synth") / "ct"
     run = lambda *args: subprocess.run([LUMEN, *args], check=True, capture_output=True, text=True).stdout
-    run("data", "synth", "ct", str(synth), "--patients", "6", "--slices", "2", "--size", "32")
+    run("data", "synth", "ct", str(synth), "--patients", "16", "--slices", "2", "--size", "32")
     run("data", "import", str(synth), "--name", "ct", "--split", "0.5,0.25,0.25", "--workspace", ws)
     manifest = json.loads(run("data", "show", "ct", "--json", "--workspace", ws))
     experiment = Path(ws) / "exp.yaml"
     experiment.write_text("data: {dataset: ct, image_size: 24, window: lung}\nmodel: {name: simple-cnn}\ntrainer: {batch_size: 8, epochs: 1, threads: 1}\n")
     run("train", str(experiment), "--register", "ctm", "--workspace", ws)
+    run("train", str(experiment), "--register", "ctm-idle", "--workspace", ws)
     files = [sorted((synth / label).glob("*.dcm"))[0] for label in ("lesion", "normal")]
     predictions = {f: json.loads(run("predict", "ctm", str(f), "--json", "--workspace", ws))["predictions"][0] for f in files}
     # a second, newer dataset from the same files (another split), listed first
@@ -1052,6 +1058,319 @@ def test_new_pages_are_accessible(ui, imaging, browser):
     predict_file(browser, HERE / "test_ui_pages.py")
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#result .error"))
     check_accessibility(browser, "/ui/predict/ctm (an error)")
+
+
+# MARK: run artifacts, lineage and model card, monitoring
+
+def png(width, height):
+    """A small RGB PNG (a gradient), written by hand."""
+    import struct, zlib
+    rows = b"".join(b"\x00" + bytes(c for x in range(width) for c in (x * 255 // width, y * 255 // height, 128)) for y in range(height))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def mlflow_client(url):
+    """The official client, pointed at the server (artifacts go through its mlflow-artifacts proxy)."""
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(url)
+
+
+def every_artifact(client, run_id, folder=None):
+    """The run's artifact files, recursively, as the MLflow client lists them: {path: size}."""
+    out = {}
+    for f in client.list_artifacts(run_id, folder):
+        out.update(every_artifact(client, run_id, f.path) if f.is_dir else {f.path: f.file_size})
+    return out
+
+
+ARTIFACTS = """
+return [...document.querySelectorAll('main details')].map(d => {
+  const a = d.querySelector('summary a'), img = d.querySelector('img'), pre = d.querySelector('pre');
+  return {path: a.textContent, href: a.getAttribute('href'), open: d.open,
+          img: img && {src: img.getAttribute('src'), alt: img.alt, complete: img.complete, w: img.naturalWidth, h: img.naturalHeight},
+          pre: pre && pre.textContent};
+});"""
+
+REPORT = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evaluation report</title></head>'
+          '<body><h1>Evaluation</h1><p id="auc">AUC 0.91</p>'
+          '<script>document.title = "script ran"; document.body.insertAdjacentHTML("beforeend", "<p id=ran>ran</p>");</script></body></html>')
+
+
+def artifact_url(run_id, path):
+    return f"/ui/runs/{run_id}/artifact?path=" + quote(path, safe="/")
+
+
+def test_run_artifacts(ui, browser, tmp_path):
+    """A PNG, a JSON, a YAML two folders down, a log longer than 4000 characters (not all ASCII), an HTML report with a
+    script and a .bin, logged with the mlflow client: each listed with its link, previewed (or not) as its type says."""
+    url, run = ui["url"], ui["runs"][6]
+    client = mlflow_client(url)
+    folder = tmp_path / "artifacts"
+    (folder / "plots").mkdir(parents=True)
+    (folder / "plots" / "roc.png").write_bytes(png(40, 30))
+    metrics = json.dumps({"auc": 0.91, "sensitivity": 0.88, "specificity": 0.93}, indent=2)
+    (folder / "metrics.json").write_text(metrics)
+    (folder / "config" / "nested").mkdir(parents=True)
+    config = "lr: 0.01\nbatch_size: 32\nwindow: lung\n"
+    (folder / "config" / "nested" / "params.yaml").write_text(config)
+    log = "".join(f"epoch {i:03d}: loss {1 / (i + 1):.4f}, Δ 0.5 µs, 37 °C\n" for i in range(200))
+    assert len(log) > 4000 and len(log.encode()) > len(log)
+    (folder / "train.log").write_text(log)
+    (folder / "report.html").write_text(REPORT)
+    (folder / "weights.bin").write_bytes(bytes(range(256)) * 4)
+    client.log_artifact(run["id"], str(folder / "plots" / "roc.png"), "plots")
+    client.log_artifact(run["id"], str(folder / "metrics.json"))
+    client.log_artifact(run["id"], str(folder / "config" / "nested" / "params.yaml"), "config/nested")
+    client.log_artifact(run["id"], str(folder / "train.log"))
+    client.log_artifact(run["id"], str(folder / "report.html"), "eval")
+    client.log_artifact(run["id"], str(folder / "weights.bin"))
+    logged = every_artifact(client, run["id"])
+    assert set(logged) == {"plots/roc.png", "metrics.json", "config/nested/params.yaml", "train.log", "eval/report.html", "weights.bin"}, logged
+
+    load(browser, url, f"/ui/runs/{run['id']}")
+    drain(browser)
+    browser.refresh()
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    heading = browser.find_element(By.XPATH, "//main//h2[text()='Artifacts']")
+    WebDriverWait(browser, 30).until(lambda d: all(r["img"]["complete"] for r in d.execute_script(ARTIFACTS) if r["img"]))
+    rows = {r["path"]: r for r in browser.execute_script(ARTIFACTS)}
+    # every artifact, once, each linking to the artifact route
+    assert sorted(rows) == sorted(logged), sorted(rows)
+    assert [r["path"] for r in browser.execute_script(ARTIFACTS)] == sorted(logged), "listed in path order"
+    for path, r in rows.items():
+        assert r["href"] == artifact_url(run["id"], path), r
+    # the image previewed (open, loaded at its size), the texts in a <pre> (closed), the HTML and the .bin not previewed
+    image = rows["plots/roc.png"]
+    assert image["open"] and image["img"] == {"src": artifact_url(run["id"], "plots/roc.png"), "alt": "plots/roc.png", "complete": True, "w": 40, "h": 30}, image
+    assert image["pre"] is None
+    for path, text in (("metrics.json", metrics), ("config/nested/params.yaml", config)):
+        assert rows[path]["pre"] == text and not rows[path]["open"] and rows[path]["img"] is None, rows[path]
+    assert rows["train.log"]["pre"] == log[:4000] + "\n…", \
+        ("the preview of a long text: its first 4000 characters", len(rows["train.log"]["pre"]), rows["train.log"]["pre"][-40:])
+    for path in ("eval/report.html", "weights.bin"):
+        assert rows[path]["pre"] is None and rows[path]["img"] is None and not rows[path]["open"], rows[path]
+    screenshot(browser, tmp_path, "artifacts", at=heading)
+    requested = clean(browser, url)
+    assert sum(1 for u in requested if "/artifact?" in u) == 1, requested  # the image, nothing else fetched
+
+    # the link of the JSON opens it as text
+    submit_and_wait(browser, browser.find_element(By.LINK_TEXT, "metrics.json"))
+    assert json.loads(browser.find_element(By.TAG_NAME, "body").text) == json.loads(metrics)
+
+    # the route: types, nosniff, the report sandboxed, the .bin a download, the bytes as logged
+    session = requests.Session()
+    expected = {"plots/roc.png": ("image/png", (folder / "plots" / "roc.png").read_bytes()), "metrics.json": ("text/plain", metrics.encode()),
+                "config/nested/params.yaml": ("text/plain", config.encode()), "train.log": ("text/plain", log.encode()),
+                "eval/report.html": ("text/html", REPORT.encode()), "weights.bin": ("application/octet-stream", bytes(range(256)) * 4)}
+    for path, (kind, body) in expected.items():
+        r = session.get(url + artifact_url(run["id"], path), timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"].split(";")[0] == kind and r.content == body, (path, r.status_code, r.headers)
+        assert r.headers["X-Content-Type-Options"] == "nosniff", (path, r.headers)
+        if kind == "text/html":
+            csp = [d.strip() for d in r.headers["Content-Security-Policy"].split(";")]
+            assert csp[0] == "sandbox" and "default-src 'none'" in csp and not any("script-src" in d for d in csp), csp
+        if kind == "application/octet-stream":
+            assert r.headers["Content-Disposition"].startswith("attachment") and 'filename="weights.bin"' in r.headers["Content-Disposition"], r.headers
+        else:
+            assert "Content-Disposition" not in r.headers, (path, r.headers)
+    # a path out of the run, an unknown path, an unknown run: 404
+    for run_id, path in ((run["id"], "../../../etc/passwd"), (run["id"], "plots/../metrics.json"), (run["id"], "../" + ui["runs"][7]["id"] + "/artifacts/metrics.json"),
+                         (run["id"], "nope.txt"), (run["id"], ""), ("no-such-run", "metrics.json")):
+        r = session.get(f"{url}/ui/runs/{run_id}/artifact", params={"path": path}, timeout=10)
+        assert r.status_code == 404, (run_id, path, r.status_code, r.text[:200])
+        assert "root:" not in r.text and "auc" not in r.text, (path, r.text[:200])
+
+    # the report in the browser: it renders, its script does not run (the sandbox CSP), nothing is fetched elsewhere
+    load(browser, url, artifact_url(run["id"], "eval/report.html"))
+    drain(browser)
+    browser.refresh()
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Evaluation" and browser.find_element(By.ID, "auc").text == "AUC 0.91"
+    assert browser.title == "Evaluation report", browser.title
+    assert not browser.find_elements(By.ID, "ran")
+    # Chromium reports the blocked script ("Blocked script execution in '…' because the document's frame is sandboxed
+    # and the 'allow-scripts' permission is not set."): that line, and only it, is let through
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "Blocked script execution" not in e["message"]]
+    assert not errors, errors
+
+
+def test_run_artifacts_list_at_most_200_and_preview_8_images(ui, browser, tmp_path):
+    url, run = ui["url"], ui["runs"][8]
+    client = mlflow_client(url)
+    folder = tmp_path / "many"
+    (folder / "logs").mkdir(parents=True)
+    for i in range(10):
+        (folder / f"image-{i:02d}.png").write_bytes(png(8 + i, 8))
+    for i in range(200):
+        (folder / "logs" / f"step-{i:03d}.txt").write_text(f"step {i}\n")
+    client.log_artifacts(run["id"], str(folder))
+    assert len(every_artifact(client, run["id"])) == 210
+    load(browser, url, f"/ui/runs/{run['id']}")
+    rows = browser.execute_script(ARTIFACTS)
+    assert len(rows) == 200, f"{len(rows)} artifacts listed, 200 at most expected"
+    images = [r for r in rows if r["path"].endswith(".png")]
+    assert [r["path"] for r in images if r["img"]] == [f"image-{i:02d}.png" for i in range(8)], [(r["path"], bool(r["img"])) for r in images]
+
+
+def test_model_page_lineage_and_card(imaging, browser, tmp_path):
+    url, manifest = imaging["url"], imaging["manifest"]
+    api = Api(url)
+    version = api.get("model-versions/get", name="ctm", version="1")["model_version"]
+    run_id = version["run_id"]
+    card = (Path(mlflow_client(url).download_artifacts(run_id, "model_card.md", str(tmp_path)))).read_text()
+    assert card.startswith("# Model card: ctm version 1"), card[:200]
+
+    load(browser, url, "/ui/models/ctm")
+    drain(browser)
+    browser.refresh()
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert browser.find_element(By.XPATH, "//main//h2[starts-with(., 'Lineage')]").text == "Lineage of version 1"
+    lineage = browser.find_element(By.CSS_SELECTOR, "p#lineage")
+    links = [(a.text, a.get_attribute("href")) for a in lineage.find_elements(By.TAG_NAME, "a")]
+    assert links == [(f"dataset ct:{manifest['id'][:12]}", f"{url}/ui/datasets/ct/{manifest['id']}"), (f"run {run_id[:8]}", f"{url}/ui/runs/{run_id}")], links
+    assert lineage.text == f"dataset ct:{manifest['id'][:12]} (training) → run {run_id[:8]} → version 1 → served here", lineage.text
+    shown = browser.execute_script("const h = [...document.querySelectorAll('main h2')].find(h => h.textContent === 'Model card');"
+                                   "return h && h.nextElementSibling.tagName === 'PRE' ? h.nextElementSibling.textContent : null")
+    assert shown == card, ("the model card on the page is the run's model_card.md", shown and shown[:300])
+    screenshot(browser, tmp_path, "model-lineage", at=browser.find_element(By.XPATH, "//main//h2[starts-with(., 'Lineage')]"))
+    clean(browser, url)
+
+    # the dataset link: the version the model was trained on; the run link: its run, where the card is opened
+    submit_and_wait(browser, lineage.find_element(By.PARTIAL_LINK_TEXT, "dataset ct:"))
+    assert urlsplit(browser.current_url).path == f"/ui/datasets/ct/{manifest['id']}"
+    assert manifest["id"] in browser.find_element(By.TAG_NAME, "h1").text
+    browser.back()
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p#lineage"))
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "p#lineage").find_element(By.PARTIAL_LINK_TEXT, "run "))
+    assert urlsplit(browser.current_url).path == f"/ui/runs/{run_id}"
+    rows = {r["path"]: r for r in browser.execute_script(ARTIFACTS)}
+    assert "model_card.md" in rows and rows["model_card.md"]["open"], rows.get("model_card.md")
+    assert rows["model_card.md"]["pre"] == (card if len(card) <= 4000 else card[:4000] + "\n…"), rows["model_card.md"]["pre"][:300]
+    assert [p for p, r in rows.items() if r["open"]] == ["model_card.md"], [p for p, r in rows.items() if r["open"]]
+    assert set(rows) == set(every_artifact(mlflow_client(url), run_id)), sorted(rows)
+
+    # an unserved model of the same server: its lineage has no "served here"
+    load(browser, url, "/ui/models/ctm-idle")
+    idle = api.get("model-versions/get", name="ctm-idle", version="1")["model_version"]["run_id"]
+    assert browser.find_element(By.CSS_SELECTOR, "p#lineage").text == f"dataset ct:{manifest['id'][:12]} (training) → run {idle[:8]} → version 1"
+
+
+def test_model_page_lineage_of_the_champion(ui, browser):
+    """The lineage shows the version @champion names (not the newest), with its aliases; no card for a version
+    logged through the API; a version with no run has a lineage of itself alone."""
+    url, api = ui["url"], ui["api"]
+    champion = api.alias(MODEL, "champion")
+    run_id = api.get("model-versions/get", name=MODEL, version=champion)["model_version"]["run_id"]
+    aliases = sorted(a["alias"] for a in api.get("registered-models/get", name=MODEL)["registered_model"].get("aliases", []) if a["version"] == champion)
+    load(browser, url, f"/ui/models/{MODEL}")
+    assert browser.find_element(By.XPATH, "//main//h2[starts-with(., 'Lineage')]").text == f"Lineage of version {champion}"
+    lineage = browser.find_element(By.CSS_SELECTOR, "p#lineage")
+    assert lineage.text == f"run {run_id[:8]} → version {champion} " + " ".join(f"@{a}" for a in aliases), lineage.text
+    assert [a.get_attribute("href") for a in lineage.find_elements(By.TAG_NAME, "a")] == [f"{url}/ui/runs/{run_id}"]
+    assert not browser.find_elements(By.XPATH, "//main//h2[text()='Model card']")
+    assert not browser.find_elements(By.PARTIAL_LINK_TEXT, "Monitoring:")
+    load(browser, url, f"/ui/models/{BASELINE}")
+    assert browser.find_element(By.CSS_SELECTOR, "p#lineage").text == "version 1"
+
+
+MONITOR = """
+const tables = [...document.querySelectorAll('table')];
+const rows = t => [...t.querySelectorAll('tr')].slice(1).map(tr => ({cls: tr.className, cells: [...tr.cells].map(td => td.textContent)}));
+const h2 = t => [...document.querySelectorAll('h2')].find(h => h.textContent === t);
+const scatter = document.querySelector('svg[aria-label^="embeddings"]');
+return {
+  verdict: document.querySelector('p strong').textContent,
+  features: rows(tables[0]),
+  figures: [...document.querySelectorAll('figure')].filter(f => f.querySelectorAll('polyline').length).map(f => ({caption: f.querySelector('figcaption').textContent, lines: f.querySelectorAll('polyline').length})),
+  embeddings: !!h2('Embeddings'), circles: scatter ? scatter.querySelectorAll('circle').length : 0,
+  embeddingVerdict: h2('Embeddings') ? h2('Embeddings').nextElementSibling.textContent : null,
+  alerts: !!h2('Alerts'), alertsNext: h2('Alerts') ? h2('Alerts').nextElementSibling.outerHTML.slice(0, 200) : null,
+  back: [...document.querySelectorAll('a')].map(a => [a.textContent, a.getAttribute('href')]),
+};"""
+
+FEATURES = ["intensity_entropy", "intensity_mean", "intensity_p05", "intensity_p50", "intensity_p95", "intensity_std", "p_lesion", "p_normal", "predicted_label"]
+
+
+def test_monitoring_page(imaging, browser, tmp_path):
+    url, manifest = imaging["url"], imaging["manifest"]
+    train = sum(1 for e in manifest["entries"] if e.get("split") == "train")
+    # a model with a reference profile and no logged prediction, one with no profile, an unknown one: 404 with the reason
+    for name, message in (("ctm-idle", "no prediction of ctm-idle version 1 is logged in the last 7 days"),
+                          ("no-such-model", "no registered model no-such-model")):
+        r = requests.get(f"{url}/ui/models/{name}/monitor", timeout=30)
+        assert r.status_code == 404 and "text/html" in r.headers["Content-Type"] and message in r.text, (name, r.status_code, r.text[-600:])
+    load(browser, url, "/ui/models/ctm-idle/monitor")
+    assert message_of(browser) == "no prediction of ctm-idle version 1 is logged in the last 7 days"
+
+    # predictions of the served version, logged (flushed within about a second)
+    files = sorted(imaging["synth"].glob("*/*.dcm"))[:12]
+    session = requests.Session()
+    for f in files:
+        with open(f, "rb") as fh:
+            r = session.post(f"{url}/api/predict/ctm", files={"file": (f.name, fh, "application/dicom")}, timeout=60)
+        assert r.status_code == 200, (f.name, r.status_code, r.text)
+    deadline = time.monotonic() + 15
+    time.sleep(1.5)
+    while requests.get(f"{url}/ui/models/ctm/monitor", timeout=30).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+    # from the model page's link
+    load(browser, url, "/ui/models/ctm")
+    link = browser.find_element(By.LINK_TEXT, "Monitoring: drift, embeddings and alerts of the last 7 days")
+    assert link.get_attribute("href") == f"{url}/ui/models/ctm/monitor"
+    drain(browser)
+    submit_and_wait(browser, link)
+    assert urlsplit(browser.current_url).path == "/ui/models/ctm/monitor"
+    title = f"ctm version 1: the last 7 days against ct:{manifest['id'][:12]} [train]"
+    assert browser.find_element(By.TAG_NAME, "h1").text == title and browser.title == title, (browser.title, browser.find_element(By.TAG_NAME, "h1").text)
+    page = browser.execute_script(MONITOR)
+    features = {r["cells"][0]: r for r in page["features"]}
+    assert sorted(features) == FEATURES, sorted(features)
+    drifted = [name for name, r in features.items() if r["cells"][5] == "DRIFT"]
+    for name, r in features.items():
+        assert r["cells"][5] in ("ok", "DRIFT") and (r["cls"] == "drift") == (r["cells"][5] == "DRIFT"), r
+        assert int(r["cells"][6]) == train and int(r["cells"][7]) >= len(files), (name, r["cells"], train)
+    import re
+    verdict = re.fullmatch(r"(Dataset drift|No dataset drift): (\d+) of (\d+) features drifted .*", page["verdict"])
+    assert verdict and int(verdict[2]) == len(drifted) and int(verdict[3]) == len(FEATURES), (page["verdict"], drifted)
+    # a distribution chart (reference and window) per numeric feature
+    assert {f["caption"] for f in page["figures"]} >= {n for n in FEATURES if n != "predicted_label"} and all(f["lines"] == 2 for f in page["figures"]), page["figures"]
+    # the embeddings: the verdict and a scatter of the reference's and the window's points
+    assert page["embeddings"] and re.match(r"(No embedding drift|Embedding drift) \(domain classifier; \d+ logged embeddings", page["embeddingVerdict"]), page["embeddingVerdict"]
+    logged = int(re.search(r"; (\d+) logged embeddings against (\d+)", page["embeddingVerdict"])[1])
+    assert logged >= len(files) and page["circles"] == train + logged, (page["circles"], train, logged)
+    assert page["alerts"] and ("No alert for this model in the period." in page["alertsNext"] or page["alertsNext"].startswith("<table")), page["alertsNext"]
+    assert ["← ctm", "/ui/models/ctm"] in page["back"], page["back"]
+    screenshot(browser, tmp_path, "monitor")
+    clean(browser, url)
+
+    # another window by ?days=
+    load(browser, url, "/ui/models/ctm/monitor?days=1")
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"ctm version 1: the last 1 days against ct:{manifest['id'][:12]} [train]"
+    # back to the model page
+    submit_and_wait(browser, browser.find_element(By.LINK_TEXT, "← ctm"))
+    assert urlsplit(browser.current_url).path == "/ui/models/ctm"
+
+
+def message_of(driver):
+    return driver.find_element(By.CSS_SELECTOR, "main p.error").text
+
+
+def test_artifacts_lineage_and_monitoring_pages_are_accessible(ui, imaging, browser):
+    pytest.importorskip("axe_selenium_python")
+    load(browser, ui["url"], f"/ui/runs/{ui['runs'][6]['id']}")
+    check_accessibility(browser, "a run with artifacts")
+    url = imaging["url"]
+    run_id = Api(url).get("model-versions/get", name="ctm", version="1")["model_version"]["run_id"]
+    for path in ("/ui/models/ctm", f"/ui/runs/{run_id}", "/ui/models/ctm-idle/monitor"):
+        load(browser, url, path)
+        check_accessibility(browser, path)
+    if requests.get(f"{url}/ui/models/ctm/monitor", timeout=30).status_code != 200:
+        pytest.fail("/ui/models/ctm/monitor has no logged prediction: run test_monitoring_page first")
+    load(browser, url, "/ui/models/ctm/monitor")
+    check_accessibility(browser, "/ui/models/ctm/monitor")
 
 
 # MARK: performance smoke

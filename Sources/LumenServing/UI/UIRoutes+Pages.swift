@@ -117,6 +117,40 @@ extension UIRoutes {
             let members = version.entries.filter { ($0.split ?? "(none)") == split }
             return ["split": split, "counts": classes.map { k in members.filter { $0.labels.contains(k) }.count }, "total": members.count]
         }
+        // Changes from another version (by default none is shown; the parent is preselected).
+        let q = Self.formQuery(request)
+        let others = try await store.datasetVersions(name: name).filter { $0.versionID != version.id }.reversed()
+        let wanted = q["diff"]
+        c["others"] = others.map { ["id": $0.versionID, "short": String($0.versionID.prefix(12)), "created": Self.time($0.created),
+                                    "selected": $0.versionID == (wanted ?? version.parent ?? "")] as [String: Any] }
+        if let wanted, let (old, _) = try await datasetVersion(name, wanted) {
+            let d = version.diff(from: old)
+            var rows: [[String: String]] = []
+            rows += d.added.prefix(100).map { ["kind": "added", "path": $0, "detail": ""] }
+            rows += d.removed.prefix(100).map { ["kind": "removed", "path": $0, "detail": ""] }
+            rows += d.relabelled.prefix(100).map { ["kind": "relabelled", "path": $0.path, "detail": "\($0.from ?? "–") → \($0.to ?? "–")"] }
+            rows += d.modified.prefix(100).map { ["kind": "modified", "path": $0, "detail": "new content"] }
+            rows += d.resplit.prefix(100).map { ["kind": "moved split", "path": $0, "detail": ""] }
+            c["diff"] = ["fromShort": String(old.id.prefix(12)), "added": d.added.count, "removed": d.removed.count, "relabelled": d.relabelled.count,
+                         "modified": d.modified.count, "resplit": d.resplit.count, "rows": rows] as [String: Any]
+        }
+        if q["validate"] == "1", let (_, repository) = try await datasetVersion(name, id) {
+            let report = await withCheckedContinuation { (continuation: CheckedContinuation<ValidationReport, Never>) in
+                Thread { continuation.resume(returning: Validator.validate(version, repository: repository, threads: 2)) }.start()
+            }
+            var findings: [[String: String]] = []
+            findings += report.unreadable.prefix(50).map { ["kind": "unreadable", "detail": "\($0.path): \($0.reason)"] }
+            findings += report.duplicates.prefix(50).map { ["kind": "duplicates", "detail": $0.joined(separator: ", ")] }
+            findings += report.leakage.groups.keys.sorted().prefix(50).map { ["kind": "patient in several splits", "detail": "\($0): \(report.leakage.groups[$0]!.joined(separator: ", "))"] }
+            findings += report.leakage.duplicates.keys.sorted().prefix(50).map { ["kind": "same file in several splits", "detail": "\($0.prefix(12)): \(report.leakage.duplicates[$0]!.joined(separator: ", "))"] }
+            findings += report.emptyMasks.prefix(50).map { ["kind": "empty mask", "detail": $0] }
+            findings += report.maskSizeMismatches.prefix(50).map { ["kind": "mask size differs", "detail": $0] }
+            findings.append(["kind": "sizes", "detail": report.sizes.keys.sorted().map { "\($0): \(report.sizes[$0]!)" }.joined(separator: ", ")])
+            findings.append(["kind": "modalities", "detail": report.modalities.keys.sorted().map { "\($0): \(report.modalities[$0]!)" }.joined(separator: ", ")])
+            findings.append(["kind": "bit depths", "detail": report.bitDepths.keys.sorted().map { "\($0): \(report.bitDepths[$0]!)" }.joined(separator: ", ")])
+            c["validation"] = ["summary": report.isClean ? "Clean: \(report.files) files readable, no duplicate, no leakage between splits." : "Findings in \(report.files) files: see below.",
+                               "cls": report.isClean ? "" : "error", "findings": findings] as [String: Any]
+        }
         let shown = Array(version.entries.prefix(48))
         c["shownCount"] = shown.count
         c["thumbs"] = shown.map { ["name": name, "id": version.id, "sha": $0.sha256, "label": $0.label ?? "–", "split": $0.split ?? "–", "path": $0.path] }

@@ -184,7 +184,8 @@ struct UIRoutes {
         for k in keys.prefix(24) {
             let history = try await store.metricHistory(runID: run.info.runID, key: k).sorted { ($0.step, $0.timestamp) < ($1.step, $1.timestamp) }
             guard history.count >= 2 else { continue }
-            let values = history.map(\.value).filter(\.isFinite)
+            let finite = history.filter { $0.value.isFinite }
+            let values = finite.map(\.value)
             guard values.count >= 2 else { continue }
             let lo = values.min()!, hi = max(values.max()!, lo + 1e-12)
             let w = 360.0, h = 180.0, pw = w - 50, ph = h - 40
@@ -192,7 +193,8 @@ struct UIRoutes {
                 String(format: "%.1f,%.1f", 40 + Double(i) / Double(values.count - 1) * pw, 10 + (1 - (v - lo) / (hi - lo)) * ph)
             }.joined(separator: " ")
             charts.append(["key": k, "width": Int(w), "height": Int(h), "plotWidth": Int(pw), "plotHeight": Int(ph), "points": points,
-                           "values": values.map { String($0) }.joined(separator: ","), "steps": history.map { String($0.step) }.joined(separator: ","),
+                           "values": values.map { String($0) }.joined(separator: ","), "steps": finite.map { String($0.step) }.joined(separator: ","),
+                           "times": finite.map { String($0.timestamp) }.joined(separator: ","),
                            "min": Self.number(lo), "max": Self.number(hi), "bottom": Int(10 + ph), "axis": Int(h - 6), "right": Int(40 + pw),
                            "firstStep": history.first!.step, "lastStep": history.last!.step, "last": Self.number(values.last!), "count": values.count])
         }

@@ -83,8 +83,11 @@ enum UITemplates {
     <h1>{{name}} <span class="muted">run {{runID}}</span></h1>
     <p><span class="status-{{status}}">{{status}}</span> · experiment <a href="/ui/experiments/{{experimentID}}">{{experimentID}}</a> · started {{started}} · {{duration}}</p>
     <h2>Metrics</h2>
-    {{#hasCharts}}<p><label for="smoothing">Smoothing <input id="smoothing" type="range" min="0" max="0.95" step="0.05" value="0" aria-describedby="smoothing-help"></label> <span id="smoothing-help" class="muted">exponential moving average of each chart</span></p>{{/hasCharts}}
-    <div class="charts">{{#charts}}<figure><svg viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="{{key}} by step" data-values="{{values}}" data-steps="{{steps}}" class="chart">
+    {{#hasCharts}}<form class="inline" onsubmit="return false"><label for="smoothing">Smoothing <input id="smoothing" type="range" min="0" max="0.95" step="0.05" value="0" aria-describedby="smoothing-help"></label>
+    <label for="zoom">Zoom: skip the first part <input id="zoom" type="range" min="0" max="0.9" step="0.05" value="0"></label>
+    <label for="xaxis">Horizontal axis <select id="xaxis"><option value="step">step</option><option value="time">wall time</option></select></label></form>
+    <p id="smoothing-help" class="muted">Smoothing: an exponential moving average of each chart; zoom drops the first share of the points; the axis is the step or the time logged.</p>{{/hasCharts}}
+    <div class="charts">{{#charts}}<figure><svg viewBox="0 0 {{width}} {{height}}" width="{{width}}" height="{{height}}" role="img" aria-label="{{key}} by step" data-values="{{values}}" data-steps="{{steps}}" data-times="{{times}}" class="chart">
     <rect x="40" y="10" width="{{plotWidth}}" height="{{plotHeight}}" fill="#f8fafc" stroke="#d5dbe3"/>
     <polyline fill="none" stroke="#1f5fa8" stroke-width="2" points="{{points}}"/>
     <text x="4" y="16" font-size="11">{{max}}</text><text x="4" y="{{bottom}}" font-size="11">{{min}}</text><text x="40" y="{{axis}}" font-size="11">step {{firstStep}}</text><text x="{{right}}" y="{{axis}}" font-size="11" text-anchor="end">{{lastStep}}</text></svg>
@@ -101,12 +104,15 @@ enum UITemplates {
     <h2>Registered versions</h2>
     {{#versions}}<p><a href="/ui/models/{{name}}">{{name}} version {{version}}</a> {{#aliases}}<span class="pill">@{{.}}</span>{{/aliases}}</p>{{/versions}}{{^versions}}<p class="muted">No model version comes from this run.</p>{{/versions}}
     <script>
-    (function(){var s=document.getElementById("smoothing");if(!s)return;
-    function draw(){var a=parseFloat(s.value);document.querySelectorAll("svg.chart").forEach(function(svg){
-    var v=svg.dataset.values.split(",").map(Number),n=v.length;if(!n)return;var out=[],z=v[0];for(var i=0;i<n;i++){z=a*z+(1-a)*v[i];out.push(z);}
-    var lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);if(hi<=lo)hi=lo+1;var w=svg.viewBox.baseVal.width-50,h=svg.viewBox.baseVal.height-40;
-    svg.querySelector("polyline").setAttribute("points",out.map(function(y,i){return (40+(n>1?i/(n-1):0.5)*w).toFixed(1)+","+(10+(1-(y-lo)/(hi-lo))*h).toFixed(1);}).join(" "));});}
-    s.addEventListener("input",draw);})();
+    (function(){var s=document.getElementById("smoothing"),zoom=document.getElementById("zoom"),axis=document.getElementById("xaxis");if(!s)return;
+    function draw(){var a=parseFloat(s.value),skip=parseFloat(zoom.value),useTime=axis.value==="time";document.querySelectorAll("svg.chart").forEach(function(svg){
+    var v=svg.dataset.values.split(",").map(Number),x=(useTime?svg.dataset.times:svg.dataset.steps).split(",").map(Number),n=v.length;if(!n)return;
+    var out=[],z=v[0];for(var i=0;i<n;i++){z=a*z+(1-a)*v[i];out.push(z);}
+    var from=Math.min(n-2,Math.floor(skip*n));if(from<0)from=0;out=out.slice(from);x=x.slice(from);var raw=v.slice(from);
+    var lo=Math.min.apply(null,raw),hi=Math.max.apply(null,raw);if(hi<=lo)hi=lo+1;var x0=Math.min.apply(null,x),x1=Math.max.apply(null,x);if(x1<=x0)x1=x0+1;
+    var w=svg.viewBox.baseVal.width-50,h=svg.viewBox.baseVal.height-40;
+    svg.querySelector("polyline").setAttribute("points",out.map(function(y,i){return (40+(x[i]-x0)/(x1-x0)*w).toFixed(1)+","+(10+(1-(y-lo)/(hi-lo))*h).toFixed(1);}).join(" "));});}
+    s.addEventListener("input",draw);zoom.addEventListener("input",draw);axis.addEventListener("change",draw);})();
     </script>
     {{> footer}}
     """
@@ -174,6 +180,14 @@ enum UITemplates {
     <h2>Class balance per split</h2>
     <table id="balance"><thead><tr><th scope="col">Split</th>{{#classes}}<th scope="col">{{.}}</th>{{/classes}}<th scope="col">Total</th></tr></thead><tbody>
     {{#splits}}<tr><td>{{split}}</td>{{#counts}}<td class="num">{{.}}</td>{{/counts}}<td class="num">{{total}}</td></tr>{{/splits}}</tbody></table>
+    <h2>Changes</h2>
+    <form class="inline" method="get" action="/ui/datasets/{{name}}/{{id}}"><label for="diff">Compare with version<select id="diff" name="diff">{{#others}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{short}} ({{created}})</option>{{/others}}</select></label><button type="submit">Show changes</button></form>
+    {{#diff}}<p id="diff-summary">From {{fromShort}} to this version: {{added}} added, {{removed}} removed, {{relabelled}} relabelled, {{modified}} modified, {{resplit}} moved to another split.</p>
+    <table id="diff-table"><thead><tr><th scope="col">Change</th><th scope="col">File</th><th scope="col">Detail</th></tr></thead><tbody>{{#rows}}<tr><td>{{kind}}</td><td>{{path}}</td><td>{{detail}}</td></tr>{{/rows}}</tbody></table>{{/diff}}
+    <h2>Validation</h2>
+    {{^validation}}<p><a id="validate" href="/ui/datasets/{{name}}/{{id}}?validate=1">Validate this version</a> <span class="muted">(reads every image: unreadable files, duplicates, leakage between splits, sizes, modalities)</span></p>{{/validation}}
+    {{#validation}}<p id="validation-summary" class="{{cls}}">{{summary}}</p>
+    <table id="validation"><thead><tr><th scope="col">Finding</th><th scope="col">Detail</th></tr></thead><tbody>{{#findings}}<tr><td>{{kind}}</td><td>{{detail}}</td></tr>{{/findings}}</tbody></table>{{/validation}}
     <h2>Images</h2><p class="muted">The first {{shownCount}} images (DICOM in its own window, others from their 1st to 99th percentile); pixels only, no header field.</p>
     <div class="charts">{{#thumbs}}<figure><img src="/ui/datasets/{{name}}/{{id}}/thumbnail/{{sha}}" width="96" height="96" alt="{{label}}: {{path}}" loading="lazy"><figcaption>{{label}} · {{split}}</figcaption></figure>{{/thumbs}}</div>
     {{> footer}}
