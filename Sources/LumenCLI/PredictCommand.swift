@@ -120,14 +120,20 @@ struct PredictCommand: AsyncParsableCommand {
     /// `--out`: every image of a folder or a dataset version into a CSV or JSON Lines file.
     func batch(_ out: String) async throws {
         let started = Date()
-        let url = URL(fileURLWithPath: out)
+        var url = URL(fileURLWithPath: out)
         let format: BatchInference.Format
+        var parquet: URL?
         switch url.pathExtension.lowercased() {
         case "csv": format = .csv
         case "jsonl", "ndjson": format = .jsonl
         case "parquet":
-            throw CLIError("\(out): Parquet needs a Parquet library, and none is available to Lumen here; write .csv or .jsonl (pandas.read_csv / read_json(lines=True) then to_parquet converts)")
-        default: throw CLIError("\(out): the results file must end in .csv or .jsonl")
+            // Parquet is written by Apache Arrow's own library (pyarrow): the rows go to a CSV beside it (which also
+            // makes the run resumable), converted at the end with typed columns.
+            try ParquetConversion.check()
+            format = .csv
+            parquet = url
+            url = url.appendingPathExtension("partial.csv")
+        default: throw CLIError("\(out): the results file must end in .csv, .jsonl or .parquet")
         }
         let ws = try workspace.open()
         let source = files[0]
@@ -160,6 +166,10 @@ struct PredictCommand: AsyncParsableCommand {
                 })
             }, progress: { bar.update($0, $1) })
         }
+        if let parquet {
+            try ParquetConversion.convert(csv: url, to: parquet)
+            try? FileManager.default.removeItem(at: url)
+        }
         let took = Date().timeIntervalSince(started)
         var summary = "\(name) version \(versionNumber): \(result.predicted) images predicted into \(out) in \(String(format: "%.1f", took)) s"
         summary += " (\(String(format: "%.1f", Double(result.predicted) / max(took, 1e-9))) img/s)"
@@ -167,5 +177,45 @@ struct PredictCommand: AsyncParsableCommand {
         if result.failed > 0 { summary += "; \(result.failed) could not be read (their error column says why)" }
         if !noLog { summary += "; logged for monitoring (route batch)" }
         print(summary)
+    }
+}
+
+/// CSV → Parquet through pyarrow (Apache Arrow's Python library; `LUMEN_PYTHON` names the interpreter, else `python3`).
+enum ParquetConversion {
+    static var python: String { ProcessInfo.processInfo.environment["LUMEN_PYTHON"] ?? "python3" }
+
+    static func run(_ script: String, _ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [python, "-c", script] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        do { try p.run() } catch { return (127, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Fails early (before predicting anything) when pyarrow is not there.
+    static func check() throws {
+        let (status, _) = try run("import pyarrow.csv, pyarrow.parquet", [])
+        guard status == 0 else {
+            throw CLIError("Parquet is written with pyarrow, which \(python) cannot import: pip install pyarrow (or set LUMEN_PYTHON to a Python that has it), or write .csv / .jsonl")
+        }
+    }
+
+    static func convert(csv: URL, to parquet: URL) throws {
+        // path, label and prediction_id, error and the findings/classes columns stay text; probabilities are float64.
+        let script = """
+        import sys, pyarrow as pa, pyarrow.csv as c, pyarrow.parquet as q
+        names = c.read_csv(sys.argv[1], read_options=c.ReadOptions(skip_rows_after_names=10**9)).column_names
+        text = {n: pa.string() for n in names if not (n.startswith("p_") or n.startswith("share_") or n == "probability")}
+        t = c.read_csv(sys.argv[1], convert_options=c.ConvertOptions(column_types=text, strings_can_be_null=False))
+        q.write_table(t, sys.argv[2] + ".tmp")
+        import os; os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+        """
+        let (status, output) = try run(script, [csv.path, parquet.path])
+        guard status == 0 else { throw CLIError("\(parquet.path): pyarrow could not write it (the rows are in \(csv.path)): \(output.suffix(400))") }
     }
 }

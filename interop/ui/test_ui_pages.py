@@ -23,7 +23,7 @@ checked); 1, 0 or 11 runs, or an unknown run, is a 404 page with its message. A 
 404); the predict page (linked from the model page) shows for an uploaded DICOM the label and probabilities of `lumen
 predict --json` and a Grad-CAM image, a non-image file the server's 400 reason in a .error line (Chromium's own
 console line for that failed fetch is the one SEVERE message let through), a model not served its message."""
-import json, random, shutil, subprocess, sys, tempfile, time, urllib.request
+import json, random, re, shutil, subprocess, sys, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -1129,10 +1129,9 @@ def test_run_artifacts(ui, browser, tmp_path):
     logged = every_artifact(client, run["id"])
     assert set(logged) == {"plots/roc.png", "metrics.json", "config/nested/params.yaml", "train.log", "eval/report.html", "weights.bin"}, logged
 
-    load(browser, url, f"/ui/runs/{run['id']}")
+    browser.get("about:blank")
     drain(browser)
-    browser.refresh()
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    load(browser, url, f"/ui/runs/{run['id']}")
     heading = browser.find_element(By.XPATH, "//main//h2[text()='Artifacts']")
     WebDriverWait(browser, 30).until(lambda d: all(r["img"]["complete"] for r in d.execute_script(ARTIFACTS) if r["img"]))
     rows = {r["path"]: r for r in browser.execute_script(ARTIFACTS)}
@@ -1183,10 +1182,8 @@ def test_run_artifacts(ui, browser, tmp_path):
         assert "root:" not in r.text and "auc" not in r.text, (path, r.text[:200])
 
     # the report in the browser: it renders, its script does not run (the sandbox CSP), nothing is fetched elsewhere
-    load(browser, url, artifact_url(run["id"], "eval/report.html"))
     drain(browser)
-    browser.refresh()
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    load(browser, url, artifact_url(run["id"], "eval/report.html"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Evaluation" and browser.find_element(By.ID, "auc").text == "AUC 0.91"
     assert browser.title == "Evaluation report", browser.title
     assert not browser.find_elements(By.ID, "ran")
@@ -1222,10 +1219,9 @@ def test_model_page_lineage_and_card(imaging, browser, tmp_path):
     card = (Path(mlflow_client(url).download_artifacts(run_id, "model_card.md", str(tmp_path)))).read_text()
     assert card.startswith("# Model card: ctm version 1"), card[:200]
 
-    load(browser, url, "/ui/models/ctm")
+    browser.get("about:blank")
     drain(browser)
-    browser.refresh()
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    load(browser, url, "/ui/models/ctm")
     assert browser.find_element(By.XPATH, "//main//h2[starts-with(., 'Lineage')]").text == "Lineage of version 1"
     lineage = browser.find_element(By.CSS_SELECTOR, "p#lineage")
     links = [(a.text, a.get_attribute("href")) for a in lineage.find_elements(By.TAG_NAME, "a")]
@@ -1304,17 +1300,7 @@ def test_monitoring_page(imaging, browser, tmp_path):
     load(browser, url, "/ui/models/ctm-idle/monitor")
     assert message_of(browser) == "no prediction of ctm-idle version 1 is logged in the last 7 days"
 
-    # predictions of the served version, logged (flushed within about a second)
-    files = sorted(imaging["synth"].glob("*/*.dcm"))[:12]
-    session = requests.Session()
-    for f in files:
-        with open(f, "rb") as fh:
-            r = session.post(f"{url}/api/predict/ctm", files={"file": (f.name, fh, "application/dicom")}, timeout=60)
-        assert r.status_code == 200, (f.name, r.status_code, r.text)
-    deadline = time.monotonic() + 15
-    time.sleep(1.5)
-    while requests.get(f"{url}/ui/models/ctm/monitor", timeout=30).status_code != 200 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    files = log_predictions(imaging)
 
     # from the model page's link
     load(browser, url, "/ui/models/ctm")
@@ -1332,7 +1318,6 @@ def test_monitoring_page(imaging, browser, tmp_path):
     for name, r in features.items():
         assert r["cells"][5] in ("ok", "DRIFT") and (r["cls"] == "drift") == (r["cells"][5] == "DRIFT"), r
         assert int(r["cells"][6]) == train and int(r["cells"][7]) >= len(files), (name, r["cells"], train)
-    import re
     verdict = re.fullmatch(r"(Dataset drift|No dataset drift): (\d+) of (\d+) features drifted .*", page["verdict"])
     assert verdict and int(verdict[2]) == len(drifted) and int(verdict[3]) == len(FEATURES), (page["verdict"], drifted)
     # a distribution chart (reference and window) per numeric feature
@@ -1358,6 +1343,23 @@ def message_of(driver):
     return driver.find_element(By.CSS_SELECTOR, "main p.error").text
 
 
+def log_predictions(imaging, count=12):
+    """count DICOM files of the fixture posted to /api/predict/ctm, once the server's prediction log has them (it
+    flushes within about a second); returns the files."""
+    url, files = imaging["url"], sorted(imaging["synth"].glob("*/*.dcm"))[:count]
+    session = requests.Session()
+    for f in files:
+        with open(f, "rb") as fh:
+            r = session.post(f"{url}/api/predict/ctm", files={"file": (f.name, fh, "application/dicom")}, timeout=60)
+        assert r.status_code == 200, (f.name, r.status_code, r.text)
+    time.sleep(1.5)
+    deadline = time.monotonic() + 15
+    while session.get(f"{url}/ui/models/ctm/monitor", timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "no logged prediction 15 s after the uploads"
+        time.sleep(0.5)
+    return files
+
+
 def test_artifacts_lineage_and_monitoring_pages_are_accessible(ui, imaging, browser):
     pytest.importorskip("axe_selenium_python")
     load(browser, ui["url"], f"/ui/runs/{ui['runs'][6]['id']}")
@@ -1368,7 +1370,7 @@ def test_artifacts_lineage_and_monitoring_pages_are_accessible(ui, imaging, brow
         load(browser, url, path)
         check_accessibility(browser, path)
     if requests.get(f"{url}/ui/models/ctm/monitor", timeout=30).status_code != 200:
-        pytest.fail("/ui/models/ctm/monitor has no logged prediction: run test_monitoring_page first")
+        log_predictions(imaging)
     load(browser, url, "/ui/models/ctm/monitor")
     check_accessibility(browser, "/ui/models/ctm/monitor")
 
