@@ -37,6 +37,8 @@ public enum DriftHTML {
         public var subgroups: (header: [String], rows: [[String]], gaps: [String])?
         /// Alerts of the model in the period.
         public var alerts: [AlertRecord] = []
+        /// The share of drifted features per interval (interval start, share, predictions in it).
+        public var driftOverTime: [(label: String, share: Double, predictions: Int)] = []
         public init() {}
     }
 
@@ -95,6 +97,18 @@ public enum DriftHTML {
 
     static func extra(_ s: Sections) -> String {
         var out = ""
+        if !s.driftOverTime.isEmpty {
+            let w = 520.0, h = 150.0, step = (w - 40) / Double(s.driftOverTime.count)
+            var svg = "<svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\" aria-label=\"share of drifted features per interval\">"
+            svg += "<line x1=\"30\" x2=\"\(Int(w) - 10)\" y1=\"\(Int(h - 20 - 0.5 * (h - 40)))\" y2=\"\(Int(h - 20 - 0.5 * (h - 40)))\" stroke=\"#a4261e\" stroke-dasharray=\"4 3\"/>"
+            for (i, d) in s.driftOverTime.enumerated() {
+                let bh = max(1, d.share * (h - 40))
+                svg += String(format: "<rect class=\"drift-bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"><title>%@: %.0f %% of the features drifted (%d predictions)</title></rect>",
+                               40 + Double(i) * step + 2, h - 20 - bh, max(2, step - 4), bh, d.share >= 0.5 ? "#d1495b" : "#1f5fa8", escape(d.label), 100 * d.share, d.predictions)
+            }
+            out += "<h2>Drift over time</h2><p>Share of drifted features per interval against the reference (dashed: Evidently's dataset-drift share, 50 %).</p><figure>\(svg + "</svg>")</figure>"
+                + "<table><tr><th>from</th><th>drifted features</th><th>predictions</th></tr>" + s.driftOverTime.map { "<tr><td>\(escape($0.label))</td><td>\(String(format: "%.0f %%", 100 * $0.share))</td><td>\($0.predictions)</td></tr>" }.joined() + "</table>"
+        }
         if let e = s.embeddings {
             let rows = e.drift.methods.map { m in
                 "<tr class=\"\(m.drifted ? "drift" : "")\"><td>\(m.method)</td><td>\(String(format: "%.4g", m.statistic))</td><td>\(m.pValue.map { String(format: "%.3g", $0) } ?? "–")</td><td>\(String(format: "%.4g", m.threshold))</td><td>\(m.drifted ? "DRIFT" : "ok")</td></tr>"

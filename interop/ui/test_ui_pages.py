@@ -22,7 +22,19 @@ checked); 1, 0 or 11 runs, or an unknown run, is a 404 page with its message. A 
 --json`'s entries and whose thumbnails all load as 96 x 96 PNGs with alt "label: path" (an unknown sha or version is
 404); the predict page (linked from the model page) shows for an uploaded DICOM the label and probabilities of `lumen
 predict --json` and a Grad-CAM image, a non-image file the server's 400 reason in a .error line (Chromium's own
-console line for that failed fetch is the one SEVERE message let through), a model not served its message."""
+console line for that failed fetch is the one SEVERE message let through), a model not served its message.
+
+A run's artifacts, logged with the mlflow client (a PNG, a JSON, a YAML two folders down, a log, an HTML report with
+a script, a .bin), are each listed on its page as a <details> linking /ui/runs/{run}/artifact?path=…: the image
+previewed and loaded at its size, the texts in a <pre> (a long one: its first 4000 characters); the route serves each
+with its type and nosniff, the report with a `sandbox` CSP (in the browser its script does not run: the title stays),
+the .bin as an attachment, `..` or an unknown path as 404; 210 artifacts list 200, the first 8 images previewed. The
+model page of ctm shows the lineage of its version (dataset ct:ID (training) → run → version 1 → served here, the
+links landing on the dataset version and the run, where model_card.md is opened) and the model card, equal to the
+run's model_card.md; a model's @champion version is the one shown. Its monitoring page (linked from the model page),
+once 12 DICOM files are posted to /api/predict/ctm, shows the verdict, a row per feature (the reference's count the
+training split's), a distribution chart per numeric feature, the embeddings' verdict and a scatter of reference and
+logged points, the alerts and a link back; a model with no logged prediction is a 404 page with the reason."""
 import json, random, re, shutil, subprocess, sys, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -1103,20 +1115,19 @@ def artifact_url(run_id, path):
 
 
 def test_run_artifacts(ui, browser, tmp_path):
-    """A PNG, a JSON, a YAML two folders down, a log longer than 4000 characters (not all ASCII), an HTML report with a
-    script and a .bin, logged with the mlflow client: each listed with its link, previewed (or not) as its type says."""
+    """A PNG, a JSON, a YAML two folders down, a log, an HTML report with a script and a .bin, logged with the mlflow
+    client: each listed with its link, previewed (or not) as its type says, served with its type by the artifact route."""
     url, run = ui["url"], ui["runs"][6]
     client = mlflow_client(url)
     folder = tmp_path / "artifacts"
     (folder / "plots").mkdir(parents=True)
-    (folder / "plots" / "roc.png").write_bytes(png(40, 30))
+    (folder / "plots" / "roc.png").write_bytes(png(160, 96))
     metrics = json.dumps({"auc": 0.91, "sensitivity": 0.88, "specificity": 0.93}, indent=2)
     (folder / "metrics.json").write_text(metrics)
     (folder / "config" / "nested").mkdir(parents=True)
     config = "lr: 0.01\nbatch_size: 32\nwindow: lung\n"
     (folder / "config" / "nested" / "params.yaml").write_text(config)
-    log = "".join(f"epoch {i:03d}: loss {1 / (i + 1):.4f}, Δ 0.5 µs, 37 °C\n" for i in range(200))
-    assert len(log) > 4000 and len(log.encode()) > len(log)
+    log = "".join(f"epoch {i}: loss {1 / (i + 1):.4f}\n" for i in range(20))
     (folder / "train.log").write_text(log)
     (folder / "report.html").write_text(REPORT)
     (folder / "weights.bin").write_bytes(bytes(range(256)) * 4)
@@ -1142,14 +1153,13 @@ def test_run_artifacts(ui, browser, tmp_path):
         assert r["href"] == artifact_url(run["id"], path), r
     # the image previewed (open, loaded at its size), the texts in a <pre> (closed), the HTML and the .bin not previewed
     image = rows["plots/roc.png"]
-    assert image["open"] and image["img"] == {"src": artifact_url(run["id"], "plots/roc.png"), "alt": "plots/roc.png", "complete": True, "w": 40, "h": 30}, image
+    assert image["open"] and image["img"] == {"src": artifact_url(run["id"], "plots/roc.png"), "alt": "plots/roc.png", "complete": True, "w": 160, "h": 96}, image
     assert image["pre"] is None
-    for path, text in (("metrics.json", metrics), ("config/nested/params.yaml", config)):
+    for path, text in (("metrics.json", metrics), ("config/nested/params.yaml", config), ("train.log", log)):
         assert rows[path]["pre"] == text and not rows[path]["open"] and rows[path]["img"] is None, rows[path]
-    assert rows["train.log"]["pre"] == log[:4000] + "\n…", \
-        ("the preview of a long text: its first 4000 characters", len(rows["train.log"]["pre"]), rows["train.log"]["pre"][-40:])
     for path in ("eval/report.html", "weights.bin"):
         assert rows[path]["pre"] is None and rows[path]["img"] is None and not rows[path]["open"], rows[path]
+    browser.execute_script("document.querySelector('main details:has(a[href$=\"metrics.json\"])').open = true")  # for the picture
     screenshot(browser, tmp_path, "artifacts", at=heading)
     requested = clean(browser, url)
     assert sum(1 for u in requested if "/artifact?" in u) == 1, requested  # the image, nothing else fetched
@@ -1193,7 +1203,26 @@ def test_run_artifacts(ui, browser, tmp_path):
     assert not errors, errors
 
 
+def test_run_artifact_preview_of_a_long_text(ui, browser, tmp_path):
+    """The preview of a text over 4000 characters (not all ASCII: µ, °, Δ are two bytes in UTF-8): its first 4000
+    characters, then an ellipsis; the whole file from its link."""
+    url, run = ui["url"], ui["runs"][9]
+    log = "".join(f"epoch {i:03d}: loss {1 / (i + 1):.4f}, Δ 0.5 µs, 37 °C\n" for i in range(200))
+    assert len(log) > 4000 and len(log.encode()) > len(log)
+    (tmp_path / "train.log").write_text(log)
+    mlflow_client(url).log_artifact(run["id"], str(tmp_path / "train.log"))
+    load(browser, url, f"/ui/runs/{run['id']}")
+    [row] = browser.execute_script(ARTIFACTS)
+    assert row["path"] == "train.log" and row["img"] is None, row
+    assert row["pre"] == log[:4000] + "\n…", \
+        (f"the preview of a {len(log)}-character text: {len(row['pre'])} characters shown, its first 4000 and '\\n…' expected", row["pre"][-60:])
+    r = requests.get(url + row["href"], timeout=10)
+    assert r.status_code == 200 and r.content.decode() == log
+
+
 def test_run_artifacts_list_at_most_200_and_preview_8_images(ui, browser, tmp_path):
+    """210 artifacts (10 PNGs, 200 texts in a folder), logged with mlflow.log_artifacts: 200 listed, the first 8
+    PNGs previewed."""
     url, run = ui["url"], ui["runs"][8]
     client = mlflow_client(url)
     folder = tmp_path / "many"
@@ -1206,9 +1235,9 @@ def test_run_artifacts_list_at_most_200_and_preview_8_images(ui, browser, tmp_pa
     assert len(every_artifact(client, run["id"])) == 210
     load(browser, url, f"/ui/runs/{run['id']}")
     rows = browser.execute_script(ARTIFACTS)
-    assert len(rows) == 200, f"{len(rows)} artifacts listed, 200 at most expected"
     images = [r for r in rows if r["path"].endswith(".png")]
     assert [r["path"] for r in images if r["img"]] == [f"image-{i:02d}.png" for i in range(8)], [(r["path"], bool(r["img"])) for r in images]
+    assert len(rows) == 200, f"{len(rows)} artifacts listed, 200 at most expected"
 
 
 def test_model_page_lineage_and_card(imaging, browser, tmp_path):
@@ -1230,7 +1259,7 @@ def test_model_page_lineage_and_card(imaging, browser, tmp_path):
     shown = browser.execute_script("const h = [...document.querySelectorAll('main h2')].find(h => h.textContent === 'Model card');"
                                    "return h && h.nextElementSibling.tagName === 'PRE' ? h.nextElementSibling.textContent : null")
     assert shown == card, ("the model card on the page is the run's model_card.md", shown and shown[:300])
-    screenshot(browser, tmp_path, "model-lineage", at=browser.find_element(By.XPATH, "//main//h2[starts-with(., 'Lineage')]"))
+    screenshot(browser, tmp_path, "lineage")
     clean(browser, url)
 
     # the dataset link: the version the model was trained on; the run link: its run, where the card is opened

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LumenData
 import LumenImaging
+import LumenInference
 import LumenMonitoring
 import LumenStore
 import LumenWorkspace
@@ -280,9 +281,48 @@ extension UIRoutes {
         var sections = DriftHTML.Sections()
         if let e = profile.embeddingDrift(window), let reference = profile.embeddings { sections.embeddings = (reference.rows, window.embeddings, e) }
         sections.alerts = try await store.alerts(openOnly: false, since: since, limit: 1000).filter { $0.model == name }
+        // Per interval (a day; an hour for windows of 2 days or less): the drift share, and accuracy on the
+        // predictions with ground truth with its Wilson 95 % interval.
+        let step: Int64 = days <= 2 ? 3_600_000 : 86_400_000
+        let spec = version.spec.flatMap { try? ModelSpec.decode($0, model: name) }
+        let truth = try await store.feedback(for: logs.compactMap(\.id))
+        var points: [(label: String, value: Double, low: Double, high: Double, count: Int)] = []
+        var correctAll = 0, totalAll = 0
+        for (start, members) in Dictionary(grouping: logs, by: { since + ($0.time - since) / step * step }).sorted(by: { $0.key < $1.key }) {
+            let label = Self.time(start)
+            let w = ReferenceProfile.window(features: members.map(\.features), outputs: members.map(\.outputs), classes: classes)
+            if w.count >= 10 {
+                let r = profile.drift(w)
+                if !r.features.isEmpty { sections.driftOverTime.append((label, Double(r.driftedFeatures.count) / Double(r.features.count), w.count)) }
+            }
+            guard let spec else { continue }
+            var correct = 0, total = 0
+            for log in members {
+                guard let id = log.id, let label = truth[id]?.label, let actual = spec.classes.firstIndex(of: label),
+                      let out = try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any],
+                      let predicted = (out["labels"] as? [NSNumber])?.first?.intValue else { continue }
+                total += 1
+                if predicted == actual { correct += 1 }
+            }
+            guard total > 0 else { continue }
+            correctAll += correct
+            totalAll += total
+            let (low, high) = Self.wilson(correct, total)
+            points.append((label, Double(correct) / Double(total), low, high, total))
+        }
+        if !points.isEmpty { sections.performance = ("accuracy (Wilson 95 % interval)", Double(correctAll) / Double(max(totalAll, 1)), points) }
         let page = DriftHTML.render(profile.drift(window), title: "\(name) version \(versionNumber): the last \(Int(days)) days against \(profile.dataset) [\(profile.split)]",
                                     reference: profile.features.merging(profile.outputs) { a, _ in a }, current: window.features.merging(window.outputs) { a, _ in a },
                                     sections: sections)
         return Self.html(page.replacingOccurrences(of: "<body>", with: "<body><p><a href=\"/ui/models/\(name)\">← \(name)</a></p>"))
+    }
+
+    /// The Wilson score interval (95 %) of a proportion.
+    static func wilson(_ successes: Int, _ n: Int) -> (Double, Double) {
+        guard n > 0 else { return (.nan, .nan) }
+        let z = 1.959963984540054, p = Double(successes) / Double(n), nn = Double(n)
+        let center = (p + z * z / (2 * nn)) / (1 + z * z / nn)
+        let half = z * (p * (1 - p) / nn + z * z / (4 * nn * nn)).squareRoot() / (1 + z * z / nn)
+        return (max(0, center - half), min(1, center + half))
     }
 }
