@@ -87,11 +87,11 @@ public enum DriftHTML {
         <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>\(escape(title))</title>
         <style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2430}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #dde}
         tr.drift td{background:#fde8e0}figure{display:inline-block;margin:8px 12px}figcaption{font-size:12px;text-align:center}.key span{display:inline-block;width:12px;height:3px;margin:0 4px 3px 12px}</style></head>
-        <body><h1>\(escape(title))</h1><p><strong>\(verdict)</strong></p>
+        <body><main><h1>\(escape(title))</h1><p><strong>\(verdict)</strong></p>
         <table><tr><th>feature</th><th>test</th><th>statistic</th><th>p-value</th><th>threshold</th><th>verdict</th><th>reference</th><th>current</th></tr>\(rows)</table>
         <h2>Distributions</h2><p class="key"><span style="background:#2f6fba"></span>reference<span style="background:#e07b24"></span>current window</p>\(figures)
         \(extra(sections))
-        </body></html>
+        </main></body></html>
         """
     }
 

@@ -36,7 +36,8 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<300 where lines(dir, "two.runs") == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        // Polled with a blocking sleep: the wait must not depend on a free thread of the cooperative pool.
+        for _ in 0..<300 where lines(dir, "two.runs") == 0 { usleep(100_000) }
         #expect(lines(dir, "two.runs") == 1, "step two started")
         // SIGKILL: no chance to record anything. The step's shell is killed too (it would finish later otherwise).
         let children = ((try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8)) ?? "")
@@ -163,8 +164,8 @@ import Testing
         func holders() -> [String] {
             ((try? String(contentsOf: dir.appendingPathComponent("fired.txt"), encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().map(String.init)
         }
-        for _ in 0..<100 where holders().count < 3 { try await Task.sleep(for: .milliseconds(100)) }
-        try await Task.sleep(for: .seconds(2))
+        for _ in 0..<100 where holders().count < 3 { usleep(100_000) }
+        usleep(2_000_000)
         let before = holders()
         #expect(before.count >= 3 && Set(before) == ["\(ProcessInfo.processInfo.hostName):\(a.processIdentifier)"], "only the first scheduler runs it: \(before)")
         let standby = (try? String(contentsOf: dir.appendingPathComponent("b.log"), encoding: .utf8)) ?? ""
@@ -173,7 +174,7 @@ import Testing
         a.waitUntilExit()
         let killedAt = Date()
         let bName = "\(ProcessInfo.processInfo.hostName):\(b.processIdentifier)"
-        for _ in 0..<100 where !holders().contains(bName) { try await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<100 where !holders().contains(bName) { usleep(100_000) }
         let tookOver = Date().timeIntervalSince(killedAt)
         #expect(holders().contains(bName) && tookOver < 6, "the standby took over after \(tookOver) s (lease 3 s)")
         let after = holders().drop { $0 != bName }

@@ -214,6 +214,7 @@ extension UIRoutes {
             queue.removeFirst()
             for e in (try? await store.listArtifacts(directory: dir)) ?? [] {
                 if e.isDirectory { queue.append(e.path); continue }
+                guard out.count < 200 else { break }
                 let relative = String(e.path.dropFirst(root.count + 1))
                 var row: [String: Any] = ["runID": run.info.runID, "path": relative, "query": relative.addingPercentEncoding(withAllowedCharacters: allowed) ?? relative,
                                           "size": e.size.map { ByteCountFormatter.string(fromByteCount: $0, countStyle: .file) } ?? ""]
@@ -224,7 +225,8 @@ extension UIRoutes {
                     images += 1
                 } else if ["json", "txt", "md", "yaml", "yml", "csv", "log"].contains(ext), let sha = e.sha256, let artifacts, (e.size ?? 0) <= 1_000_000,
                           let data = try? Data(contentsOf: artifacts.url(for: sha)) {
-                    row["text"] = String(decoding: data.prefix(4000), as: UTF8.self) + (data.count > 4000 ? "\n…" : "")
+                    let text = String(decoding: data, as: UTF8.self)
+                    row["text"] = String(text.prefix(4000)) + (text.count > 4000 ? "\n…" : "")
                     row["open"] = relative.hasSuffix("model_card.md")
                 }
                 out.append(row)
@@ -314,7 +316,7 @@ extension UIRoutes {
         let page = DriftHTML.render(profile.drift(window), title: "\(name) version \(versionNumber): the last \(Int(days)) days against \(profile.dataset) [\(profile.split)]",
                                     reference: profile.features.merging(profile.outputs) { a, _ in a }, current: window.features.merging(window.outputs) { a, _ in a },
                                     sections: sections)
-        return Self.html(page.replacingOccurrences(of: "<body>", with: "<body><p><a href=\"/ui/models/\(name)\">← \(name)</a></p>"))
+        return Self.html(page.replacingOccurrences(of: "<body>", with: "<body><nav aria-label=\"back\"><a href=\"/ui/models/\(name)\">← \(name)</a></nav>"))
     }
 
     /// The Wilson score interval (95 %) of a proportion.
