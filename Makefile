@@ -21,14 +21,16 @@ PG_PORT ?= 55432
 
 # Store tests run on SQLite and on a private PostgreSQL server started here and stopped afterwards.
 # MemoryTests (process RSS), SeedTests and TrainerTests (the process-wide generator and thread count) each run alone in a process of their own;
-# so do the pipeline end-to-end suites (their lumen subprocesses would hold the 2 threads of Swift's cooperative pool that other tests' servers need).
+# the end-to-end tests run after the others (their lumen subprocesses are waited for on threads of Swift's cooperative pool,
+# 2 here, which other tests' servers need), and the pipeline end-to-end suites each alone.
 unit: setup
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenTorchBridge
 	$(SWIFT) build $(BUILD_FLAGS) --product LumenImagingBridge
 	@url=$$(bash scripts/postgres.sh start $(PG_DIR) $(PG_PORT)) || exit 1; \
 	  trap 'bash scripts/postgres.sh stop $(PG_DIR)' EXIT; \
-	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests --skip SeedTests --skip TrainerTests \
+	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --skip MemoryTests --skip SeedTests --skip TrainerTests --skip EndToEndTests && \
+	  LUMEN_TEST_POSTGRES_URL="$$url" LUMEN_REQUIRE_POSTGRES=1 $(SWIFT) test $(BUILD_FLAGS) --skip-build --filter EndToEndTests \
 	    --skip PipelineCLITests --skip BatchPredictCLITests --skip SchedulerCLITests --skip RetrainingLoopCLITests
 	for suite in PipelineCLITests BatchPredictCLITests SchedulerCLITests RetrainingLoopCLITests; do \
 	  $(SWIFT) test $(BUILD_FLAGS) --skip-build --filter "EndToEndTests.$$suite" || exit 1; done

@@ -46,7 +46,7 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The role a request needs.
     static func requiredRole(method: HTTPRequest.Method, path: String) -> TokenRole {
         if method == .get || method == .head { return .reader }
-        if method == .post && (readOnlyPosts.contains(path) || path.hasPrefix("/api/predict/") || (path.hasPrefix("/v2/models/") && path.hasSuffix("/infer"))) {
+        if method == .post && (readOnlyPosts.contains(path) || path == "/ui/render" || path.hasPrefix("/api/predict/") || (path.hasPrefix("/v2/models/") && path.hasSuffix("/infer"))) {
             return .reader
         }
         if path.hasPrefix("/api/models/") || path == "/api/2.0/mlflow/registered-models/alias" || (path.hasPrefix("/ui/models/") && path.hasSuffix("/alias")) { return .admin }

@@ -191,6 +191,42 @@ extension UIRoutes {
 
     // MARK: Predict
 
+    /// The middle slice of an uploaded image as a PNG for display (at most 512 px), in a CT window preset
+    /// (`?window=lung`, …), the file's own window, or its 1st–99th percentiles (`auto`). Pixels only.
+    func render(_ request: Request) async throws -> Response {
+        let preset = Self.formQuery(request)["window"] ?? "auto"
+        let buffer = try await request.body.collect(upTo: 64 * 1024 * 1024)
+        do {
+            let image = try ImageReader.read(Array(buffer.readableBytesView), source: "upload")
+            let plane = try Plane(image, slice: image.depth / 2)
+            let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
+            var lo: Float, hi: Float
+            if let p = WindowPreset(rawValue: preset) {
+                lo = Float(p.window.center - p.window.width / 2); hi = Float(p.window.center + p.window.width / 2)
+            } else if preset == "file", let w = image.window {
+                lo = Float(w.center - w.width / 2); hi = Float(w.center + w.width / 2)
+            } else {
+                let sorted = grey.sorted()
+                lo = sorted[sorted.count / 100]
+                hi = max(sorted[min(sorted.count - 1, sorted.count * 99 / 100)], lo + 1e-6)
+            }
+            if hi <= lo { hi = lo + 1 }
+            let scale = min(1, 512 / Double(max(plane.width, plane.height)))
+            let w = max(1, Int(Double(plane.width) * scale)), h = max(1, Int(Double(plane.height) * scale))
+            var pixels = [UInt8](repeating: 0, count: w * h)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let v = grey[min(plane.height - 1, y * plane.height / h) * plane.width + min(plane.width - 1, x * plane.width / w)]
+                    pixels[y * w + x] = UInt8(max(0, min(255, (v - lo) / (hi - lo) * 255)))
+                }
+            }
+            let png = try ImageWriter.encode(".png", data: pixels, width: w, height: h, channels: 1, type: .uint8)
+            return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: png)))
+        } catch {
+            return Response(status: .unprocessableContent, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "cannot read this image: \(error)")))
+        }
+    }
+
     func predictPage(_ request: Request, name: String) async throws -> Response {
         var c = Self.base(request, title: "Predict with \(name)")
         c["name"] = name

@@ -40,6 +40,7 @@ struct UIRoutes {
             try await thumbnail(request, name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "", sha: context.parameters.get("sha") ?? "")
         }
         router.get("/ui/predict/:name") { request, context in try await predictPage(request, name: context.parameters.get("name") ?? "") }
+        router.post("/ui/render") { request, _ in try await render(request) }
         router.get("/ui/runs/:id/artifact") { request, context in try await artifact(request, runID: context.parameters.get("id") ?? "") }
         router.get("/ui/models/:name/monitor") { request, context in try await monitor(request, name: context.parameters.get("name") ?? "") }
     }
@@ -48,7 +49,7 @@ struct UIRoutes {
 
     static func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                                           HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"],
+                                           HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"],
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 

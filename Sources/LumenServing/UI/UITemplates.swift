@@ -201,10 +201,19 @@ enum UITemplates {
     <label for="explain"><span>Grad-CAM</span><input id="explain" type="checkbox" checked></label><button type="submit">Predict</button></form>
     <p id="drop" style="border:2px dashed #8a96a6;padding:24px;text-align:center" tabindex="0">or drop an image here</p>
     <div id="result" role="status" aria-live="polite"></div>
+    <div id="viewer" hidden><h2>The image</h2><form class="inline" onsubmit="return false"><label for="preset">Window<select id="preset">
+    <option value="auto">auto (1st–99th percentile)</option><option value="file">the file's own</option><option value="lung">lung (−600/1500)</option><option value="mediastinum">mediastinum (50/350)</option>
+    <option value="bone">bone (400/1800)</option><option value="brain">brain (40/80)</option><option value="abdomen">abdomen (40/400)</option><option value="liver">liver (60/160)</option>
+    <option value="soft-tissue">soft tissue (50/400)</option><option value="subdural">subdural (75/215)</option><option value="stroke">stroke</option></select></label></form>
+    <img id="slice" alt="the uploaded image's middle slice in the chosen window" style="max-width:512px"></div>
     <script>
     (function(){var form=document.getElementById("predict-form"),out=document.getElementById("result"),drop=document.getElementById("drop");
     function esc(s){return String(s).replace(/[&<>"]/g,function(c){return {"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c];});}
-    function send(file){if(!file)return;out.textContent="predicting…";var fd=new FormData();fd.append("file",file,file.name);
+    var current=null,preset=document.getElementById("preset"),slice=document.getElementById("slice");
+    function show(){if(!current)return;fetch("/ui/render?window="+encodeURIComponent(preset.value),{method:"POST",body:current,credentials:"same-origin"}).then(function(r){if(!r.ok)throw new Error("HTTP "+r.status);return r.blob();})
+    .then(function(b){if(slice.src)URL.revokeObjectURL(slice.src);slice.src=URL.createObjectURL(b);document.getElementById("viewer").hidden=false;}).catch(function(){document.getElementById("viewer").hidden=true;});}
+    preset.addEventListener("change",show);
+    function send(file){if(!file)return;current=file;show();out.textContent="predicting…";var fd=new FormData();fd.append("file",file,file.name);
     var url="/api/predict/{{name}}"+(document.getElementById("explain").checked?"?explain=gradcam":"");
     fetch(url,{method:"POST",body:fd,credentials:"same-origin"}).then(function(r){return r.json().then(function(j){return [r.status,j];});}).then(function(a){
     var s=a[0],j=a[1];if(s!==200){out.innerHTML='<p class="error">'+esc(j.error||j.message||("HTTP "+s))+'</p>';return;}
