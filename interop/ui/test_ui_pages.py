@@ -1001,7 +1001,17 @@ def test_predict_page(imaging, browser, tmp_path):
             assert float(shown[k]) == pytest.approx(p, abs=1e-3), (path.name, k, shown[k], p)
         WebDriverWait(browser, 10).until(lambda d: d.execute_script("const g = document.getElementById('gradcam'); return g && g.complete"))
         assert browser.execute_script("return document.getElementById('gradcam').naturalWidth") > 0
-        assert post_statuses(browser, "/api/predict/ctm") == [200]
+        # the image itself, in a CT window preset: a new rendering per preset (the lung window and the bone window differ)
+        WebDriverWait(browser, 20).until(lambda d: d.execute_script("const s = document.getElementById('slice'); return s && s.complete && s.naturalWidth > 0 && !document.getElementById('viewer').hidden"))
+        pixels = "const s = document.getElementById('slice'), c = document.createElement('canvas'); c.width = s.naturalWidth; c.height = s.naturalHeight; const x = c.getContext('2d'); x.drawImage(s, 0, 0); return Array.from(x.getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)).reduce((a, b) => a + b, 0)"
+        sums = {}
+        for preset in ("lung", "bone"):
+            before = browser.execute_script("return document.getElementById('slice').src")
+            Select(browser.find_element(By.ID, "preset")).select_by_value(preset)
+            WebDriverWait(browser, 20).until(lambda d: d.execute_script("const s = document.getElementById('slice'); return s.src !== arguments[0] && s.complete && s.naturalWidth > 0", before))
+            sums[preset] = browser.execute_script(pixels)
+        assert sums["lung"] != sums["bone"], sums
+        assert set(post_statuses(browser, "/api/predict/ctm")) == {200}
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
     screenshot(browser, tmp_path, "predict")

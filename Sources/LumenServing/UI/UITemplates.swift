@@ -213,10 +213,10 @@ enum UITemplates {
     function show(){if(!current)return;fetch("/ui/render?window="+encodeURIComponent(preset.value),{method:"POST",body:current,credentials:"same-origin"}).then(function(r){if(!r.ok)throw new Error("HTTP "+r.status);return r.blob();})
     .then(function(b){if(slice.src)URL.revokeObjectURL(slice.src);slice.src=URL.createObjectURL(b);document.getElementById("viewer").hidden=false;}).catch(function(){document.getElementById("viewer").hidden=true;});}
     preset.addEventListener("change",show);
-    function send(file){if(!file)return;current=file;show();out.textContent="predicting…";var fd=new FormData();fd.append("file",file,file.name);
+    function send(file){if(!file)return;current=file;document.getElementById("viewer").hidden=true;out.textContent="predicting…";var fd=new FormData();fd.append("file",file,file.name);
     var url="/api/predict/{{name}}"+(document.getElementById("explain").checked?"?explain=gradcam":"");
     fetch(url,{method:"POST",body:fd,credentials:"same-origin"}).then(function(r){return r.json().then(function(j){return [r.status,j];});}).then(function(a){
-    var s=a[0],j=a[1];if(s!==200){out.innerHTML='<p class="error">'+esc(j.error||j.message||("HTTP "+s))+'</p>';return;}
+    var s=a[0],j=a[1];if(s!==200){out.innerHTML='<p class="error">'+esc(j.error||j.message||("HTTP "+s))+'</p>';return;}show();
     var p=(j.predictions||[])[0]||{},h="<p>"+esc(j.model)+" version "+esc(j.version)+" · <strong id='label'>"+esc(p.label||(p.findings||[]).join(", "))+"</strong> · "+esc(j.latency_ms)+" ms</p><table><thead><tr><th scope='col'>Class</th><th scope='col'>Probability</th></tr></thead><tbody>";
     var probs=p.probabilities||{};Object.keys(probs).forEach(function(k){h+="<tr><td>"+esc(k)+"</td><td class='num'>"+Number(probs[k]).toFixed(4)+"</td></tr>";});h+="</tbody></table>";
     var g=p.gradcam_png_base64;if(g){h+='<figure><img id="gradcam" alt="Grad-CAM heat map over the input" src="data:image/png;base64,'+g+'" width="256"><figcaption>Grad-CAM</figcaption></figure>';}
