@@ -349,6 +349,31 @@ extension UIRoutes {
             points.append((label, Double(correct) / Double(total), low, high, total))
         }
         if !points.isEmpty { sections.performance = ("accuracy (Wilson 95 % interval)", Double(correctAll) / Double(max(totalAll, 1)), points) }
+        // Subgroups of the predictions with ground truth, by a logged feature (?by=patient_sex, the default when logged):
+        // accuracy with its Wilson interval per group; a gap where two groups' intervals separate.
+        if let spec {
+            var groups: [String: (correct: Int, total: Int)] = [:]
+            let by = Self.formQuery(request)["by"] ?? "patient_sex"
+            for log in logs {
+                guard let id = log.id, let label = truth[id]?.label, let actual = spec.classes.firstIndex(of: label),
+                      let out = try? JSONSerialization.jsonObject(with: Data(log.outputs.utf8)) as? [String: Any],
+                      let predicted = (out["labels"] as? [NSNumber])?.first?.intValue,
+                      let features = try? JSONSerialization.jsonObject(with: Data(log.features.utf8)) as? [String: Any] else { continue }
+                let key = (features[by] as? String) ?? "(none)"
+                groups[key, default: (0, 0)].total += 1
+                if predicted == actual { groups[key, default: (0, 0)].correct += 1 }
+            }
+            if groups.count >= 1 && groups.values.contains(where: { $0.total > 0 }) {
+                let keys = groups.keys.sorted()
+                let intervals = keys.map { Self.wilson(groups[$0]!.correct, groups[$0]!.total) }
+                var gaps: [String] = []
+                for i in keys.indices { for j in keys.indices where i != j && intervals[i].1 < intervals[j].0 { gaps.append("accuracy: \(keys[i]) below \(keys[j]) (intervals do not overlap)") } }
+                sections.subgroups = ([by, "with ground truth", "accuracy (Wilson 95 % interval)"], keys.indices.map { i in
+                    let g = groups[keys[i]]!
+                    return [keys[i], String(g.total), String(format: "%.3f (%.3f–%.3f)", Double(g.correct) / Double(max(g.total, 1)), intervals[i].0, intervals[i].1)]
+                }, gaps)
+            }
+        }
         let page = DriftHTML.render(profile.drift(window), title: "\(name) version \(versionNumber): the last \(Int(days)) days against \(profile.dataset) [\(profile.split)]",
                                     reference: profile.features.merging(profile.outputs) { a, _ in a }, current: window.features.merging(window.outputs) { a, _ in a },
                                     sections: sections)

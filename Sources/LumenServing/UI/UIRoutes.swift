@@ -257,6 +257,19 @@ struct UIRoutes {
             c["card"] = try? await modelCard(shown)
             c["monitored"] = shown.tags[ReferenceProfile.tag] != nil
         }
+        // Evaluation reports (lumen evaluate) of every version, newest first.
+        if let evaluation = try? await store.experiment(named: "evaluation") {
+            let page = try? await store.searchRuns(RunQuery(experimentIDs: [evaluation.id], orderBy: ["attributes.start_time DESC"], maxResults: 200))
+            let evaluations = (page?.runs ?? []).filter { ($0.tags["lumen.evaluates"] ?? "").hasPrefix(name + "/") }.prefix(20).map { r -> [String: Any] in
+                ["runID": r.info.runID, "model": r.tags["lumen.evaluates"] ?? "", "dataset": r.tags["lumen.dataset"] ?? "", "split": r.params["split"] ?? "",
+                 "when": Self.time(r.info.startTime), "auc": r.metrics["roc_auc"].map { Self.number($0.value) } ?? "–",
+                 "accuracy": r.metrics["accuracy"].map { Self.number($0.value) } ?? "–"]
+            }
+            if !evaluations.isEmpty {
+                c["evaluations"] = Array(evaluations)
+                c["hasEvaluations"] = true
+            }
+        }
         return Self.html(UITemplates.render("model", c))
     }
 

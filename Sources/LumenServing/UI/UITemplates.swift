@@ -138,6 +138,10 @@ enum UITemplates {
     {{#monitored}}<p><a href="/ui/models/{{name}}/monitor">Monitoring: drift, embeddings and alerts of the last 7 days</a></p>{{/monitored}}
     {{#lineage}}<h2>Lineage of version {{version}}</h2>
     <p id="lineage">{{#datasets}}<a href="/ui/datasets/{{dataset}}/{{datasetVersion}}">dataset {{dataset}}:{{short}}</a> ({{context}}) → {{/datasets}}{{#runID}}<a href="/ui/runs/{{runID}}">run {{runShort}}</a> → {{/runID}}version {{version}}{{#aliases}} <span class="pill">@{{.}}</span>{{/aliases}}{{#servedVersion}} → served here{{/servedVersion}}</p>{{/lineage}}
+    {{#hasEvaluations}}<h2>Evaluation reports</h2>{{/hasEvaluations}}
+    {{#hasEvaluations}}<table id="evaluations"><thead><tr><th scope="col">Version</th><th scope="col">Dataset</th><th scope="col">Split</th><th scope="col">When</th><th scope="col" class="num">ROC-AUC</th><th scope="col" class="num">Accuracy</th><th scope="col">Report</th></tr></thead><tbody>{{/hasEvaluations}}
+    {{#evaluations}}<tr><td>{{model}}</td><td>{{dataset}}</td><td>{{split}}</td><td>{{when}}</td><td class="num">{{auc}}</td><td class="num">{{accuracy}}</td><td><a href="/ui/runs/{{runID}}/artifact?path=evaluation/report.html">report</a> · <a href="/ui/runs/{{runID}}">run</a></td></tr>{{/evaluations}}
+    {{#hasEvaluations}}</tbody></table>{{/hasEvaluations}}
     {{#card}}<h2>Model card</h2><pre style="white-space:pre-wrap;background:#f8fafc;padding:8px">{{card}}</pre>{{/card}}
     {{#admin}}<h2>Move an alias</h2>
     <form class="inline" method="post" action="/ui/models/{{name}}/alias"><label for="alias">Alias<input id="alias" name="alias" required pattern="[A-Za-z0-9_\\-]+" value="champion"></label>
