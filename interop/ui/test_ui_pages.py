@@ -34,7 +34,10 @@ links landing on the dataset version and the run, where model_card.md is opened)
 run's model_card.md; a model's @champion version is the one shown. Its monitoring page (linked from the model page),
 once 12 DICOM files are posted to /api/predict/ctm, shows the verdict, a row per feature (the reference's count the
 training split's), a distribution chart per numeric feature, the embeddings' verdict and a scatter of reference and
-logged points, the alerts and a link back; a model with no logged prediction is a 404 page with the reason."""
+logged points, the alerts and a link back; a model with no logged prediction is a 404 page with the reason. `lumen
+evaluate ctm` lists a row in the model page's table#evaluations (the run's metrics, a sandboxed report, the run); ground
+truth posted to /api/feedback shows as performance over time and subgroups (patient_sex, img_format) as computed here;
+ct imported again with another split: the diff from the older version equals the manifests', and validation reports."""
 import json, random, re, shutil, subprocess, sys, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -1461,3 +1464,195 @@ def test_runs_page_answers_fast_over_2000_runs(big, capsys):
         print("\nruns page over 2,000 runs x 20 metrics: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
     slow = {k: v for k, v in timings.items() if v >= 1.0}
     assert not slow, slow
+
+
+# MARK: evaluations, subgroups and performance, dataset changes and validation
+
+EVAL_ROWS = "return [...document.querySelectorAll('table#evaluations tbody tr')].map(tr => ({cells: [...tr.cells].map(td => td.textContent.trim()), links: [...tr.querySelectorAll('a')].map(a => a.getAttribute('href'))}))"
+
+
+def test_model_page_evaluation_reports(imaging, browser, tmp_path):
+    """`lumen evaluate ctm` makes a run tagged lumen.evaluates=ctm/1 with evaluation/report.html: the model page lists
+    it in table#evaluations with the run's metrics as the API has them, a report link served as sandboxed HTML and a
+    run link."""
+    url, ws = imaging["url"], imaging["ws"]
+    subprocess.run([LUMEN, "evaluate", "ctm", "--data", "ct", "--split", "train", "--workspace", ws], check=True, capture_output=True, text=True)
+    api = Api(url)
+    eid = api.get("experiments/get-by-name", experiment_name="evaluation")["experiment"]["experiment_id"]
+    runs = [r for r in api.post("runs/search", {"experiment_ids": [eid], "max_results": 100}).get("runs", [])
+            if {t["key"]: t["value"] for t in r["data"].get("tags", [])}.get("lumen.evaluates") == "ctm/1"]
+    assert runs, "no evaluation run tagged lumen.evaluates=ctm/1"
+    run = max(runs, key=lambda r: r["info"]["start_time"])
+    rid = run["info"]["run_id"]
+    tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+    metrics = {m["key"]: m["value"] for m in run["data"].get("metrics", [])}
+    params = {p["key"]: p["value"] for p in run["data"].get("params", [])}
+    assert "roc_auc" in metrics and "accuracy" in metrics, metrics
+    assert params.get("split") == "train" and tags.get("lumen.dataset", "").startswith("ct"), (params, tags)
+
+    browser.get("about:blank")
+    drain(browser)
+    load(browser, url, "/ui/models/ctm")
+    rows = {r["links"][1]: r for r in browser.execute_script(EVAL_ROWS)}
+    row = rows.get(f"/ui/runs/{rid}")
+    assert row, rows
+    cells = row["cells"]
+    assert cells[0] == "ctm/1" and cells[1] == tags["lumen.dataset"] and cells[2] == "train", cells
+    assert cells[4] == number(metrics["roc_auc"]) and cells[5] == number(metrics["accuracy"]), (cells, metrics)
+    assert row["links"] == [f"/ui/runs/{rid}/artifact?path=evaluation/report.html", f"/ui/runs/{rid}"], row["links"]
+    screenshot(browser, tmp_path, "evaluations", at=browser.find_element(By.CSS_SELECTOR, "table#evaluations"))
+    clean(browser, url)
+    pytest.importorskip("axe_selenium_python")
+    check_accessibility(browser, "/ui/models/ctm (evaluations)")
+
+    r = requests.get(url + row["links"][0], timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html"), (r.status_code, r.headers)
+    assert "sandbox" in r.headers.get("Content-Security-Policy", ""), r.headers
+    assert "<html" in r.text.lower(), r.text[:300]
+    # the links from the page: the report, then the run
+    load(browser, url, "/ui/models/ctm")
+    report = browser.find_element(By.CSS_SELECTOR, f"table#evaluations a[href='/ui/runs/{rid}/artifact?path=evaluation/report.html']")
+    submit_and_wait(browser, report)
+    assert urlsplit(browser.current_url).path == f"/ui/runs/{rid}/artifact"
+    browser.back()
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "table#evaluations"))
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, f"table#evaluations a[href='/ui/runs/{rid}']"))
+    assert urlsplit(browser.current_url).path == f"/ui/runs/{rid}"
+
+
+SECTION_ROWS = """const h = [...document.querySelectorAll('h2')].find(h => h.textContent === arguments[0]);
+if (!h) return null;
+let t = h.nextElementSibling; while (t && t.tagName !== 'TABLE') t = t.nextElementSibling;
+return t && [...t.querySelectorAll('tr')].map(tr => [...tr.cells].map(c => c.textContent.trim()));"""
+
+
+def sex_of(path):
+    import pydicom
+    sex = str(pydicom.dcmread(str(path), stop_before_pixels=True).get("PatientSex", "") or "").strip().upper()
+    return sex if sex in ("F", "M", "O") else "(none)"
+
+
+def test_monitoring_subgroups_and_performance_over_time(imaging, browser, tmp_path):
+    url, ws, synth = imaging["url"], imaging["ws"], imaging["synth"]
+    shown = json.loads(subprocess.run([LUMEN, "data", "show", "ct", "--json", "--workspace", ws], check=True, capture_output=True, text=True).stdout)
+    # the manifest's paths are pseudonymised: the labels by file from the synthetic folder's labels.csv, whose counts are the manifest's
+    import csv
+    with open(synth / "labels.csv", newline="") as fh:
+        labels = {row["path"]: row["label"] for row in csv.DictReader(fh)}
+    count = lambda values: sorted((v, list(values).count(v)) for v in set(values))
+    assert count(labels.values()) == count([e["label"] for e in shown["entries"]]), "labels.csv and the manifest disagree"
+    files = sorted(synth.glob("*/*.dcm"))[-14:]
+    session = requests.Session()
+    feedback, correct, groups = [], 0, {}
+    for f in files:
+        rel = f.relative_to(synth).as_posix()
+        truth = labels[rel]
+        with open(f, "rb") as fh:
+            r = session.post(f"{url}/api/predict/ctm", files={"file": (f.name, fh, "application/dicom")}, timeout=60)
+        assert r.status_code == 200, (f.name, r.status_code, r.text)
+        p = r.json()["predictions"][0]
+        assert p.get("prediction_id"), p
+        feedback.append({"prediction_id": p["prediction_id"], "label": truth})
+        ok = p["label"] == truth
+        correct += ok
+        g = groups.setdefault(sex_of(f), [0, 0])
+        g[0] += ok
+        g[1] += 1
+    time.sleep(1.5)
+    r = session.post(f"{url}/api/feedback", json={"feedback": feedback}, timeout=60)
+    assert r.status_code in (200, 201, 204), (r.status_code, r.text)
+    n = len(feedback)
+
+    deadline = time.monotonic() + 20
+    while True:
+        load(browser, url, "/ui/models/ctm/monitor")
+        perf = browser.execute_script(SECTION_ROWS, "Performance over time")
+        sub = browser.execute_script(SECTION_ROWS, "Subgroups")
+        if perf and sub and sum(int(row[1]) for row in sub[1:]) >= n:
+            break
+        assert time.monotonic() < deadline, ("no performance or subgroups 20 s after the feedback", perf, sub)
+        time.sleep(1)
+    # performance over time: every interval's accuracy inside its interval; the counts and correct answers add up to ours
+    assert perf[0][:2] == ["from", "accuracy (Wilson 95 % interval)"], perf[0]
+    total, hits = 0, 0.0
+    for row in perf[1:]:
+        value, (low, high), count = float(row[1]), map(float, row[2].split("–")), int(row[3])
+        assert low <= value <= high, row
+        total += count
+        hits += value * count
+    assert total == n and abs(hits - correct) < 0.01 * n, (perf, correct, n)
+    if len(perf) == 2:
+        assert perf[1][1] == f"{correct / n:.3f}", (perf, correct, n)
+    # subgroups by patient_sex: a row per sex of the uploaded files, counts and accuracies as we compute them
+    assert sub[0] == ["patient_sex", "with ground truth", "accuracy (Wilson 95 % interval)"], sub[0]
+    got = {row[0]: row for row in sub[1:]}
+    assert sorted(got) == sorted(groups), (got, groups)
+    for key, (ok, count) in groups.items():
+        row = got[key]
+        value, low, high = re.fullmatch(r"([\d.]+) \(([\d.]+)–([\d.]+)\)", row[2]).groups()
+        assert int(row[1]) == count and value == f"{ok / count:.3f}" and float(low) <= float(value) <= float(high), (row, ok, count)
+    assert sum(int(row[1]) for row in sub[1:]) == n
+    # drift over time: bars once at least 10 predictions are logged
+    assert browser.find_elements(By.XPATH, "//h2[text()='Drift over time']") and browser.find_elements(By.CSS_SELECTOR, "rect.drift-bar")
+    screenshot(browser, tmp_path, "monitor-subgroups", at=browser.find_element(By.XPATH, "//h2[text()='Subgroups']"))
+    drain(browser)
+    load(browser, url, "/ui/models/ctm/monitor?by=img_format")
+    sub = browser.execute_script(SECTION_ROWS, "Subgroups")
+    assert sub[0][0] == "img_format" and [row[:2] for row in sub[1:]] == [["dicom", str(n)]], sub
+    assert sub[1][2].startswith(f"{correct / n:.3f} ("), (sub, correct, n)
+    clean(browser, url)
+    pytest.importorskip("axe_selenium_python")
+    check_accessibility(browser, "/ui/models/ctm/monitor?by=img_format")
+
+
+def test_dataset_changes_and_validation(imaging, browser, tmp_path):
+    """ct imported a second time from the same files with another split: the newer version's changes from the older
+    equal what the two manifests give (only moved splits), listed in table#diff-table; validation says clean or lists
+    findings, with rows for sizes, modalities and bit depths. (Last in the file: ct gets a newer version.)"""
+    url, ws, synth, older = imaging["url"], imaging["ws"], imaging["synth"], imaging["manifest"]
+    run = lambda *args: subprocess.run([LUMEN, *args], check=True, capture_output=True, text=True).stdout
+    run("data", "import", str(synth), "--name", "ct", "--split", "0.6,0.2,0.2", "--seed", "9", "--workspace", ws)
+    newer = json.loads(run("data", "show", "ct", "--json", "--workspace", ws))
+    assert newer["id"] != older["id"], newer["id"]
+    old = {e["path"]: e for e in json.loads(run("data", "show", f"ct:{older['id']}", "--json", "--workspace", ws))["entries"]}
+    new = {e["path"]: e for e in newer["entries"]}
+    both = old.keys() & new.keys()
+    expected = {"added": len(new.keys() - old.keys()), "removed": len(old.keys() - new.keys()),
+                "relabelled": sum(old[p].get("label") != new[p].get("label") for p in both),
+                "modified": sum(old[p]["sha256"] != new[p]["sha256"] for p in both),
+                "moved": sorted(p for p in both if old[p].get("split") != new[p].get("split"))}
+    assert expected["moved"], "the new split moves no file: pick another seed"
+
+    browser.get("about:blank")
+    drain(browser)
+    load(browser, url, f"/ui/datasets/ct/{newer['id']}")
+    Select(browser.find_element(By.CSS_SELECTOR, "select#diff")).select_by_value(older["id"])
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert parse_qs(urlsplit(browser.current_url).query).get("diff") == [older["id"]], browser.current_url
+    summary = browser.find_element(By.CSS_SELECTOR, "#diff-summary").text
+    assert summary == (f"From {older['id'][:12]} to this version: {expected['added']} added, {expected['removed']} removed, "
+                       f"{expected['relabelled']} relabelled, {expected['modified']} modified, {len(expected['moved'])} moved to another split."), (summary, expected)
+    rows = browser.execute_script("return [...document.querySelectorAll('table#diff-table tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim()))")
+    moved = sorted(r[1] for r in rows if r[0] == "moved split")
+    assert moved == expected["moved"][:100], (moved, expected["moved"])
+    assert len(rows) == min(100, len(expected["moved"])) + expected["added"] + expected["removed"] + expected["relabelled"] + expected["modified"], rows
+    screenshot(browser, tmp_path, "dataset-diff", at=browser.find_element(By.CSS_SELECTOR, "#diff-summary"))
+    clean(browser, url)
+    pytest.importorskip("axe_selenium_python")
+    check_accessibility(browser, "dataset diff")
+
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "a#validate"))
+    assert parse_qs(urlsplit(browser.current_url).query).get("validate") == ["1"], browser.current_url
+    summary = browser.find_element(By.CSS_SELECTOR, "#validation-summary")
+    findings = browser.execute_script("return [...document.querySelectorAll('table#validation tbody tr')].map(tr => [...tr.cells].map(td => td.textContent.trim()))")
+    kinds = [f[0] for f in findings]
+    assert kinds[-3:] == ["sizes", "modalities", "bit depths"], findings
+    if summary.text.startswith("Clean:"):
+        assert summary.text == f"Clean: {len(new)} files readable, no duplicate, no leakage between splits." and len(findings) == 3, (summary.text, findings)
+    else:
+        assert summary.text == f"Findings in {len(new)} files: see below." and len(findings) > 3 and "error" in summary.get_attribute("class"), (summary.text, findings)
+    sizes = dict(part.split(": ") for part in findings[-3][1].split(", "))
+    assert sum(int(v) for v in sizes.values()) == len(new), findings[-3]
+    assert sum(int(v.split(": ")[1]) for v in findings[-2][1].split(", ")) == len(new), findings[-2]
+    clean(browser, url)
+    check_accessibility(browser, "dataset validation")

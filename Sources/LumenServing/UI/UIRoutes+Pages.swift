@@ -167,26 +167,35 @@ extension UIRoutes {
         do {
             let image = try ImageReader.read(try repository.bytes(sha), source: sha)
             let plane = try Plane(image, slice: image.depth / 2)
-            let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
-            let lo: Float, hi: Float
-            if let w = image.window { lo = Float(w.center - w.width / 2); hi = Float(w.center + w.width / 2) } else {
-                let sorted = grey.sorted()
-                lo = sorted[sorted.count / 100]
-                hi = max(sorted[min(sorted.count - 1, sorted.count * 99 / 100)], lo + 1e-6)
-            }
-            let side = 96
-            var pixels = [UInt8](repeating: 0, count: side * side)
-            for y in 0..<side {
-                for x in 0..<side {
-                    let v = grey[min(plane.height - 1, y * plane.height / side) * plane.width + min(plane.width - 1, x * plane.width / side)]
-                    pixels[y * side + x] = UInt8(max(0, min(255, (v - lo) / (hi - lo) * 255)))
-                }
-            }
-            let png = try ImageWriter.encode(".png", data: pixels, width: side, height: side, channels: 1, type: .uint8)
+            let png = try Self.displayPNG(plane, window: image.window, width: 96, height: 96)
             return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "private, max-age=3600"], body: .init(byteBuffer: ByteBuffer(bytes: png)))
         } catch {
             return Response(status: .unprocessableContent, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "cannot draw this image: \(error)")))
         }
+    }
+
+    /// A plane's first channel as a grey PNG of `width` × `height` (nearest neighbour): in `window`, or between
+    /// its 1st and 99th percentiles. Pixels only.
+    static func displayPNG(_ plane: Plane, window: Window?, width: Int, height: Int) throws -> [UInt8] {
+        let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
+        var lo: Float, hi: Float
+        if let window {
+            lo = Float(window.center - window.width / 2)
+            hi = Float(window.center + window.width / 2)
+        } else {
+            let sorted = grey.sorted()
+            lo = sorted[sorted.count / 100]
+            hi = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+        }
+        if hi <= lo { hi = lo + 1e-6 }
+        var pixels = [UInt8](repeating: 0, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                let v = grey[min(plane.height - 1, y * plane.height / height) * plane.width + min(plane.width - 1, x * plane.width / width)]
+                pixels[y * width + x] = UInt8(max(0, min(255, (v - lo) / (hi - lo) * 255)))
+            }
+        }
+        return try ImageWriter.encode(".png", data: pixels, width: width, height: height, channels: 1, type: .uint8)
     }
 
     // MARK: Predict
@@ -199,28 +208,9 @@ extension UIRoutes {
         do {
             let image = try ImageReader.read(Array(buffer.readableBytesView), source: "upload")
             let plane = try Plane(image, slice: image.depth / 2)
-            let grey = stride(from: 0, to: plane.values.count, by: plane.channels).map { plane.values[$0] }
-            var lo: Float, hi: Float
-            if let p = WindowPreset(rawValue: preset) {
-                lo = Float(p.window.center - p.window.width / 2); hi = Float(p.window.center + p.window.width / 2)
-            } else if preset == "file", let w = image.window {
-                lo = Float(w.center - w.width / 2); hi = Float(w.center + w.width / 2)
-            } else {
-                let sorted = grey.sorted()
-                lo = sorted[sorted.count / 100]
-                hi = max(sorted[min(sorted.count - 1, sorted.count * 99 / 100)], lo + 1e-6)
-            }
-            if hi <= lo { hi = lo + 1 }
+            let window: Window? = WindowPreset(rawValue: preset)?.window ?? (preset == "file" ? image.window : nil)
             let scale = min(1, 512 / Double(max(plane.width, plane.height)))
-            let w = max(1, Int(Double(plane.width) * scale)), h = max(1, Int(Double(plane.height) * scale))
-            var pixels = [UInt8](repeating: 0, count: w * h)
-            for y in 0..<h {
-                for x in 0..<w {
-                    let v = grey[min(plane.height - 1, y * plane.height / h) * plane.width + min(plane.width - 1, x * plane.width / w)]
-                    pixels[y * w + x] = UInt8(max(0, min(255, (v - lo) / (hi - lo) * 255)))
-                }
-            }
-            let png = try ImageWriter.encode(".png", data: pixels, width: w, height: h, channels: 1, type: .uint8)
+            let png = try Self.displayPNG(plane, window: window, width: max(1, Int(Double(plane.width) * scale)), height: max(1, Int(Double(plane.height) * scale)))
             return Response(status: .ok, headers: [.contentType: "image/png", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: png)))
         } catch {
             return Response(status: .unprocessableContent, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "cannot read this image: \(error)")))
