@@ -69,3 +69,10 @@ func durationSeconds(_ text: String, option: String) throws -> Double {
     guard let v = Double(number), v > 0, v.isFinite else { throw ValidationError("\(option) '\(text)' is not a duration like 500ms, 30s, 5m, 12h or 7d") }
     return v * scale
 }
+
+/// Writes `text` to `path` (atomically; a failure names the file) and prints `written(path)`, or prints `text` when no path is given.
+func writeOrPrint(_ text: String, to path: String?, written: (String) -> String) throws {
+    guard let path else { return print(text, terminator: "") }
+    do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch { throw CLIError("\(path): \(error.localizedDescription)") }
+    print(written(path))
+}

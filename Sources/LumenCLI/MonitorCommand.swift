@@ -203,12 +203,7 @@ struct MonitorCommand: AsyncParsableCommand {
             rules.gateRate = gateRate
             rules.holdFor = holdFor
             let text = rules.render()
-            if let output {
-                do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw CLIError("\(output): \(error.localizedDescription)") }
-                print("alerting rules written to \(output) (promtool check rules \(output))")
-            } else {
-                print(text, terminator: "")
-            }
+            try writeOrPrint(text, to: output) { output in "alerting rules written to \(output) (promtool check rules \(output))" }
         }
     }
 

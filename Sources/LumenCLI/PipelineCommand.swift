@@ -101,12 +101,7 @@ struct PipelineCommand: AsyncParsableCommand {
             if engine != .argo, let ws = try? Workspace.find(from: pipeline.folder) { options.environment["LUMEN_HOME"] = ws.root.path }
             for (k, v) in try PipelineCommand.overrides(env) { options.environment[k] = v }
             let text = try PipelineExport.render(resolved, engine: engine, options: options)
-            if let output {
-                do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch { throw CLIError("\(output): \(error.localizedDescription)") }
-                print("\(engine.rawValue): \(output) (\(resolved.steps.count) tasks)")
-            } else {
-                print(text, terminator: "")
-            }
+            try writeOrPrint(text, to: output) { output in "\(engine.rawValue): \(output) (\(resolved.steps.count) tasks)" }
         }
     }
 

@@ -692,7 +692,7 @@ def check_accessibility(driver, path):
 
 
 def test_pages_are_accessible(ui, secured_ui, browser):
-    pytest.importorskip("axe_selenium_python")  # a skip fails the interop run (conftest): add axe-selenium-python to interop/run.sh
+    import axe_selenium_python  # noqa: F401  (interop/run.sh installs it; missing, the test fails)
     url = ui["url"]
     checked = {}
     for name, path, _ in pages(ui):
@@ -1064,7 +1064,7 @@ def test_predict_page_of_a_server_without_models(ui, browser):
 
 
 def test_new_pages_are_accessible(ui, imaging, browser):
-    pytest.importorskip("axe_selenium_python")
+    import axe_selenium_python  # noqa: F401  (interop/run.sh installs it; missing, the test fails)
     url, ids = ui["url"], [r["id"] for r in ui["runs"]]
     for path in ("/ui/compare?runs=" + ",".join(ids[:COMPARE_LIMIT]), "/ui/compare?runs=" + ids[0]):
         load(browser, url, path)
@@ -1403,7 +1403,7 @@ def log_predictions(imaging, count=12):
 
 
 def test_artifacts_lineage_and_monitoring_pages_are_accessible(ui, imaging, browser):
-    pytest.importorskip("axe_selenium_python")
+    import axe_selenium_python  # noqa: F401  (interop/run.sh installs it; missing, the test fails)
     load(browser, ui["url"], f"/ui/runs/{ui['runs'][6]['id']}")
     check_accessibility(browser, "a run with artifacts")
     url = imaging["url"]
@@ -1460,7 +1460,7 @@ def test_runs_page_answers_fast_over_2000_runs(big, capsys):
         timings[label] = time.perf_counter() - began
         assert r.status_code == 200 and 'class="error"' not in r.text, (label, r.status_code, r.text[:2000])
         assert 'id="next-page"' in r.text, label
-    with capsys.disabled():  # shown without -s
+    with capsys.disabled():  # not a disabled test: only lets this timing line past pytest's output capture (no -s needed)
         print("\nruns page over 2,000 runs x 20 metrics: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()))
     slow = {k: v for k, v in timings.items() if v >= 1.0}
     assert not slow, slow
@@ -1502,7 +1502,7 @@ def test_model_page_evaluation_reports(imaging, browser, tmp_path):
     assert row["links"] == [f"/ui/runs/{rid}/artifact?path=evaluation/report.html", f"/ui/runs/{rid}"], row["links"]
     screenshot(browser, tmp_path, "evaluations", at=browser.find_element(By.CSS_SELECTOR, "table#evaluations"))
     clean(browser, url)
-    pytest.importorskip("axe_selenium_python")
+    import axe_selenium_python  # noqa: F401  (interop/run.sh installs it; missing, the test fails)
     check_accessibility(browser, "/ui/models/ctm (evaluations)")
 
     r = requests.get(url + row["links"][0], timeout=30)
@@ -1601,7 +1601,7 @@ def test_monitoring_subgroups_and_performance_over_time(imaging, browser, tmp_pa
     assert sub[0][0] == "img_format" and [row[:2] for row in sub[1:]] == [["dicom", str(n)]], sub
     assert sub[1][2].startswith(f"{correct / n:.3f} ("), (sub, correct, n)
     clean(browser, url)
-    pytest.importorskip("axe_selenium_python")
+    import axe_selenium_python  # noqa: F401  (interop/run.sh installs it; missing, the test fails)
     check_accessibility(browser, "/ui/models/ctm/monitor?by=img_format")
 
 
@@ -1638,7 +1638,7 @@ def test_dataset_changes_and_validation(imaging, browser, tmp_path):
     assert len(rows) == min(100, len(expected["moved"])) + expected["added"] + expected["removed"] + expected["relabelled"] + expected["modified"], rows
     screenshot(browser, tmp_path, "dataset-diff", at=browser.find_element(By.CSS_SELECTOR, "#diff-summary"))
     clean(browser, url)
-    pytest.importorskip("axe_selenium_python")
+    import axe_selenium_python  # noqa: F401  (interop/run.sh installs it; missing, the test fails)
     check_accessibility(browser, "dataset diff")
 
     submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "a#validate"))
