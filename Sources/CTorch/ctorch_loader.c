@@ -38,6 +38,12 @@ void lm_tune_allocator(void) {
   fn();
 }
 
+int32_t lm_release_free_memory(void) {
+  static void *slot;
+  int32_t (*fn)(void) = (int32_t (*)(void))lm_bridge_symbol(&slot, "lm_release_free_memory");
+  return fn();
+}
+
 void lm_name_current_thread(const char *name) {
   static void *slot;
   void (*fn)(const char *name) = (void (*)(const char *name))lm_bridge_symbol(&slot, "lm_name_current_thread");
@@ -392,6 +398,24 @@ lm_tensor * lm_one_hot(const lm_tensor *a, int64_t num_classes, lm_error *err) {
   return fn(a, num_classes, err);
 }
 
+lm_tensor * lm_to_mkldnn(const lm_tensor *a, lm_error *err) {
+  static void *slot;
+  lm_tensor * (*fn)(const lm_tensor *a, lm_error *err) = (lm_tensor * (*)(const lm_tensor *a, lm_error *err))lm_bridge_symbol(&slot, "lm_to_mkldnn");
+  return fn(a, err);
+}
+
+lm_tensor * lm_to_dense(const lm_tensor *a, lm_error *err) {
+  static void *slot;
+  lm_tensor * (*fn)(const lm_tensor *a, lm_error *err) = (lm_tensor * (*)(const lm_tensor *a, lm_error *err))lm_bridge_symbol(&slot, "lm_to_dense");
+  return fn(a, err);
+}
+
+bool lm_is_mkldnn(const lm_tensor *a) {
+  static void *slot;
+  bool (*fn)(const lm_tensor *a) = (bool (*)(const lm_tensor *a))lm_bridge_symbol(&slot, "lm_is_mkldnn");
+  return fn(a);
+}
+
 lm_tensor * lm_linear(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, lm_error *err) {
   static void *slot;
   lm_tensor * (*fn)(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, lm_error *err) = (lm_tensor * (*)(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, lm_error *err))lm_bridge_symbol(&slot, "lm_linear");
@@ -408,6 +432,18 @@ lm_tensor * lm_conv_transpose2d(const lm_tensor *x, const lm_tensor *w, const lm
   static void *slot;
   lm_tensor * (*fn)(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, const int64_t *stride, const int64_t *padding, const int64_t *output_padding, int64_t groups, const int64_t *dilation, lm_error *err) = (lm_tensor * (*)(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, const int64_t *stride, const int64_t *padding, const int64_t *output_padding, int64_t groups, const int64_t *dilation, lm_error *err))lm_bridge_symbol(&slot, "lm_conv_transpose2d");
   return fn(x, w, b, stride, padding, output_padding, groups, dilation, err);
+}
+
+int32_t lm_mkldnn_pack_conv2d(const lm_tensor *w, const lm_tensor *b, const lm_tensor *bn_weight, const lm_tensor *bn_bias, const lm_tensor *bn_mean, const lm_tensor *bn_var, double bn_eps, const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups, lm_tensor **packed_weight, lm_tensor **packed_bias, lm_error *err) {
+  static void *slot;
+  int32_t (*fn)(const lm_tensor *w, const lm_tensor *b, const lm_tensor *bn_weight, const lm_tensor *bn_bias, const lm_tensor *bn_mean, const lm_tensor *bn_var, double bn_eps, const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups, lm_tensor **packed_weight, lm_tensor **packed_bias, lm_error *err) = (int32_t (*)(const lm_tensor *w, const lm_tensor *b, const lm_tensor *bn_weight, const lm_tensor *bn_bias, const lm_tensor *bn_mean, const lm_tensor *bn_var, double bn_eps, const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups, lm_tensor **packed_weight, lm_tensor **packed_bias, lm_error *err))lm_bridge_symbol(&slot, "lm_mkldnn_pack_conv2d");
+  return fn(w, b, bn_weight, bn_bias, bn_mean, bn_var, bn_eps, stride, padding, dilation, groups, packed_weight, packed_bias, err);
+}
+
+lm_tensor * lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight, const lm_tensor *bias, const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups, lm_error *err) {
+  static void *slot;
+  lm_tensor * (*fn)(const lm_tensor *x, const lm_tensor *packed_weight, const lm_tensor *bias, const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups, lm_error *err) = (lm_tensor * (*)(const lm_tensor *x, const lm_tensor *packed_weight, const lm_tensor *bias, const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups, lm_error *err))lm_bridge_symbol(&slot, "lm_mkldnn_conv2d");
+  return fn(x, packed_weight, bias, stride, padding, dilation, groups, err);
 }
 
 lm_tensor * lm_batch_norm(const lm_tensor *x, const lm_tensor *weight, const lm_tensor *bias, lm_tensor *running_mean, lm_tensor *running_var, bool training, double momentum, double eps, lm_error *err) {

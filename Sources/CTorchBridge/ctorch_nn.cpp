@@ -1,6 +1,9 @@
 // Neural-network functions and losses: one libtorch call each.
 #include "ctorch_internal.hpp"
 
+// Functions without a oneDNN kernel in this libtorch take an mkldnn input as dense.
+static inline at::Tensor lm_dense(const at::Tensor &t) { return t.is_mkldnn() ? t.to_dense() : t; }
+
 extern "C" {
 
 lm_tensor *lm_linear(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, lm_error *err) {
@@ -18,8 +21,47 @@ lm_tensor *lm_conv_transpose2d(const lm_tensor *x, const lm_tensor *w, const lm_
                                const int64_t *padding, const int64_t *output_padding, int64_t groups,
                                const int64_t *dilation, lm_error *err) {
   LM_GUARD(err, nullptr, {
-    return lm_wrap(at::conv_transpose2d(x->t, w->t, lm_opt(b), lm_dims(stride, 2), lm_dims(padding, 2),
+    return lm_wrap(at::conv_transpose2d(lm_dense(x->t), w->t, lm_opt(b), lm_dims(stride, 2), lm_dims(padding, 2),
                                         lm_dims(output_padding, 2), groups, lm_dims(dilation, 2)));
+  })
+}
+
+int32_t lm_mkldnn_pack_conv2d(const lm_tensor *w, const lm_tensor *b, const lm_tensor *bn_weight,
+                              const lm_tensor *bn_bias, const lm_tensor *bn_mean, const lm_tensor *bn_var,
+                              double bn_eps, const int64_t *stride, const int64_t *padding, const int64_t *dilation,
+                              int64_t groups, lm_tensor **packed_weight, lm_tensor **packed_bias, lm_error *err) {
+  LM_GUARD(err, -1, {
+    at::NoGradGuard no_grad;
+    at::Tensor weight = w->t.detach().to(at::kFloat).contiguous();
+    if (weight.dim() != 4 || weight.is_cuda()) throw std::invalid_argument("a packed convolution needs a 4-D CPU weight");
+    int64_t out = weight.size(0);
+    at::Tensor bias = b ? b->t.detach().to(at::kFloat) : at::zeros({out}, weight.options());
+    if (bn_var) {
+      if (!bn_mean || bn_var->t.numel() != out || bn_mean->t.numel() != out)
+        throw std::invalid_argument("the batch norm's statistics do not match the convolution's " + std::to_string(out) + " outputs");
+      at::Tensor scale = at::rsqrt(bn_var->t.detach().to(at::kFloat) + bn_eps);
+      if (bn_weight) scale = scale * bn_weight->t.detach().to(at::kFloat);
+      weight = weight * scale.reshape({out, 1, 1, 1});
+      bias = (bias - bn_mean->t.detach().to(at::kFloat)) * scale;
+      if (bn_bias) bias = bias + bn_bias->t.detach().to(at::kFloat);
+    }
+    at::Tensor packed = at::mkldnn_reorder_conv2d_weight(weight.contiguous().to_mkldnn(), lm_dims(padding, 2),
+                                                         lm_dims(stride, 2), lm_dims(dilation, 2), groups);
+    *packed_weight = lm_wrap(packed);
+    *packed_bias = lm_wrap(bias.contiguous());
+    return 0;
+  })
+}
+
+lm_tensor *lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight, const lm_tensor *bias,
+                            const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups,
+                            lm_error *err) {
+  LM_GUARD(err, nullptr, {
+    if (!x->t.is_mkldnn()) throw std::invalid_argument("a packed convolution takes an mkldnn input");
+    if (x->t.dim() != 4 || x->t.size(1) != packed_weight->t.size(1) * groups)
+      throw std::invalid_argument("input of " + std::to_string(x->t.dim() == 4 ? x->t.size(1) : -1) + " channels for a convolution over " + std::to_string(packed_weight->t.size(1) * groups));
+    return lm_wrap(at::mkldnn_convolution(x->t, packed_weight->t, lm_opt(bias), lm_dims(padding, 2), lm_dims(stride, 2),
+                                          lm_dims(dilation, 2), groups));
   })
 }
 
@@ -48,7 +90,13 @@ lm_tensor *lm_avg_pool2d(const lm_tensor *x, const int64_t *kernel, const int64_
 }
 
 lm_tensor *lm_adaptive_avg_pool2d(const lm_tensor *x, const int64_t *output_size, lm_error *err) {
-  LM_GUARD(err, nullptr, { return lm_wrap(at::adaptive_avg_pool2d(x->t, lm_dims(output_size, 2))); })
+  LM_GUARD(err, nullptr, {
+    const at::Tensor &t = x->t;
+    // oneDNN pools only when each output cell covers a whole number of input cells.
+    bool even = t.dim() == 4 && output_size[0] > 0 && output_size[1] > 0 && t.size(2) % output_size[0] == 0 &&
+                t.size(3) % output_size[1] == 0;
+    return lm_wrap(at::adaptive_avg_pool2d(t.is_mkldnn() && !even ? t.to_dense() : t, lm_dims(output_size, 2)));
+  })
 }
 
 lm_tensor *lm_dropout(const lm_tensor *x, double p, bool training, lm_error *err) {
@@ -61,8 +109,8 @@ lm_tensor *lm_interpolate(const lm_tensor *x, const int64_t *size, int32_t mode,
     c10::optional<double> sh = scale_h > 0 ? c10::optional<double>(scale_h) : c10::nullopt;
     c10::optional<double> sw = scale_w > 0 ? c10::optional<double>(scale_w) : c10::nullopt;
     if (x->t.dim() != 4) throw std::invalid_argument("interpolate expects a 4-D (N, C, H, W) tensor, got " + std::to_string(x->t.dim()) + "-D");
-    if (mode == 0) return lm_wrap(at::upsample_nearest2d(x->t, lm_dims(size, 2), sh, sw));
-    if (mode == 1) return lm_wrap(at::upsample_bilinear2d(x->t, lm_dims(size, 2), align_corners, sh, sw));
+    if (mode == 0) return lm_wrap(at::upsample_nearest2d(lm_dense(x->t), lm_dims(size, 2), sh, sw));
+    if (mode == 1) return lm_wrap(at::upsample_bilinear2d(lm_dense(x->t), lm_dims(size, 2), align_corners, sh, sw));
     throw std::invalid_argument("unknown interpolation mode " + std::to_string(mode));
   })
 }

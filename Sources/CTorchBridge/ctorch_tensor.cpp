@@ -63,6 +63,13 @@ void lm_tune_allocator(void) {
   if (!std::getenv("MALLOC_TOP_PAD_")) mallopt(M_TOP_PAD, 64 << 20);
 #endif
 }
+int32_t lm_release_free_memory(void) {
+#if defined(__GLIBC__)
+  return malloc_trim(0);
+#else
+  return 0;
+#endif
+}
 void lm_name_current_thread(const char *name) {
 #if defined(__linux__)
   char shortened[16] = {0};  // the kernel keeps 15 bytes and the terminator
@@ -98,7 +105,7 @@ lm_tensor *lm_tensor_from_data(const void *data, int64_t nbytes, const int64_t *
 
 int32_t lm_tensor_copy_to_host(const lm_tensor *t, void *dst, int64_t nbytes, lm_error *err) {
   LM_GUARD(err, -1, {
-    at::Tensor c = t->t.detach().to(at::kCPU).contiguous();
+    at::Tensor c = (t->t.is_mkldnn() ? t->t.to_dense() : t->t.detach()).to(at::kCPU).contiguous();
     int64_t have = c.numel() * static_cast<int64_t>(c.element_size());
     if (have != nbytes)
       throw std::invalid_argument("tensor holds " + std::to_string(have) + " bytes, destination " +
@@ -276,8 +283,14 @@ static std::vector<at::Tensor> lm_list(lm_tensor *const *ts, int64_t n) {
   for (int64_t i = 0; i < n; ++i) v.push_back(ts[i]->t);
   return v;
 }
+// oneDNN has no concatenation in this libtorch: mkldnn pieces are brought back to dense first.
+static std::vector<at::Tensor> lm_dense_list(lm_tensor *const *ts, int64_t n) {
+  std::vector<at::Tensor> v = lm_list(ts, n);
+  for (auto &t : v) if (t.is_mkldnn()) t = t.to_dense();
+  return v;
+}
 lm_tensor *lm_cat(lm_tensor *const *ts, int64_t n, int64_t dim, lm_error *err) {
-  LM_GUARD(err, nullptr, { return lm_wrap(at::cat(lm_list(ts, n), dim)); })
+  LM_GUARD(err, nullptr, { return lm_wrap(at::cat(lm_dense_list(ts, n), dim)); })
 }
 lm_tensor *lm_stack(lm_tensor *const *ts, int64_t n, int64_t dim, lm_error *err) {
   LM_GUARD(err, nullptr, { return lm_wrap(at::stack(lm_list(ts, n), dim)); })
@@ -303,7 +316,20 @@ lm_tensor *lm_select(const lm_tensor *a, int64_t dim, int64_t index, lm_error *e
 lm_tensor *lm_channels_last(const lm_tensor *a, lm_error *err) {
   LM_GUARD(err, nullptr, { return lm_wrap(a->t.contiguous(at::MemoryFormat::ChannelsLast)); })
 }
-bool lm_is_channels_last(const lm_tensor *a) { return a->t.is_contiguous(at::MemoryFormat::ChannelsLast); }
+bool lm_is_channels_last(const lm_tensor *a) {
+  return !a->t.is_mkldnn() && a->t.is_contiguous(at::MemoryFormat::ChannelsLast);  // opaque tensors have no strides
+}
+lm_tensor *lm_to_mkldnn(const lm_tensor *a, lm_error *err) {
+  LM_GUARD(err, nullptr, {
+    if (a->t.is_mkldnn()) return lm_wrap(a->t);
+    if (a->t.scalar_type() != at::kFloat || a->t.is_cuda()) throw std::invalid_argument("mkldnn tensors are float32 on the CPU");
+    return lm_wrap(a->t.contiguous().to_mkldnn());
+  })
+}
+lm_tensor *lm_to_dense(const lm_tensor *a, lm_error *err) {
+  LM_GUARD(err, nullptr, { return lm_wrap(a->t.is_mkldnn() ? a->t.to_dense() : a->t); })
+}
+bool lm_is_mkldnn(const lm_tensor *a) { return a->t.is_mkldnn(); }
 lm_tensor *lm_one_hot(const lm_tensor *a, int64_t num_classes, lm_error *err) {
   LM_GUARD(err, nullptr, { return lm_wrap(at::one_hot(a->t, num_classes)); })
 }

@@ -24,7 +24,7 @@ extension Predictor {
         guard input.shape.count == 4, input.shape[0] == 1 else { throw InferenceError.input("Grad-CAM explains one image at a time (1 × C × H × W), got \(input.shape)") }
         network.eval()
         // The feature maps become a leaf of their own, so their gradient is kept.
-        let maps = try withNoGrad { () throws -> Tensor in try featureMaps(input) }.detach().requiringGrad(true)
+        let maps = try withNoGrad { () throws -> Tensor in try featureMaps(prepared(input)).dense() }.detach().requiringGrad(true)
         let logits = try head(maps)
         let probabilities = try logits.softmax(dim: 1).doubles()
         let chosen = target ?? probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0
@@ -79,6 +79,7 @@ extension Predictor {
     /// input gate and drift monitoring.
     public func embed(batch x: Tensor) throws -> [[Float]] {
         network.eval()
+        let x = try prepared(x)
         let features = try withNoGrad { () throws -> Tensor in
             switch network {
             case let m as ResNet: return try m.avgpool(m.features(x)).flatten(startDim: 1)
@@ -92,7 +93,7 @@ extension Predictor {
             }
         }
         let n = x.shape[0], d = features.shape[1]
-        let values = try features.floats()
+        let values = try features.dense().floats()
         return (0..<n).map { Array(values[$0 * d..<($0 + 1) * d]) }
     }
 

@@ -21,6 +21,9 @@ public final class Predictor: @unchecked Sendable {
     let executor: ComputeThread
     /// Multi-label decisions: a finding is present at or above this probability.
     public var threshold = 0.5
+    /// Whether forward passes run in oneDNN's layout with prepacked, batch-norm-folded convolutions
+    /// (`optimizeForInference()`); Grad-CAM differentiates only the dense head after them.
+    public private(set) var usesPackedInference = false
 
     /// A predictor over a network already built (the trainer's, for validation).
     public init(spec: ModelSpec, network: any Module, name: String = "model", executor: ComputeThread = .shared) {
@@ -43,6 +46,47 @@ public final class Predictor: @unchecked Sendable {
         }
         network.eval()
         self.init(spec: spec, network: network, name: name, executor: executor)
+        // Packed, the dense convolution weights are a second copy nothing reads (Grad-CAM differentiates the head
+        // only): freed, with the checkpoint's buffers, so that a served model costs its weights once.
+        if optimizeForInference() { _ = try? network.releaseDenseWeightsOfPackedConvolutions() }
+        Runtime.releaseFreeMemory()
+    }
+
+    /// Packs the network for oneDNN inference (`Module.packForInference()`: weights reordered once, batch norms
+    /// folded) when a probe batch at the spec's input size gives the dense network's outputs through it (within
+    /// 1e-3 of the largest output, float32 summation order aside); otherwise, or with `LUMEN_PACKED_INFERENCE=0`,
+    /// the dense network answers. Returns whether the packed path is on. Call before sharing the predictor.
+    @discardableResult
+    public func optimizeForInference() -> Bool {
+        if usesPackedInference { return true }
+        if ProcessInfo.processInfo.environment["LUMEN_PACKED_INFERENCE"] == "0" { return false }
+        network.eval()
+        do {
+            let shape = [2, spec.inputChannels, spec.inputHeight, spec.inputWidth]
+            // A fixed pattern rather than random numbers: loading a model must not move the seeded generator.
+            let probe = try Tensor((0..<shape.reduce(1, *)).map { Float(sin(Double($0) * 0.37)) }, shape: shape)
+            network.unpackForInference()
+            let dense = try withNoGrad { () throws -> [Float] in try network(probe).floats() }
+            let packing = try network.packForInference()
+            guard packing.convolutions > 0 else { network.unpackForInference(); return false }
+            let packed = try withNoGrad { () throws -> [Float] in try network(probe.mkldnn()).dense().floats() }
+            let scale = max(1, dense.map(abs).max() ?? 0)
+            guard dense.count == packed.count,
+                  zip(dense, packed).allSatisfy({ abs($0 - $1) <= 1e-3 * scale }) else {
+                network.unpackForInference()
+                return false
+            }
+            usesPackedInference = true
+        } catch {
+            network.unpackForInference()
+            usesPackedInference = false
+        }
+        return usesPackedInference
+    }
+
+    /// The network's input as the forward pass wants it: mkldnn when the packed path is on.
+    func prepared(_ images: Tensor) throws -> Tensor {
+        usesPackedInference ? try images.mkldnn() : images
     }
 
     /// Runs `body` on the predictor's compute thread (one at a time), for callers on other threads.
@@ -94,19 +138,20 @@ public final class Predictor: @unchecked Sendable {
     public func predict(batch images: Tensor, embeddings: Bool) throws -> Output {
         guard embeddings else { return try predict(batch: images) }
         network.eval()
+        let input = try prepared(images)
         let split: (features: Tensor, logits: Tensor)? = try withNoGrad { () throws -> (features: Tensor, logits: Tensor)? in
             switch network {
             case let m as ResNet:
-                let f = try m.avgpool(m.features(images)).flatten(startDim: 1)
+                let f = try m.avgpool(m.features(input)).flatten(startDim: 1).dense()
                 return (f, try m.fc(f))
             case let m as SimpleCNN:
-                let maps = try m.features(images)
+                let maps = try m.features(input).dense()
                 return (try maps.flatten(startDim: 1), try m.classifier(maps))
             case let m as VGG:
-                var y = try m.avgpool(m.features(images)).flatten(startDim: 1)
+                var y = try m.avgpool(m.features(input)).flatten(startDim: 1)
                 for layer in m.classifier.layers.dropLast() { y = try layer(y) }
                 guard let last = m.classifier.layers.last else { return nil }
-                return (y, try last(y))
+                return (try y.dense(), try last(y).dense())
             default: return nil
             }
         }
@@ -124,7 +169,7 @@ public final class Predictor: @unchecked Sendable {
     /// The network on a preprocessed batch (N × C × H × W) without autograd, in eval mode.
     public func predict(batch images: Tensor) throws -> Output {
         network.eval()
-        return try withNoGrad { () throws -> Output in try answer(try network(images), count: images.shape[0]) }
+        return try withNoGrad { () throws -> Output in try answer(try network(prepared(images)).dense(), count: images.shape[0]) }
     }
 
     /// Probabilities and labels (or masks) of a batch's logits.

@@ -40,6 +40,13 @@ public enum Runtime {
     /// Whether operations on this thread record autograd history.
     public static var isGradEnabled: Bool { lm_is_grad_enabled() }
 
+    /// Returns freed heap memory to the system (glibc's `malloc_trim`): after loading a model for serving, where the
+    /// checkpoint's copies and the warm-up's activations would otherwise stay in the process's resident set.
+    public static func releaseFreeMemory() {
+        _ = configureThreads
+        _ = lm_release_free_memory()
+    }
+
     /// Sets the thread count to every core once per process, unless `LUMEN_THREADS` says otherwise, and keeps freed
     /// tensor memory for reuse (without it a training step spends a tenth of its time in page faults).
     static let configureThreads: Void = {

@@ -45,6 +45,36 @@ extension Tensor {
         }
     }
 
+    /// A convolution weight prepared for inference: an evaluation-mode batch norm that follows the
+    /// convolution folded in (when `batchNorm` is given) and the weight reordered once into oneDNN's layout.
+    public static func packConv2d(weight: Tensor, bias: Tensor?, batchNorm: (weight: Tensor?, bias: Tensor?, mean: Tensor, variance: Tensor, eps: Double)?,
+                                  stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+                                  groups: Int) throws(LumenError) -> (weight: Tensor, bias: Tensor) {
+        let args = [stride.0, stride.1, padding.0, padding.1, dilation.0, dilation.1].map(Int64.init)
+        var packedWeight: OpaquePointer?, packedBias: OpaquePointer?
+        let status = try torchCall("pack_conv2d") { err in
+            args.withUnsafeBufferPointer { a in
+                lm_mkldnn_pack_conv2d(weight.handle, bias?.handle, batchNorm?.weight?.handle, batchNorm?.bias?.handle,
+                                      batchNorm?.mean.handle, batchNorm?.variance.handle, batchNorm?.eps ?? 0,
+                                      a.baseAddress, a.baseAddress! + 2, a.baseAddress! + 4, Int64(groups),
+                                      &packedWeight, &packedBias, err)
+            }
+        }
+        guard status == 0, let packedWeight, let packedBias else { throw .torch(op: "pack_conv2d", message: "no result") }
+        return (Tensor(owning: packedWeight), Tensor(owning: packedBias))
+    }
+
+    /// A convolution of an mkldnn input (`mkldnn()`) with a weight from `packConv2d`; the result stays mkldnn.
+    public func packedConv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+                             groups: Int) throws(LumenError) -> Tensor {
+        let args = [stride.0, stride.1, padding.0, padding.1, dilation.0, dilation.1].map(Int64.init)
+        return try Tensor.make("mkldnn_conv2d") { err in
+            args.withUnsafeBufferPointer { a in
+                lm_mkldnn_conv2d(handle, weight.handle, bias?.handle, a.baseAddress, a.baseAddress! + 2, a.baseAddress! + 4, Int64(groups), err)
+            }
+        }
+    }
+
     /// 2-D transposed convolution (`F.conv_transpose2d`).
     public func convTranspose2d(weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                                 outputPadding: (Int, Int) = (0, 0), groups: Int = 1,

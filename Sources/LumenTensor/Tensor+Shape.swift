@@ -48,6 +48,20 @@ extension Tensor {
     /// Whether the tensor is stored channels-last.
     public var isChannelsLast: Bool { lm_is_channels_last(handle) }
 
+    /// The same values in oneDNN's opaque blocked layout, for inference: convolutions packed with
+    /// `packedConv2d`, ReLU, pooling and sums keep it; `dense()` (or reading the values) brings it back.
+    public func mkldnn() throws(LumenError) -> Tensor {
+        try Tensor.make("to_mkldnn") { lm_to_mkldnn(handle, $0) }
+    }
+
+    /// A strided (ordinary) tensor; `self` when it is one already.
+    public func dense() throws(LumenError) -> Tensor {
+        isMkldnn ? try Tensor.make("to_dense") { lm_to_dense(handle, $0) } : self
+    }
+
+    /// Whether the tensor is in oneDNN's opaque layout (`mkldnn()`).
+    public var isMkldnn: Bool { lm_is_mkldnn(handle) }
+
     /// A deep copy that keeps autograd history.
     public func clone() throws(LumenError) -> Tensor { try unary("clone", lm_clone) }
 

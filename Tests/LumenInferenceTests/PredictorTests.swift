@@ -102,7 +102,11 @@ struct PredictorTests {
         network.eval()
         let input = try Tensor.rand([2, 1, 32, 32])
         let direct = try withNoGrad { () throws(LumenError) -> [Double] in try network(input).softmax(dim: 1).doubles() }
-        #expect(try loaded.predict(batch: input).predictions.flatMap(\.probabilities) == direct)
+        // A loaded predictor answers through oneDNN with prepacked convolutions: float32 summation order aside,
+        // the network's own answer.
+        #expect(loaded.usesPackedInference)
+        let answered = try loaded.predict(batch: input).predictions.flatMap(\.probabilities)
+        #expect(answered.count == direct.count && zip(answered, direct).allSatisfy { abs($0 - $1) < 1e-5 })
         // Weights of another architecture or class count are refused, not half-loaded.
         #expect(throws: InferenceError.self) { try Predictor(spec: spec(.classification, .simpleCNN, classes: ["a", "b", "c"]), weights: file) }
         #expect(throws: InferenceError.self) { try Predictor(spec: spec(.classification, .resnet(depth: .resnet18), classes: ["a", "b"]), weights: file) }
@@ -111,6 +115,72 @@ struct PredictorTests {
              "stage": "None", "tags": {}, "aliases": []}
             """.utf8))
         #expect { try Predictor.load(version, artifacts: ArtifactStore(root: folder)) } throws: { "\($0)".contains("lumen models migrate") }
+    }
+
+    @Test func packedInferenceMatchesDenseAndIsRefusedWhenItWouldNot() throws {
+        Runtime.manualSeed(5)
+        let network = try ResNet(.resnet18, inChannels: 1, numClasses: 2)
+        try withNoGrad { () throws(LumenError) in
+            for (_, m) in network.namedModules() {
+                guard let bn = m as? BatchNorm2d, let mean = bn.runningMean, let variance = bn.runningVar else { continue }
+                try mean.copy(from: Tensor.randn([mean.count]) * 0.2)
+                try variance.copy(from: Tensor.rand([variance.count]) + 0.3)
+            }
+        }
+        network.eval()
+        let predictor = Predictor(spec: spec(.classification, .resnet(depth: .resnet18), classes: ["a", "b"]), network: network)
+        let input = try Tensor.randn([3, 1, 32, 32])
+        let dense = try predictor.predict(batch: input, embeddings: true)
+        #expect(!predictor.usesPackedInference, "a predictor over a network being trained stays dense")
+        #expect(predictor.optimizeForInference())
+        let packed = try predictor.predict(batch: input, embeddings: true)
+        let p0 = dense.predictions.flatMap(\.probabilities), p1 = packed.predictions.flatMap(\.probabilities)
+        #expect(zip(p0, p1).allSatisfy { abs($0 - $1) < 1e-5 } && p0.count == 6)
+        let e0 = try #require(dense.embeddings).flatMap { $0 }, e1 = try #require(packed.embeddings).flatMap { $0 }
+        #expect(e0.count == 3 * 512 && zip(e0, e1).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(try predictor.embed(batch: input).flatMap { $0 }.count == e0.count)
+        // Grad-CAM: feature maps from the packed path, the head differentiated densely; the same map.
+        let one = try input.slice(dim: 0, start: 0, end: 1)
+        let denseCAM = try Predictor(spec: predictor.spec, network: network).gradCAM(input: one, target: 1)
+        network.unpackForInference()
+        let plainCAM = try Predictor(spec: predictor.spec, network: network).gradCAM(input: one, target: 1)
+        #expect(denseCAM.values.count == 32 * 32 && zip(denseCAM.values, plainCAM.values).allSatisfy { abs($0 - $1) < 1e-3 })
+
+        // Loaded from a checkpoint, a predictor packs and frees the dense convolution weights; answers,
+        // embeddings and Grad-CAM are still the network's.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-packed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("w.safetensors")
+        try network.save(to: file)
+        let loaded = try Predictor(spec: predictor.spec, weights: file)
+        #expect(loaded.usesPackedInference)
+        let convolutions = loaded.network.namedModules().compactMap { $0.1 as? Conv2d }
+        #expect(convolutions.count == 20 && convolutions.allSatisfy { $0.weight.count == 0 && $0.packed != nil }, "dense copies freed")
+        let again = try loaded.predict(batch: input, embeddings: true)
+        #expect(zip(p0, again.predictions.flatMap(\.probabilities)).allSatisfy { abs($0 - $1) < 1e-5 })
+        let loadedCAM = try loaded.gradCAM(input: one, target: 1)
+        #expect(zip(plainCAM.values, loadedCAM.values).allSatisfy { abs($0 - $1) < 1e-3 })
+        #expect(throws: LumenError.self) { try loaded.network.packForInference() }
+
+        // A network whose forward pass skips the batch norm declared after its convolution: folding would change
+        // the answer, the probe sees it, and the predictor stays dense.
+        final class SkipsNorm: Module {
+            let conv: Conv2d, bn: BatchNorm2d, head: Linear
+            var isTraining = true
+            init() throws(LumenError) {
+                conv = try Conv2d(1, 4, kernelSize: 3, padding: 1)
+                bn = try BatchNorm2d(4)
+                head = try Linear(4, 2)
+            }
+            func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor {
+                try head(conv(x).adaptiveAvgPool2d((1, 1)).flatten(startDim: 1))
+            }
+        }
+        let odd = try SkipsNorm()
+        try withNoGrad { () throws(LumenError) in try odd.bn.runningVar?.fill(9) }
+        let refused = Predictor(spec: spec(.classification, .simpleCNN, classes: ["a", "b"]), network: odd)
+        #expect(!refused.optimizeForInference() && !refused.usesPackedInference && odd.conv.packed == nil)
     }
 
     @Test func gradCAMHasInputSizeAndUnitRange() throws {

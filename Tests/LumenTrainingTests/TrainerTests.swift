@@ -162,6 +162,7 @@ struct TrainerTests {
         let network = try SimpleCNN(inChannels: 1, numClasses: 2)
         _ = try network.load(from: ArtifactStore(root: ws.artifactRoot).url(for: spec.checkpoint.sha256), strict: true)
         network.eval()
+        try network.packForInference()  // as every loaded model: oneDNN-packed convolutions, batch norms folded
         var options = LoaderOptions()
         options.shuffle = false
         options.batchSize = 32
@@ -170,7 +171,7 @@ struct TrainerTests {
         var direct: [[Double]] = []
         let batches = loader.epoch(0)
         while let batch = try batches.nextBatch() {
-            let p = try withNoGrad { () throws(LumenError) -> [Double] in try network(batch.images).softmax(dim: 1).doubles() }
+            let p = try withNoGrad { () throws(LumenError) -> [Double] in try network(batch.images.mkldnn()).dense().softmax(dim: 1).doubles() }
             for i in 0..<batch.images.shape[0] { direct.append(Array(p[i * 2..<(i + 1) * 2])) }
         }
         #expect(!direct.isEmpty && report.predictions.map(\.probabilities) == direct, "bit-identical to a direct forward pass")

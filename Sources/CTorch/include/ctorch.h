@@ -46,6 +46,8 @@ void lm_set_num_threads(int32_t n);
 /** Keeps freed tensor memory in the process (glibc malloc: no mmap below 32 MiB, no trimming below 1 GiB) instead of
  * returning it to the kernel and faulting it back in at the next step; the environment's MALLOC_* settings win. */
 void lm_tune_allocator(void);
+/** Hands freed heap memory back to the system (glibc's malloc_trim over every arena); 0 elsewhere. */
+int32_t lm_release_free_memory(void);
 /** Names the calling thread as `top -H`, `perf` and debuggers show it (Linux keeps the first 15 bytes). */
 void lm_name_current_thread(const char *name);
 int32_t lm_get_num_threads(void);
@@ -144,6 +146,11 @@ lm_tensor *lm_select(const lm_tensor *a, int64_t dim, int64_t index, lm_error *e
 lm_tensor *lm_channels_last(const lm_tensor *a, lm_error *err);
 bool lm_is_channels_last(const lm_tensor *a);
 lm_tensor *lm_one_hot(const lm_tensor *a, int64_t num_classes, lm_error *err);
+/** oneDNN's opaque blocked layout ("mkldnn" tensors), for inference: convolutions, ReLU, pooling and sums
+ *  stay in it; `lm_to_dense` brings a result back. Functions without a oneDNN kernel take dense input. */
+lm_tensor *lm_to_mkldnn(const lm_tensor *a, lm_error *err);
+lm_tensor *lm_to_dense(const lm_tensor *a, lm_error *err);
+bool lm_is_mkldnn(const lm_tensor *a);
 
 /* ---------- neural-network functions ---------- */
 lm_tensor *lm_linear(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b, lm_error *err);
@@ -152,6 +159,17 @@ lm_tensor *lm_conv2d(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b,
 lm_tensor *lm_conv_transpose2d(const lm_tensor *x, const lm_tensor *w, const lm_tensor *b,
                                const int64_t *stride, const int64_t *padding, const int64_t *output_padding,
                                int64_t groups, const int64_t *dilation, lm_error *err);
+/** An inference convolution: the weight (and bias) with an evaluation-mode batch norm folded in when
+ *  `bn_var` is given (w·γ/√(σ²+ε), (b−μ)·γ/√(σ²+ε)+β), the weight reordered once into oneDNN's layout for these
+ *  strides, paddings and dilations. Writes the packed weight and the (dense) bias. */
+int32_t lm_mkldnn_pack_conv2d(const lm_tensor *w, const lm_tensor *b, const lm_tensor *bn_weight,
+                              const lm_tensor *bn_bias, const lm_tensor *bn_mean, const lm_tensor *bn_var,
+                              double bn_eps, const int64_t *stride, const int64_t *padding, const int64_t *dilation,
+                              int64_t groups, lm_tensor **packed_weight, lm_tensor **packed_bias, lm_error *err);
+/** A convolution of an mkldnn tensor with a weight from `lm_mkldnn_pack_conv2d`; the result stays mkldnn. */
+lm_tensor *lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight, const lm_tensor *bias,
+                            const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups,
+                            lm_error *err);
 /** Running statistics (may be NULL) are updated in place in training mode, as in PyTorch. */
 lm_tensor *lm_batch_norm(const lm_tensor *x, const lm_tensor *weight, const lm_tensor *bias,
                          lm_tensor *running_mean, lm_tensor *running_var, bool training, double momentum,

@@ -41,7 +41,12 @@ public final class BatchNorm2d: Module, StatefulBuffers {
         if let batchesTrackedBuffer, let n = try? batchesTrackedBuffer.itemInt() { batchesTracked = n }
     }
 
+    /// Folded into the convolution before it by `Module.packForInference()`: in evaluation mode that
+    /// convolution's packed output (an mkldnn tensor) passes through unchanged.
+    public internal(set) var foldedIntoConv = false
+
     public func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor {
+        if foldedIntoConv && !isTraining && x.isMkldnn { return x }
         let useBatchStats = isTraining || runningMean == nil
         if isTraining && runningMean != nil { batchesTracked += 1 }
         return try x.batchNorm(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,

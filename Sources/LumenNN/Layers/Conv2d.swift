@@ -25,10 +25,18 @@ public final class Conv2d: Module {
         if let b = self.bias { try Init.defaultBias(b, weightShape: weight.shape) }
     }
 
+    /// The weight (and a following batch norm) prepared for oneDNN inference by `Module.packForInference()`:
+    /// every evaluation-mode forward pass uses it (a dense input is converted), training mode never does.
+    public internal(set) var packed: (weight: Tensor, bias: Tensor)?
+
     public var ownParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     public func callAsFunction(_ x: Tensor) throws(LumenError) -> Tensor {
-        try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        if let packed, !isTraining {
+            return try x.mkldnn().packedConv2d(weight: packed.weight, bias: packed.bias, stride: stride, padding: padding,
+                                      dilation: dilation, groups: groups)
+        }
+        return try x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 }
 

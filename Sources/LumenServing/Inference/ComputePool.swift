@@ -202,6 +202,9 @@ public final class ComputePool: @unchecked Sendable {
 
     /// Takes the next ready batch (a full one, or one whose first request has waited the window) and runs it.
     private func serve() {
+        // Freed activations and request buffers stay in glibc's per-thread arenas (the allocator is tuned to keep
+        // memory for training's speed): handed back at most once a second, which costs one batch's page faults.
+        var lastTrim = monotonicSeconds()
         condition.lock()
         while true {
             let now = monotonicSeconds()
@@ -232,6 +235,10 @@ public final class ComputePool: @unchecked Sendable {
             condition.unlock()
             for job in expired { job.continuation.resume(throwing: ServingError.timedOut(seconds: batcher.options.timeout)) }
             if !jobs.isEmpty { run(jobs, on: batcher) }
+            if monotonicSeconds() - lastTrim >= 1 {
+                Runtime.releaseFreeMemory()
+                lastTrim = monotonicSeconds()
+            }
             condition.lock()
             batcher.busy = false
             removeIfIdle(batcher)
