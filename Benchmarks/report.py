@@ -1,7 +1,8 @@
 """Prints the Lumen/PyTorch table from the JSON lines written by Benchmarks/run.sh (medians per configuration).
 
 Rows: `lumen` runs the same NCHW layout as PyTorch eager; `lumen-cl` stores weights and input
-channels-last (NHWC), which oneDNN convolutions run faster on CPU.
+channels-last (NHWC), which oneDNN convolutions run faster on CPU; `lumen-packed` (inference) is the network as
+every loaded model runs it: convolutions packed for oneDNN once, batch norms folded, activations in oneDNN's layout.
 """
 import json, statistics, sys
 from collections import defaultdict
@@ -17,7 +18,7 @@ print(f"{'step':<7}{'input':<11}{'tool':<10}{'img/s':>9}{'torch img/s':>12}{'rat
 med = lambda rs, k: statistics.median(r[k] for r in rs)
 for (mode, channels, size), tools in groups.items():
     t_ips, t_rss = med(tools["pytorch"], "images_per_s"), med(tools["pytorch"], "peak_rss_mb")
-    for tool in ("lumen", "lumen-cl"):
+    for tool in ("lumen", "lumen-cl", "lumen-packed"):
         if tool not in tools:
             continue
         ips, rss = med(tools[tool], "images_per_s"), med(tools[tool], "peak_rss_mb")

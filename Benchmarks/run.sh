@@ -25,6 +25,7 @@ for config in "${configs[@]}"; do
   for round in $(seq "$ROUNDS"); do
     "$LUMEN_BENCH" "$mode" "$size" "$channels" 32 "$iters" "$warmup" "$THREADS" >> "$out"
     LUMEN_CHANNELS_LAST=1 "$LUMEN_BENCH" "$mode" "$size" "$channels" 32 "$iters" "$warmup" "$THREADS" >> "$out"
+    [ "$mode" = infer ] && LUMEN_PACKED=1 "$LUMEN_BENCH" "$mode" "$size" "$channels" 32 "$iters" "$warmup" "$THREADS" >> "$out"
     "$VENV/bin/python" Benchmarks/pytorch_bench.py "$mode" "$size" "$channels" 32 "$iters" "$warmup" "$THREADS" >> "$out"
   done
   echo "bench: done $mode ${channels}x${size}x${size}" >&2

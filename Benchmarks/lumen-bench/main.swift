@@ -1,6 +1,8 @@
 // lumen-bench: ResNet-18 training-step and inference throughput, the Lumen side of `make bench`.
 // Usage: lumen-bench MODE SIZE CHANNELS [BATCH] [ITERS] [WARMUP] [THREADS]; prints one JSON line.
 // LUMEN_CHANNELS_LAST=1 stores weights and input channels-last (NHWC), reported as "lumen-cl".
+// LUMEN_PACKED=1 (inference) packs the network for oneDNN (`packForInference()`: weights reordered once, batch norms
+// folded, activations in oneDNN's layout), as every model loaded for serving or batch inference is; reported as "lumen-packed".
 import Foundation
 import LumenNN
 import LumenTensor
@@ -35,23 +37,27 @@ do {
     let optimizer = try SGD(model.parameters(), lr: 0.01, momentum: 0.9)
     let loss = CrossEntropyLoss()
 
+    if mode == "train" { model.train() } else { model.eval() }
+    let packed = mode == "infer" && ProcessInfo.processInfo.environment["LUMEN_PACKED"] == "1"
+    if packed { try model.packForInference() }
+    let input = packed ? try x.mkldnn() : x
+
     func step() throws {
         if mode == "train" {
             try optimizer.zeroGrad()
             try loss(model(x), y).backward()
             try optimizer.step()
         } else {
-            _ = try withNoGrad { try model(x) }
+            _ = try withNoGrad { try model(input).dense() }
         }
     }
 
-    if mode == "train" { model.train() } else { model.eval() }
     for _ in 0..<warmup { try step() }
     let start = DispatchTime.now()
     for _ in 0..<iters { try step() }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let result: [String: Any] = [
-        "tool": channelsLast ? "lumen-cl" : "lumen", "mode": mode, "size": size, "channels": channels, "batch": batch, "threads": Runtime.threads,
+        "tool": packed ? "lumen-packed" : channelsLast ? "lumen-cl" : "lumen", "mode": mode, "size": size, "channels": channels, "batch": batch, "threads": Runtime.threads,
         "images_per_s": Double(batch * iters) / seconds, "peak_rss_mb": peakRSSMegabytes(),
         "libtorch": Runtime.libtorchVersion,
     ]
