@@ -21,6 +21,7 @@ reported as meaningless. Appends one JSON line to bench-results/serving-monitori
 Usage: python serving_bench.py LUMEN_BIN PYTHON   (PYTHON: a venv with torch, torchvision, fastapi, uvicorn,
 python-multipart, pillow, safetensors)
 Environment: SERVE_BENCH_SECONDS (20 per run), SERVE_BENCH_WARMUP (5), SERVE_BENCH_CONCURRENCY (1,16,64),
+SERVE_BENCH_LOAD_ROUNDS (ROUNDS: rounds over the concurrencies, first server alternating, medians reported),
 SERVE_BENCH_KEEP=1 keeps the temporary folder (workspace, server logs); SERVE_BENCH_MONITORING (1; 0 skips the
 monitoring on/off phase), SERVE_BENCH_MONITORING_CONCURRENCY (16), SERVE_BENCH_ROUNDS or ROUNDS (3 rounds of on and off).
 """
@@ -42,6 +43,7 @@ RSS_TARGET = 0.2
 MONITORING = os.environ.get("SERVE_BENCH_MONITORING", "1") not in ("0", "", "false", "no")
 MONITORING_CONCURRENCY = int(os.environ.get("SERVE_BENCH_MONITORING_CONCURRENCY", "16"))
 ROUNDS = int(os.environ.get("SERVE_BENCH_ROUNDS", os.environ.get("ROUNDS", "3")))
+LOAD_ROUNDS = int(os.environ.get("SERVE_BENCH_LOAD_ROUNDS", str(ROUNDS)))
 MONITORING_P99_TARGET = 1.10  # p99 with monitoring on / off
 
 if not shutil.which("wrk"):
@@ -262,17 +264,28 @@ try:
     # 4. Warm-up, then every concurrency, the two servers alternating.
     for s in servers:
         wrk(s, paths[s.name], png, 16, WARMUP)
-    results = {"lumen": {}, "fastapi": {}}
-    for i, c in enumerate(CONCURRENCY):
-        for s in (servers if i % 2 == 0 else servers[::-1]):
-            for other in servers:
-                settle(other)
-            before = batch_stats(s) if s is lumen else None
-            results[s.name][c] = wrk(s, paths[s.name], png, c, SECONDS)
-            if before:
-                count, images = (a - b for a, b in zip(batch_stats(s), before))
-                results[s.name][c]["mean_batch"] = images / count if count else None
-            print(f"serving bench: {s.name} c={c}: {results[s.name][c]['ok_per_s']:.1f} req/s", file=sys.stderr)
+    # LOAD_ROUNDS rounds over every concurrency, which server goes first alternating; each figure is the median of
+    # its rounds (this machine is noisy: one 20 s run can be a third slower than the next).
+    rounds = {"lumen": {c: [] for c in CONCURRENCY}, "fastapi": {c: [] for c in CONCURRENCY}}
+    for r in range(LOAD_ROUNDS):
+        for i, c in enumerate(CONCURRENCY):
+            for s in (servers if (i + r) % 2 == 0 else servers[::-1]):
+                for other in servers:
+                    settle(other)
+                before = batch_stats(s) if s is lumen else None
+                run = wrk(s, paths[s.name], png, c, SECONDS)
+                if before:
+                    count, images = (a - b for a, b in zip(batch_stats(s), before))
+                    run["mean_batch"] = images / count if count else None
+                rounds[s.name][c].append(run)
+                print(f"serving bench: round {r + 1} {s.name} c={c}: {run['ok_per_s']:.1f} req/s, p99 {run['p99_us'] / 1e3:.0f} ms", file=sys.stderr)
+    results = {name: {c: {k: (median([run[k] for run in runs]) if k in ("ok_per_s", "p50_us", "p90_us", "p99_us", "mean_us") else
+                              max((run[k] or 0) for run in runs) if k in ("non2xx", "errors") else
+                              median([run[k] for run in runs if run.get(k) is not None]) if k == "mean_batch" else
+                              sum(run[k] for run in runs) if k == "requests" else runs[-1][k])
+                          for k in runs[-1]}
+                      for c, runs in by_c.items()}
+               for name, by_c in rounds.items()}
     lumen_loaded = re.search(r"loaded bench .* in ([0-9.]+) s", open(lumen.log).read())
 
     # 5. Monitoring on against off: a fresh `lumen serve` per run (defaults, or --no-prediction-log), warmed up, then
@@ -339,7 +352,8 @@ import torch, torchvision, fastapi as fastapi_module  # noqa: E402  (versions fo
 
 build = "DEBUG build, not representative" if "/debug/" in LUMEN else "release build"
 print(f"\nserving: ResNet-18 ({spec['inputChannels']}×{spec['inputHeight']}×{spec['inputWidth']}, {len(spec['classes'])} classes), "
-      f"one {png_bytes / 1024:.0f} kB PNG per request (multipart), wrk {SECONDS} s per run after {WARMUP} s warm-up, {os.cpu_count()} cores")
+      f"one {png_bytes / 1024:.0f} kB PNG per request (multipart), wrk {SECONDS} s per run after {WARMUP} s warm-up, {os.cpu_count()} cores, "
+      f"medians of {LOAD_ROUNDS} round(s)")
 print(f"  lumen: {LUMEN} ({build}), defaults (batch window 5 ms, max batch 8 on CPU, prediction log on)")
 print(f"  fastapi: FastAPI {fastapi_module.__version__} + uvicorn --workers 2 + PyTorch {torch.__version__} / torchvision {torchvision.__version__}, "
       f"torch threads {os.environ.get('SERVING_TORCH_THREADS', 'default')}")
@@ -351,7 +365,11 @@ for c in CONCURRENCY:
         batch = f"{r['mean_batch']:.1f}" if r.get("mean_batch") else "-"
         print(f"{c:>5}  {name:<8}{r['ok_per_s']:>9.1f}{r['p50_us'] / 1e3:>10.1f}{r['p90_us'] / 1e3:>10.1f}{r['p99_us'] / 1e3:>10.1f}"
               f"{r['non2xx']:>9}{r['errors']:>8}{r['requests']:>10}{batch:>7}")
-print("  req/s: 2xx answers per second; errors: wrk's connect/read/write/timeout errors; batch: Lumen's mean images per network batch")
+print("  req/s: 2xx answers per second; errors: wrk's connect/read/write/timeout errors (most of any round); requests: all rounds; "
+      "batch: Lumen's mean images per network batch")
+for c in CONCURRENCY:
+    print(f"  c={c} rounds req/s: lumen " + ", ".join(f"{run['ok_per_s']:.1f}" for run in rounds["lumen"][c])
+          + "; fastapi " + ", ".join(f"{run['ok_per_s']:.1f}" for run in rounds["fastapi"][c]))
 
 
 def verdict(ok):
@@ -386,7 +404,7 @@ if errors:
 os.makedirs("bench-results", exist_ok=True)
 with open("bench-results/serving.json", "w") as f:
     json.dump({"seconds": SECONDS, "warmup": WARMUP, "lumen_binary": LUMEN, "png_bytes": png_bytes,
-               "agreement": agreement, "results": results,
+               "agreement": agreement, "results": results, "rounds": rounds,
                "peak_rss_kb": {"lumen": lumen.peak_rss, "fastapi": fastapi.peak_rss},
                "peak_pss_kb": {"lumen": lumen.peak_pss, "fastapi": fastapi.peak_pss},
                "ready_s": {"lumen": lumen.ready_s, "fastapi": fastapi.ready_s}, "monitoring": monitoring}, f, indent=1)
