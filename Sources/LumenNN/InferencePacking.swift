@@ -20,7 +20,7 @@ extension Module {
     /// wrongly by the packed path: `Predictor` compares the outputs before and after packing on a probe batch.
     @discardableResult
     public func packForInference() throws(LumenError) -> InferencePacking {
-        if namedModules().contains(where: { ($0.1 as? Conv2d)?.weight.count == 0 }) {
+        if hasReleasedDenseWeights {
             throw .invalidArgument(field: "packForInference", reason: "the dense convolution weights were released; load the checkpoint again")
         }
         unpackForInference()
@@ -66,8 +66,15 @@ extension Module {
         return freed
     }
 
-    /// Drops what `packForInference()` prepared: every forward pass is the dense one again.
+    /// Whether `releaseDenseWeightsOfPackedConvolutions()` freed some convolution's dense weights.
+    public var hasReleasedDenseWeights: Bool {
+        namedModules().contains { ($0.1 as? Conv2d)?.weight.count == 0 }
+    }
+
+    /// Drops what `packForInference()` prepared: every forward pass is the dense one again. A network whose
+    /// dense weights were released keeps its packing (there is nothing to go back to).
     public func unpackForInference() {
+        if hasReleasedDenseWeights { return }
         for (_, module) in namedModules() {
             (module as? Conv2d)?.packed = nil
             (module as? BatchNorm2d)?.foldedIntoConv = false

@@ -108,12 +108,15 @@ extension Module {
             }
         }
         for (_, module) in namedModules() { (module as? any StatefulBuffers)?.didLoadBuffers() }
+        unpackForInference()  // packed from the old weights
         return report
     }
 
-    /// Sets training mode on this module and every child.
+    /// Sets training mode on this module and every child. Training drops any inference packing
+    /// (`packForInference()`), whose folded weights would go stale as the weights change.
     public func train(_ on: Bool = true) {
         for (_, module) in namedModules() { module.isTraining = on }
+        if on { unpackForInference() }
     }
 
     /// Sets evaluation mode on this module and every child.

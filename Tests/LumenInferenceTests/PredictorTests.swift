@@ -135,16 +135,17 @@ struct PredictorTests {
         #expect(predictor.optimizeForInference())
         let packed = try predictor.predict(batch: input, embeddings: true)
         let p0 = dense.predictions.flatMap(\.probabilities), p1 = packed.predictions.flatMap(\.probabilities)
-        #expect(zip(p0, p1).allSatisfy { abs($0 - $1) < 1e-5 } && p0.count == 6)
+        #expect(p0.count == 6 && p1.count == 6 && zip(p0, p1).allSatisfy { abs($0 - $1) < 1e-5 })
         let e0 = try #require(dense.embeddings).flatMap { $0 }, e1 = try #require(packed.embeddings).flatMap { $0 }
-        #expect(e0.count == 3 * 512 && zip(e0, e1).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(e0.count == 3 * 512 && e1.count == e0.count && zip(e0, e1).allSatisfy { abs($0 - $1) < 1e-4 })
         #expect(try predictor.embed(batch: input).flatMap { $0 }.count == e0.count)
         // Grad-CAM: feature maps from the packed path, the head differentiated densely; the same map.
         let one = try input.slice(dim: 0, start: 0, end: 1)
         let denseCAM = try Predictor(spec: predictor.spec, network: network).gradCAM(input: one, target: 1)
         network.unpackForInference()
         let plainCAM = try Predictor(spec: predictor.spec, network: network).gradCAM(input: one, target: 1)
-        #expect(denseCAM.values.count == 32 * 32 && zip(denseCAM.values, plainCAM.values).allSatisfy { abs($0 - $1) < 1e-3 })
+        #expect(denseCAM.values.count == 32 * 32 && plainCAM.values.count == 32 * 32
+                && zip(denseCAM.values, plainCAM.values).allSatisfy { abs($0 - $1) < 1e-3 })
 
         // Loaded from a checkpoint, a predictor packs and frees the dense convolution weights; answers,
         // embeddings and Grad-CAM are still the network's.
@@ -157,10 +158,15 @@ struct PredictorTests {
         #expect(loaded.usesPackedInference)
         let convolutions = loaded.network.namedModules().compactMap { $0.1 as? Conv2d }
         #expect(convolutions.count == 20 && convolutions.allSatisfy { $0.weight.count == 0 && $0.packed != nil }, "dense copies freed")
-        let again = try loaded.predict(batch: input, embeddings: true)
-        #expect(zip(p0, again.predictions.flatMap(\.probabilities)).allSatisfy { abs($0 - $1) < 1e-5 })
+        let again = try loaded.predict(batch: input, embeddings: true).predictions.flatMap(\.probabilities)
+        #expect(again.count == p0.count && zip(p0, again).allSatisfy { abs($0 - $1) < 1e-5 })
         let loadedCAM = try loaded.gradCAM(input: one, target: 1)
-        #expect(zip(plainCAM.values, loadedCAM.values).allSatisfy { abs($0 - $1) < 1e-3 })
+        #expect(loadedCAM.values.count == plainCAM.values.count && zip(plainCAM.values, loadedCAM.values).allSatisfy { abs($0 - $1) < 1e-3 })
+        // A second predictor over the same (released) network finds it packed and leaves it working.
+        let second = Predictor(spec: loaded.spec, network: loaded.network)
+        #expect(second.optimizeForInference() && loaded.usesPackedInference)
+        let third = try loaded.predict(batch: input).predictions.flatMap(\.probabilities)
+        #expect(third.count == again.count && zip(third, again).allSatisfy { abs($0 - $1) < 1e-6 })
         #expect(throws: LumenError.self) { try loaded.network.packForInference() }
 
         // A network whose forward pass skips the batch norm declared after its convolution: folding would change
@@ -179,6 +185,14 @@ struct PredictorTests {
         }
         let odd = try SkipsNorm()
         try withNoGrad { () throws(LumenError) in try odd.bn.runningVar?.fill(9) }
+        odd.eval()
+        // Packing itself works and runs; it is the answer that changes (the variance of 9 divides by 3).
+        let probe = try Tensor.randn([2, 1, 32, 32])
+        let plain = try withNoGrad { () throws(LumenError) in try odd(probe).floats() }
+        #expect(try odd.packForInference().foldedBatchNorms == 1)
+        let folded = try withNoGrad { () throws(LumenError) in try odd(probe.mkldnn()).floats() }
+        #expect(folded.count == plain.count && zip(plain, folded).contains { abs($0 - $1) > 1e-2 })
+        odd.unpackForInference()
         let refused = Predictor(spec: spec(.classification, .simpleCNN, classes: ["a", "b"]), network: odd)
         #expect(!refused.optimizeForInference() && !refused.usesPackedInference && odd.conv.packed == nil)
     }

@@ -45,12 +45,18 @@ import LumenTensor
         model.unpackForInference()
         #expect(model.conv1.packed == nil && model.bn1.foldedIntoConv == false)
         #expect(try withNoGrad { () throws(LumenError) in try model(x).floats() } == dense, "unpacked: the dense network, bit for bit")
-        // Training mode runs the dense weights, packed or not: gradients reach them.
+        // Training drops the packing (its folded weights would go stale) and runs the dense weights.
         try model.packForInference()
         model.train()
+        #expect(model.conv1.packed == nil && !model.bn1.foldedIntoConv)
         let loss = try model(x).sum()
         try loss.backward()
         #expect(try model.conv1.weight.grad.map { try $0.abs().sum().item() } ?? 0 > 0, "gradients reach the stem")
+        // Loading weights drops the packing too.
+        model.eval()
+        try model.packForInference()
+        try model.load(stateDict: model.stateDict())
+        #expect(model.conv1.packed == nil && !model.bn1.foldedIntoConv)
     }
 
     @Test func unetFallsBackToDenseWhereOneDNNHasNoKernel() throws {

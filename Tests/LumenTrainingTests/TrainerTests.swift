@@ -174,7 +174,7 @@ struct TrainerTests {
             let p = try withNoGrad { () throws(LumenError) -> [Double] in try network(batch.images.mkldnn()).dense().softmax(dim: 1).doubles() }
             for i in 0..<batch.images.shape[0] { direct.append(Array(p[i * 2..<(i + 1) * 2])) }
         }
-        #expect(!direct.isEmpty && report.predictions.map(\.probabilities) == direct, "bit-identical to a direct forward pass")
+        #expect(!direct.isEmpty && report.predictions.map(\.probabilities) == direct, "bit-identical to a direct (packed) forward pass")
 
         // A version registered before specs (no spec column) is migrated from its run on first load.
         let legacy = try await store.createModelVersion(name: "phantom", source: "runs:/\(interruptedRun)/checkpoints/best.safetensors", runID: interruptedRun,

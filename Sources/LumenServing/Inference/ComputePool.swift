@@ -123,6 +123,8 @@ public final class ComputePool: @unchecked Sendable {
     private let condition = NSCondition()
     private var batchers: [Batcher] = []
     private var next = 0
+    /// When freed memory was last handed back (any compute thread; under `condition`).
+    private var lastTrim = 0.0
     private var started = false
 
     public init(threads: Int) {
@@ -202,9 +204,6 @@ public final class ComputePool: @unchecked Sendable {
 
     /// Takes the next ready batch (a full one, or one whose first request has waited the window) and runs it.
     private func serve() {
-        // Freed activations and request buffers stay in glibc's per-thread arenas (the allocator is tuned to keep
-        // memory for training's speed): handed back at most once a second, which costs one batch's page faults.
-        var lastTrim = monotonicSeconds()
         condition.lock()
         while true {
             let now = monotonicSeconds()
@@ -235,14 +234,19 @@ public final class ComputePool: @unchecked Sendable {
             condition.unlock()
             for job in expired { job.continuation.resume(throwing: ServingError.timedOut(seconds: batcher.options.timeout)) }
             if !jobs.isEmpty { run(jobs, on: batcher) }
-            if monotonicSeconds() - lastTrim >= 1 {
-                Runtime.releaseFreeMemory()
-                lastTrim = monotonicSeconds()
-            }
             condition.lock()
             batcher.busy = false
             removeIfIdle(batcher)
             condition.broadcast()
+            // Freed activations and request buffers stay in glibc's per-thread arenas (the allocator is tuned to
+            // keep memory for training's speed): handed back at most once a second for the whole pool, between
+            // batches, which costs one batch's page faults.
+            if monotonicSeconds() - lastTrim >= 1 {
+                lastTrim = monotonicSeconds()
+                condition.unlock()
+                Runtime.releaseFreeMemory()
+                condition.lock()
+            }
         }
     }
 
