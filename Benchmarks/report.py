@@ -14,7 +14,7 @@ for r in rows:
 
 versions = {r["tool"]: r.get("libtorch") or r.get("torch") for r in rows}
 print(f"ResNet-18, batch 32, {rows[0]['threads']} threads; lumen on libtorch {versions.get('lumen')}, PyTorch {versions.get('pytorch')}")
-print(f"{'step':<7}{'input':<11}{'tool':<10}{'img/s':>9}{'torch img/s':>12}{'ratio':>8}{'peak MB':>9}{'torch MB':>9}{'RSS ratio':>10}")
+print(f"{'step':<7}{'input':<11}{'tool':<13}{'img/s':>9}{'torch img/s':>12}{'ratio':>8}{'peak MB':>9}{'torch MB':>9}{'RSS ratio':>10}")
 med = lambda rs, k: statistics.median(r[k] for r in rs)
 for (mode, channels, size), tools in groups.items():
     t_ips, t_rss = med(tools["pytorch"], "images_per_s"), med(tools["pytorch"], "peak_rss_mb")
@@ -22,5 +22,5 @@ for (mode, channels, size), tools in groups.items():
         if tool not in tools:
             continue
         ips, rss = med(tools[tool], "images_per_s"), med(tools[tool], "peak_rss_mb")
-        print(f"{mode:<7}{f'{channels}x{size}x{size}':<11}{tool:<10}{ips:>9.1f}{t_ips:>12.1f}{ips / t_ips:>7.2f}x{rss:>9.0f}{t_rss:>9.0f}{rss / t_rss:>9.2f}x")
+        print(f"{mode:<7}{f'{channels}x{size}x{size}':<11}{tool:<13}{ips:>9.1f}{t_ips:>12.1f}{ips / t_ips:>7.2f}x{rss:>9.0f}{t_rss:>9.0f}{rss / t_rss:>9.2f}x")
 print("targets: speed ratio >= 1.0x, peak RSS ratio <= 1.2x")
