@@ -88,22 +88,30 @@ extension Module {
     /// keys are an error; a shape mismatch is always an error and nothing is written then.
     @discardableResult
     public func load(stateDict state: [String: Tensor], strict: Bool = true) throws(LumenError) -> StateDictReport {
+        try load(shapes: state.mapValues(\.shape), strict: strict) { name throws(LumenError) in state[name]! }
+    }
+
+    /// `load(stateDict:)` from tensors fetched one at a time by name (a checkpoint file read lazily): the keys
+    /// and shapes are checked against `shapes` before anything is fetched or written.
+    func load(shapes: [String: [Int]], strict: Bool, fetch: (String) throws(LumenError) -> Tensor) throws(LumenError) -> StateDictReport {
         let entries = stateEntries()
         let own = Set(entries.map(\.0))
-        let report = StateDictReport(missingKeys: entries.map(\.0).filter { state[$0] == nil },
-                                     unexpectedKeys: state.keys.filter { !own.contains($0) }.sorted())
+        let report = StateDictReport(missingKeys: entries.map(\.0).filter { shapes[$0] == nil },
+                                     unexpectedKeys: shapes.keys.filter { !own.contains($0) }.sorted())
         if strict && (!report.missingKeys.isEmpty || !report.unexpectedKeys.isEmpty) {
             throw .invalidArgument(field: "state dict", reason: report.description)
         }
         for (name, tensor) in entries {
-            guard let source = state[name] else { continue }
-            if source.shape != tensor.shape && !(source.shape.isEmpty && tensor.count == 1) && !(tensor.shape.isEmpty && source.count == 1) {
-                throw .invalidArgument(field: "state dict", reason: "size mismatch for \(name): checkpoint has \(source.shape), model has \(tensor.shape)")
+            guard let shape = shapes[name] else { continue }
+            let count = shape.reduce(1, *)
+            if shape != tensor.shape && !(shape.isEmpty && tensor.count == 1) && !(tensor.shape.isEmpty && count == 1) {
+                throw .invalidArgument(field: "state dict", reason: "size mismatch for \(name): checkpoint has \(shape), model has \(tensor.shape)")
             }
         }
         try withNoGrad { () throws(LumenError) in
             for (name, tensor) in entries {
-                guard let source = state[name] else { continue }
+                guard shapes[name] != nil else { continue }
+                let source = try fetch(name)
                 try tensor.copy(from: source.count == tensor.count && source.shape != tensor.shape ? source.reshape(tensor.shape) : source)
             }
         }

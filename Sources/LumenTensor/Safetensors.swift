@@ -10,51 +10,93 @@ public enum Safetensors {
 
     /// Decodes a safetensors byte buffer into named tensors (and the header's `__metadata__`).
     public static func decode(_ data: Data, source: String = "<memory>") throws(LumenError) -> (tensors: [String: Tensor], metadata: [String: String]) {
-        guard data.count >= 8 else { throw .file(path: source, reason: "too short for a safetensors file (\(data.count) bytes)") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(maxHeaderBytes), Int(headerLength) <= data.count - 8 else {
-            throw .file(path: source, reason: "header length \(headerLength) exceeds the file (\(data.count) bytes)")
-        }
-        let headerEnd = 8 + Int(headerLength)
-        let headerData = data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd)
-        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
-            throw .file(path: source, reason: "header is not a JSON object")
-        }
-        let payload = data.count - headerEnd
+        let file = try File(data, source: source)
         var tensors: [String: Tensor] = [:]
-        var metadata: [String: String] = [:]
-        for (name, value) in header {
-            if name == "__metadata__" {
-                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = v as? String ?? "\(v)" }
-                continue
-            }
-            guard let entry = value as? [String: Any],
-                  let dtypeName = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2 else {
-                throw .file(path: source, reason: "tensor '\(name)': entry needs dtype, shape and data_offsets")
-            }
-            guard let dtype = DType(safetensorsName: dtypeName) else {
-                throw .file(path: source, reason: "tensor '\(name)': unsupported dtype \(dtypeName)")
-            }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw .file(path: source, reason: "tensor '\(name)': negative dimension in \(shape)") }
-            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-                let (m, o) = acc.0.multipliedReportingOverflow(by: d)
-                return (m, acc.1 || o)
-            }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard !overflow, begin >= 0, begin <= end, end <= payload, end - begin == elements * dtype.byteSize else {
-                throw .file(path: source, reason: "tensor '\(name)': offsets \(offsets) do not match shape \(shape) × \(dtype.byteSize) bytes within \(payload) bytes")
-            }
-            let start = data.startIndex + headerEnd
-            let slice = data[(start + begin) ..< (start + end)]
-            let made = slice.withUnsafeBytes { raw in
-                Result { () throws(LumenError) -> Tensor in try Tensor(bytes: raw, shape: shape, dtype: dtype) }
-            }
-            tensors[name] = try made.get()
+        for name in file.entries.keys { tensors[name] = try file.tensor(name) }
+        return (tensors, file.metadata)
+    }
+
+    /// A safetensors buffer with its header checked and its tensors copied out one at a time on request, so
+    /// that loading a checkpoint into a network never holds a second copy of all of it.
+    public struct File {
+        /// Where one tensor's bytes lie in the buffer.
+        public struct Entry: Sendable, Equatable {
+            public var dtype: DType
+            public var shape: [Int]
+            public var count: Int { shape.reduce(1, *) }
+            let range: Range<Int>
         }
-        return (tensors, metadata)
+
+        public let entries: [String: Entry]
+        public let metadata: [String: String]
+        let data: Data
+        let source: String
+
+        /// Checks the header and every entry's offsets against the buffer (nothing is copied yet).
+        public init(_ data: Data, source: String = "<memory>") throws(LumenError) {
+            guard data.count >= 8 else { throw .file(path: source, reason: "too short for a safetensors file (\(data.count) bytes)") }
+            let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            guard headerLength <= UInt64(maxHeaderBytes), Int(headerLength) <= data.count - 8 else {
+                throw .file(path: source, reason: "header length \(headerLength) exceeds the file (\(data.count) bytes)")
+            }
+            let headerEnd = 8 + Int(headerLength)
+            let headerData = data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd)
+            guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+                throw .file(path: source, reason: "header is not a JSON object")
+            }
+            let payload = data.count - headerEnd
+            var entries: [String: Entry] = [:]
+            var metadata: [String: String] = [:]
+            for (name, value) in header {
+                if name == "__metadata__" {
+                    for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = v as? String ?? "\(v)" }
+                    continue
+                }
+                guard let entry = value as? [String: Any],
+                      let dtypeName = entry["dtype"] as? String,
+                      let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                      let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                      offsets.count == 2 else {
+                    throw .file(path: source, reason: "tensor '\(name)': entry needs dtype, shape and data_offsets")
+                }
+                guard let dtype = DType(safetensorsName: dtypeName) else {
+                    throw .file(path: source, reason: "tensor '\(name)': unsupported dtype \(dtypeName)")
+                }
+                guard shape.allSatisfy({ $0 >= 0 }) else { throw .file(path: source, reason: "tensor '\(name)': negative dimension in \(shape)") }
+                let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+                    let (m, o) = acc.0.multipliedReportingOverflow(by: d)
+                    return (m, acc.1 || o)
+                }
+                let (begin, end) = (offsets[0], offsets[1])
+                guard !overflow, begin >= 0, begin <= end, end <= payload, end - begin == elements * dtype.byteSize else {
+                    throw .file(path: source, reason: "tensor '\(name)': offsets \(offsets) do not match shape \(shape) × \(dtype.byteSize) bytes within \(payload) bytes")
+                }
+                entries[name] = Entry(dtype: dtype, shape: shape, range: (headerEnd + begin) ..< (headerEnd + end))
+            }
+            self.entries = entries
+            self.metadata = metadata
+            self.data = data
+            self.source = source
+        }
+
+        /// Memory-maps a `.safetensors` file and checks its header.
+        public init(contentsOf url: URL) throws(LumenError) {
+            let data: Data
+            do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+                throw .file(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+            }
+            try self.init(data, source: url.path)
+        }
+
+        /// One tensor, copied out of the buffer.
+        public func tensor(_ name: String) throws(LumenError) -> Tensor {
+            guard let entry = entries[name] else { throw .file(path: source, reason: "no tensor '\(name)'") }
+            let slice = data[(data.startIndex + entry.range.lowerBound) ..< (data.startIndex + entry.range.upperBound)]
+            let made = slice.withUnsafeBytes { raw in
+                Result { () throws(LumenError) -> Tensor in try Tensor(bytes: raw, shape: entry.shape, dtype: entry.dtype) }
+            }
+            return try made.get()
+        }
     }
 
     /// Reads a `.safetensors` file.

@@ -63,6 +63,11 @@ import LumenTensor
         let other = try ResNet(.resnet18, inChannels: 1, numClasses: 5)
         let error = #expect(throws: LumenError.self) { try other.load(stateDict: a.stateDict()) }
         #expect(error?.description.contains("size mismatch for fc.weight") == true)
+        // From the file (read lazily, tensor by tensor): the same check happens before anything is written.
+        let stem = try other.conv1.weight.floats()
+        let fromFile = #expect(throws: LumenError.self) { try other.load(from: url) }
+        #expect(fromFile?.description.contains("size mismatch for fc.weight") == true)
+        #expect(try other.conv1.weight.floats() == stem, "nothing written")
     }
 
     @Test func batchNormCountsBatchesAndRestoresTheCount() throws {
