@@ -16,16 +16,50 @@ public enum InputFeatures {
         // Percentiles and entropy from at most 16,384 evenly spaced values (a 224 × 224 × 3 input has 150,528):
         // a full sort per request would cost as much as a small network's forward pass.
         let sample = values.count > 16_384 ? stride(from: 0, to: values.count, by: (values.count + 16_383) / 16_384).map { values[$0] } : values
-        let sorted = sample.sorted()
+        // The three order statistics by selection rather than a full sort: the same values, without sorting
+        // 16,384 floats on every request's path.
+        var work = sample
+        let ranks = [0.05, 0.5, 0.95].map { min(sample.count - 1, Int($0 * Double(sample.count - 1))) }
+        let picked = Self.orderStatistics(&work, ranks: ranks)
         let m = Double(sample.count)
-        func q(_ p: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(p * Double(sorted.count - 1)))]) }
         // Shannon entropy (bits) of a 64-bin histogram over the plane's own range.
-        let lo = Double(sorted.first!), hi = Double(sorted.last!)
+        let lo = Double(sample.min()!), hi = Double(sample.max()!)
         var histogram = [Double](repeating: 0, count: 64)
         if hi > lo { for v in sample { histogram[min(63, Int((Double(v) - lo) / (hi - lo) * 64))] += 1 } } else { histogram[0] = m }
         let entropy = histogram.reduce(0.0) { $1 > 0 ? $0 - ($1 / m) * log2($1 / m) : $0 }
-        return ["intensity_mean": mean, "intensity_std": variance.squareRoot(), "intensity_p05": q(0.05), "intensity_p50": q(0.5),
-                "intensity_p95": q(0.95), "intensity_entropy": entropy]
+        return ["intensity_mean": mean, "intensity_std": variance.squareRoot(), "intensity_p05": Double(picked[0]),
+                "intensity_p50": Double(picked[1]), "intensity_p95": Double(picked[2]), "intensity_entropy": entropy]
+    }
+
+    /// The elements that would sit at `ranks` (ascending, each in `0..<values.count`) if `values` were sorted,
+    /// found by quickselect (median-of-three pivots), each search narrowed to the part left by the one
+    /// before; `values` is reordered. NaNs are not expected (preprocessed planes are finite).
+    static func orderStatistics(_ values: inout [Float], ranks: [Int]) -> [Float] {
+        var out: [Float] = []
+        var low = 0
+        values.withUnsafeMutableBufferPointer { v in
+            for k in ranks {
+                var lo = max(low, 0), hi = v.count - 1
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2
+                    // Median of three to the middle, then a Hoare partition around it.
+                    if v[mid] < v[lo] { v.swapAt(mid, lo) }
+                    if v[hi] < v[lo] { v.swapAt(hi, lo) }
+                    if v[hi] < v[mid] { v.swapAt(hi, mid) }
+                    let pivot = v[mid]
+                    var i = lo, j = hi
+                    while i <= j {
+                        while v[i] < pivot { i += 1 }
+                        while pivot < v[j] { j -= 1 }
+                        if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+                    }
+                    if k <= j { hi = j } else if k >= i { lo = i } else { break }
+                }
+                out.append(v[k])
+                low = k  // everything before k is ≤ v[k]: the next (larger) rank lies at or after it
+            }
+        }
+        return out
     }
 
     // MARK: Acquisition

@@ -1,0 +1,51 @@
+import Foundation
+import LumenImaging
+@testable import LumenInference
+import Testing
+
+/// The monitoring features' order statistics come from quickselect: the values a full sort gives, for any input.
+@Suite struct InputFeaturesTests {
+    /// A small deterministic generator (SplitMix64), so that failures repeat.
+    struct Mix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func orderStatisticsEqualSortedValues() {
+        var rng = Mix(state: 42)
+        for trial in 0..<300 {
+            let n = [1, 2, 3, 5, 17, 100, 1_000, 16_384][trial % 8]
+            let levels = [2, 7, 256, 1 << 20][trial % 4]  // many ties, some, none
+            let values = (0..<n).map { _ in Float(Int.random(in: 0..<levels, using: &rng)) / Float(levels) - 0.3 }
+            let sorted = values.sorted()
+            let ranks = [0.05, 0.5, 0.95].map { min(n - 1, Int($0 * Double(n - 1))) }
+            var work = values
+            #expect(InputFeatures.orderStatistics(&work, ranks: ranks) == ranks.map { sorted[$0] }, "n \(n), levels \(levels)")
+            #expect(work.sorted() == sorted, "a permutation of the input")
+        }
+        var ascending: [Float] = (0..<1_000).map(Float.init), descending = Array(ascending.reversed())
+        #expect(InputFeatures.orderStatistics(&ascending, ranks: [0, 499, 999]) == [0, 499, 999])
+        #expect(InputFeatures.orderStatistics(&descending, ranks: [49, 500, 949]) == [49, 500, 949])
+    }
+
+    @Test func featuresMatchAFullSort() {
+        var rng = Mix(state: 7)
+        for (w, h, c) in [(224, 224, 3), (64, 64, 1), (3, 1, 1)] {
+            let values = (0..<(w * h * c)).map { _ in Float.random(in: -2...3, using: &rng) }
+            let f = InputFeatures.of(Plane(width: w, height: h, channels: c, values: values))
+            let sample = values.count > 16_384 ? stride(from: 0, to: values.count, by: (values.count + 16_383) / 16_384).map { values[$0] } : values
+            let sorted = sample.sorted()
+            func q(_ p: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(p * Double(sorted.count - 1)))]) }
+            #expect(f["intensity_p05"] == q(0.05) && f["intensity_p50"] == q(0.5) && f["intensity_p95"] == q(0.95))
+            #expect(f.count == InputFeatures.names.count && (f["intensity_entropy"] ?? 0) > 0)
+        }
+        let flat = InputFeatures.of(Plane(width: 8, height: 8, channels: 1, values: [Float](repeating: 0.25, count: 64)))
+        #expect(flat["intensity_p05"] == 0.25 && flat["intensity_p95"] == 0.25 && flat["intensity_entropy"] == 0)
+    }
+}
