@@ -74,8 +74,9 @@ extension Module {
     /// Drops what `packForInference()` prepared: every forward pass is the dense one again. A network whose
     /// dense weights were released keeps its packing (there is nothing to go back to).
     public func unpackForInference() {
-        if hasReleasedDenseWeights { return }
-        for (_, module) in namedModules() {
+        let modules = namedModules().map(\.1)
+        if modules.contains(where: { ($0 as? Conv2d)?.weight.count == 0 }) { return }  // released: nothing to go back to
+        for module in modules {
             (module as? Conv2d)?.packed = nil
             (module as? BatchNorm2d)?.foldedIntoConv = false
         }

@@ -123,8 +123,12 @@ extension Module {
     /// Sets training mode on this module and every child. Training drops any inference packing
     /// (`packForInference()`), whose folded weights would go stale as the weights change.
     public func train(_ on: Bool = true) {
-        for (_, module) in namedModules() { module.isTraining = on }
-        if on { unpackForInference() }
+        var packed = false
+        for (_, module) in namedModules() {
+            module.isTraining = on
+            packed = packed || (module as? Conv2d)?.packed != nil
+        }
+        if on && packed { unpackForInference() }
     }
 
     /// Sets evaluation mode on this module and every child.

@@ -1,28 +1,17 @@
 import Foundation
 import LumenImaging
 @testable import LumenInference
+import LumenTensor
 import Testing
 
 /// The monitoring features' order statistics come from quickselect: the values a full sort gives, for any input.
 @Suite struct InputFeaturesTests {
-    /// A small deterministic generator (SplitMix64), so that failures repeat.
-    struct Mix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    @Test func orderStatisticsEqualSortedValues() {
-        var rng = Mix(state: 42)
+    @Test func orderStatisticsEqualSortedValues() throws {
+        Runtime.manualSeed(42)  // libtorch's generator: a failure repeats
         for trial in 0..<300 {
             let n = [1, 2, 3, 5, 17, 100, 1_000, 16_384][trial % 8]
             let levels = [2, 7, 256, 1 << 20][trial % 4]  // many ties, some, none
-            let values = (0..<n).map { _ in Float(Int.random(in: 0..<levels, using: &rng)) / Float(levels) - 0.3 }
+            let values = try Tensor.randint(0, levels, [n]).int64s().map { Float($0) / Float(levels) - 0.3 }
             let sorted = values.sorted()
             let ranks = [0.05, 0.5, 0.95].map { min(n - 1, Int($0 * Double(n - 1))) }
             var work = values
@@ -34,10 +23,10 @@ import Testing
         #expect(InputFeatures.orderStatistics(&descending, ranks: [49, 500, 949]) == [49, 500, 949])
     }
 
-    @Test func featuresMatchAFullSort() {
-        var rng = Mix(state: 7)
+    @Test func featuresMatchAFullSort() throws {
+        Runtime.manualSeed(7)
         for (w, h, c) in [(224, 224, 3), (64, 64, 1), (3, 1, 1)] {
-            let values = (0..<(w * h * c)).map { _ in Float.random(in: -2...3, using: &rng) }
+            let values = try (Tensor.rand([w * h * c]) * 5 - 2).floats()
             let f = InputFeatures.of(Plane(width: w, height: h, channels: c, values: values))
             let sample = values.count > 16_384 ? stride(from: 0, to: values.count, by: (values.count + 16_383) / 16_384).map { values[$0] } : values
             let sorted = sample.sorted()
