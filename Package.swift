@@ -10,6 +10,10 @@ let torchCxx: CXXLanguageStandard = torchInclude == "/usr/include" ? .cxx17 : .c
 /// Debian's `libtorch.so` carries the CUDA registration when built with it; a PyPI wheel's libtorch is
 /// linked through `libtorch_cpu` and `libc10` alone (its `libtorch.so` would pull in every CUDA library).
 let torchLibraries = torchLib == nil ? ["torch", "torch_cpu", "c10"] : ["torch_cpu", "c10"]
+/// Against Debian's libtorch the bridge also runs 3×3 convolutions as Winograd through oneDNN itself
+/// (ctorch_winograd.cpp): libtorch's own libdnnl.so.2 and the ideep headers it was built with (libdnnl-dev,
+/// libideep-dev, installed by scripts/setup.sh). A PyPI wheel hides its oneDNN, so that build stays direct.
+let torchWinograd = torchLib == nil && torchInclude == "/usr/include"
 
 let package = Package(
     name: "Lumen",
@@ -53,11 +57,11 @@ let package = Package(
                     "-I\(Context.packageDirectory)/Sources/CTorch/include",
                     "-I\(torchInclude)", "-I\(torchInclude)/torch/csrc/api/include",
                     "-O2", "-Wno-deprecated-declarations", "-Wno-unused-parameter",
-                ]),
+                ] + (torchWinograd ? ["-DLM_ONEDNN_WINOGRAD"] : [])),
             ],
             linkerSettings: [
                 .unsafeFlags(torchLib.map { ["-L\($0)", "-Xlinker", "-rpath", "-Xlinker", $0] } ?? []),
-            ] + torchLibraries.map { .linkedLibrary($0) }
+            ] + (torchLibraries + (torchWinograd ? ["dnnl"] : [])).map { .linkedLibrary($0) }
         ),
         .target(name: "LumenTensor", dependencies: ["CTorch"]),
         // The C ABI of the imaging libraries: trampolines that load the imaging bridge on first use.

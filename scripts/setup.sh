@@ -2,7 +2,7 @@
 # Installs the system packages Lumen needs, only those that are missing (idempotent; run as root).
 set -euo pipefail
 
-packages=(libtorch-dev postgresql libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libdcmtk-dev libopenjp2-7-dev libtiff-dev curl)
+packages=(libtorch-dev libdnnl-dev libideep-dev postgresql libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libdcmtk-dev libopenjp2-7-dev libtiff-dev curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -446,6 +446,18 @@ lm_tensor * lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight,
   return fn(x, packed_weight, bias, stride, padding, dilation, groups, err);
 }
 
+int32_t lm_mkldnn_conv2d_algorithm(const lm_tensor *packed_weight) {
+  static void *slot;
+  int32_t (*fn)(const lm_tensor *packed_weight) = (int32_t (*)(const lm_tensor *packed_weight))lm_bridge_symbol(&slot, "lm_mkldnn_conv2d_algorithm");
+  return fn(packed_weight);
+}
+
+int32_t lm_mkldnn_conv2d_whole_batch_layouts(const lm_tensor *packed_weight) {
+  static void *slot;
+  int32_t (*fn)(const lm_tensor *packed_weight) = (int32_t (*)(const lm_tensor *packed_weight))lm_bridge_symbol(&slot, "lm_mkldnn_conv2d_whole_batch_layouts");
+  return fn(packed_weight);
+}
+
 lm_tensor * lm_batch_norm(const lm_tensor *x, const lm_tensor *weight, const lm_tensor *bias, lm_tensor *running_mean, lm_tensor *running_var, bool training, double momentum, double eps, lm_error *err) {
   static void *slot;
   lm_tensor * (*fn)(const lm_tensor *x, const lm_tensor *weight, const lm_tensor *bias, lm_tensor *running_mean, lm_tensor *running_var, bool training, double momentum, double eps, lm_error *err) = (lm_tensor * (*)(const lm_tensor *x, const lm_tensor *weight, const lm_tensor *bias, lm_tensor *running_mean, lm_tensor *running_var, bool training, double momentum, double eps, lm_error *err))lm_bridge_symbol(&slot, "lm_batch_norm");

@@ -12,9 +12,31 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+// A packed 3×3 convolution's Winograd state (ctorch_winograd.cpp), shared by copies of its weight handle.
+struct lm_winograd_conv;
+
 struct lm_tensor {
   at::Tensor t;
+  // Set on a packed convolution weight that may run as Winograd F(2×2, 3×3); empty otherwise.
+  std::shared_ptr<lm_winograd_conv> winograd;
 };
+
+// Winograd for a packed convolution (ctorch_winograd.cpp): whether these parameters qualify (3×3, stride 1,
+// dilation 1, one group, at most 256×256 channels, built with oneDNN's headers, not turned off by LUMEN_WINOGRAD=0),
+// the state made from the folded dense weight, and the convolution itself: false when it cannot run (no Winograd
+// kernel for this input's size), and the caller then uses the direct packed weight.
+bool lm_winograd_eligible(const at::Tensor &weight, const int64_t *stride, const int64_t *padding,
+                          const int64_t *dilation, int64_t groups);
+std::shared_ptr<lm_winograd_conv> lm_winograd_make(const at::Tensor &folded_weight, const at::Tensor &bias,
+                                                   const int64_t *padding);
+bool lm_winograd_run(lm_winograd_conv &conv, const at::Tensor &x, at::Tensor &out);
+// 0: no Winograd state; 1: waiting for its first input; 2: Winograd weights made for one input size; 3: the first
+// input had no Winograd kernel (runs direct).
+int32_t lm_winograd_state(const lm_winograd_conv *conv);
+// How many F(4×4, 3×3) weight layouts for whole batches it made (at most 2).
+int32_t lm_winograd_whole_batch_layouts(lm_winograd_conv *conv);
 
 inline void lm_set_error(lm_error *err, const char *msg) {
   if (!err) return;

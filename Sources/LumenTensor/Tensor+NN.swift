@@ -64,6 +64,31 @@ extension Tensor {
         return (Tensor(owning: packedWeight), Tensor(owning: packedBias))
     }
 
+    /// How a convolution weight from `packConv2d` runs. 3×3, stride-1 convolutions of up to 256×256 channels (multiples
+    /// of 16) run as Winograd F(2×2, 3×3) through oneDNN, about a third faster than the direct algorithm on AVX-512 with
+    /// results within ~1e-6 of it; their Winograd weights are made at the first call, for that input's height and width
+    /// (other sizes then run direct). `LUMEN_WINOGRAD=0` at packing time keeps every convolution direct.
+    public enum PackedConvolutionAlgorithm: Int32, Sendable {
+        /// The direct algorithm (not a 3×3 stride-1 convolution, too many channels, turned off, or built without oneDNN's headers).
+        case direct = 0
+        /// Winograd once the first input arrives.
+        case winogradAtFirstInput = 1
+        /// Winograd for inputs of the first input's size.
+        case winograd = 2
+        /// Direct: oneDNN has no Winograd kernel for the first input's size.
+        case directForThisSize = 3
+    }
+
+    /// How this packed convolution weight (from `packConv2d`) runs; `.direct` for any other tensor.
+    public var packedConvolutionAlgorithm: PackedConvolutionAlgorithm {
+        PackedConvolutionAlgorithm(rawValue: lm_mkldnn_conv2d_algorithm(handle)) ?? .direct
+    }
+
+    /// Winograd layers of up to 128×128 channels also run whole batches of three or more images as F(4×4, 3×3),
+    /// a fifth faster again, with weights of a layout that depends on the batch size (4× the dense weight): how many
+    /// such layouts this packed weight made so far (at most 2; other batch sizes run in slices of F(2×2, 3×3)).
+    public var packedConvolutionWholeBatchLayouts: Int { Int(lm_mkldnn_conv2d_whole_batch_layouts(handle)) }
+
     /// A convolution of an mkldnn input (`mkldnn()`) with a weight from `packConv2d`; the result stays mkldnn.
     public func packedConv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
                              groups: Int) throws(LumenError) -> Tensor {

@@ -5,7 +5,7 @@ import LumenTensor
 
 /// `packForInference()`: oneDNN-packed convolutions with folded batch norms give the dense network's outputs
 /// for mkldnn inputs and leave training and autograd alone.
-@Suite struct InferencePackingTests {
+@Suite(.serialized) struct InferencePackingTests {
     /// Batch norms with statistics and affine parameters far from their initial 1s and 0s, so folding matters.
     static func randomiseBatchNorms(_ model: any Module) throws {
         try withNoGrad { () throws(LumenError) in
@@ -76,6 +76,73 @@ import LumenTensor
             #expect(try model.releaseDenseWeightsOfPackedConvolutions() > 0)
             #expect(try withNoGrad { () throws(LumenError) in try model(x).floats() } == packed)
         }
+    }
+
+    /// A packed 3×3 convolution's output against libtorch's dense `conv2d` of the same weight and bias.
+    static func packedAgainstDense(_ x: Tensor, _ packed: (weight: Tensor, bias: Tensor), weight: Tensor, bias: Tensor,
+                                   padding: Int) throws -> (error: Float, scale: Float) {
+        let got = try x.mkldnn().packedConv2d(weight: packed.weight, bias: packed.bias, stride: (1, 1), padding: (padding, padding),
+                                              dilation: (1, 1), groups: 1).dense().floats()
+        let want = try x.conv2d(weight: weight, bias: bias, padding: (padding, padding)).floats()
+        #expect(got.count == want.count)
+        return (maxDifference(got, want), want.map(Swift.abs).max() ?? 0)
+    }
+
+    @Test func winogradConvolutionsMatchDirectOnesForEveryBatchSizeAndFallBackElsewhere() throws {
+        Runtime.manualSeed(14)
+        try withNoGrad { () throws in
+            // ResNet's 3×3 stride-1 shapes, an odd size and no padding; the first call fixes the input size.
+            for (channels, size, padding) in [(64, 56, 1), (128, 28, 1), (256, 14, 1), (32, 17, 1), (16, 12, 0)] {
+                let weight = try Tensor.randn([channels, channels, 3, 3]) * (1 / Double(channels * 9).squareRoot())
+                let bias = try Tensor.randn([channels])
+                let packed = try Tensor.packConv2d(weight: weight, bias: bias, batchNorm: nil, stride: (1, 1),
+                                                   padding: (padding, padding), dilation: (1, 1), groups: 1)
+                #expect(packed.weight.packedConvolutionAlgorithm == .winogradAtFirstInput, "\(channels)")
+                for batch in [3, 1, 2, 8] {  // the kernel takes one or two images: odd batches end with one
+                    let (error, scale) = try Self.packedAgainstDense(try Tensor.randn([batch, channels, size, size]), packed,
+                                                                     weight: weight, bias: bias, padding: padding)
+                    #expect(scale > 1 && error <= 1e-5 * scale, "\(channels)×\(size) batch \(batch): \(error) of \(scale)")
+                }
+                #expect(packed.weight.packedConvolutionAlgorithm == .winograd, "\(channels)×\(size)")
+                // Batches of 3 and 8 ran whole as F(4×4, 3×3) in the layers small enough to keep their folded weight.
+                let layouts = packed.weight.packedConvolutionWholeBatchLayouts
+                #expect(channels <= 128 ? (1...2).contains(layouts) : layouts == 0, "\(channels)×\(size): \(layouts) whole-batch layouts")
+                // Another input size has no Winograd weights: the direct packed weight answers, as correctly.
+                let (error, scale) = try Self.packedAgainstDense(try Tensor.randn([2, channels, size + 3, size + 3]), packed,
+                                                                 weight: weight, bias: bias, padding: padding)
+                #expect(error <= 1e-5 * scale, "\(channels)×\(size + 3): \(error) of \(scale)")
+                #expect(packed.weight.packedConvolutionAlgorithm == .winograd)
+            }
+            // A Winograd convolution's output (oneDNN's blocked layout) feeding the next one, as in a network.
+            let w1 = try Tensor.randn([64, 64, 3, 3]) * 0.04, w2 = try Tensor.randn([64, 64, 3, 3]) * 0.04
+            let b = try Tensor.zeros([64])
+            let p1 = try Tensor.packConv2d(weight: w1, bias: b, batchNorm: nil, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+            let p2 = try Tensor.packConv2d(weight: w2, bias: b, batchNorm: nil, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+            let x = try Tensor.randn([5, 64, 20, 20])
+            let chained = try x.mkldnn().packedConv2d(weight: p1.weight, bias: p1.bias, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+                .relu().packedConv2d(weight: p2.weight, bias: p2.bias, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1).dense().floats()
+            let reference = try x.conv2d(weight: w1, bias: b, padding: (1, 1)).relu().conv2d(weight: w2, bias: b, padding: (1, 1)).floats()
+            let scale = reference.map(Swift.abs).max() ?? 0
+            #expect(scale > 0.1 && Self.maxDifference(chained, reference) <= 1e-5 * scale)
+            #expect(p1.weight.packedConvolutionAlgorithm == .winograd && p2.weight.packedConvolutionAlgorithm == .winograd)
+        }
+    }
+
+    @Test func winogradIsOnlyForSmallThreeByThreeStrideOneConvolutionsAndCanBeTurnedOff() throws {
+        func algorithm(out: Int, in inC: Int, kernel: Int = 3, stride: Int = 1, groups: Int = 1) throws -> Tensor.PackedConvolutionAlgorithm {
+            let weight = try Tensor.randn([out, inC / groups, kernel, kernel])
+            return try Tensor.packConv2d(weight: weight, bias: nil, batchNorm: nil, stride: (stride, stride), padding: (1, 1),
+                                         dilation: (1, 1), groups: groups).weight.packedConvolutionAlgorithm
+        }
+        #expect(try algorithm(out: 256, in: 256) == .winogradAtFirstInput)
+        #expect(try algorithm(out: 512, in: 512) == .direct, "its Winograd weights would take 1.8× the memory for little gain")
+        #expect(try algorithm(out: 64, in: 64, stride: 2) == .direct)
+        #expect(try algorithm(out: 64, in: 64, kernel: 1) == .direct)
+        #expect(try algorithm(out: 64, in: 64, groups: 4) == .direct)
+        #expect(try algorithm(out: 64, in: 3) == .direct, "an image's channels: no Winograd blocking")
+        setenv("LUMEN_WINOGRAD", "0", 1)
+        defer { unsetenv("LUMEN_WINOGRAD") }
+        #expect(try algorithm(out: 64, in: 64) == .direct)
     }
 
     @Test func unevenAdaptivePoolingAndDenseReadsWork() throws {

@@ -170,6 +170,13 @@ int32_t lm_mkldnn_pack_conv2d(const lm_tensor *w, const lm_tensor *b, const lm_t
 lm_tensor *lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight, const lm_tensor *bias,
                             const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups,
                             lm_error *err);
+/** How a packed convolution runs: 0 direct; 1 Winograd F(2×2, 3×3) once it sees its first input (3×3, stride 1,
+ *  at most 256×256 channels, not turned off with LUMEN_WINOGRAD=0); 2 Winograd, its weights made for the first
+ *  input's size (other sizes run direct); 3 direct, oneDNN had no Winograd kernel for the first input's size. */
+int32_t lm_mkldnn_conv2d_algorithm(const lm_tensor *packed_weight);
+/** Layers of up to 128×128 channels also run whole batches of 3 or more images as Winograd F(4×4, 3×3): how many
+ *  weight layouts for it (they depend on the batch size) the weight holds, at most 2. */
+int32_t lm_mkldnn_conv2d_whole_batch_layouts(const lm_tensor *packed_weight);
 /** Running statistics (may be NULL) are updated in place in training mode, as in PyTorch. */
 lm_tensor *lm_batch_norm(const lm_tensor *x, const lm_tensor *weight, const lm_tensor *bias,
                          lm_tensor *running_mean, lm_tensor *running_var, bool training, double momentum,
