@@ -29,12 +29,14 @@ struct lm_tensor {
 // kernel for this input's size), and the caller then uses the direct packed weight.
 bool lm_winograd_eligible(const at::Tensor &weight, const int64_t *stride, const int64_t *padding,
                           const int64_t *dilation, int64_t groups);
+// `bias`: the packed bias handed out with the weight (a call with another tensor runs direct).
 std::shared_ptr<lm_winograd_conv> lm_winograd_make(const at::Tensor &folded_weight, const at::Tensor &bias,
                                                    const int64_t *padding);
-bool lm_winograd_run(lm_winograd_conv &conv, const at::Tensor &x, at::Tensor &out);
+bool lm_winograd_run(lm_winograd_conv &conv, const at::Tensor &x, const at::Tensor *bias, const int64_t *stride,
+                     const int64_t *padding, const int64_t *dilation, int64_t groups, at::Tensor &out);
 // 0: no Winograd state; 1: waiting for its first input; 2: Winograd weights made for one input size; 3: the first
 // input had no Winograd kernel (runs direct).
-int32_t lm_winograd_state(const lm_winograd_conv *conv);
+int32_t lm_winograd_state(lm_winograd_conv *conv);
 // How many F(4×4, 3×3) weight layouts for whole batches it made (at most 2).
 int32_t lm_winograd_whole_batch_layouts(lm_winograd_conv *conv);
 

@@ -50,10 +50,11 @@ int32_t lm_mkldnn_pack_conv2d(const lm_tensor *w, const lm_tensor *b, const lm_t
     lm_tensor *result = lm_wrap(packed);
     // 3×3 stride-1 convolutions of up to 256×256 channels may run as Winograd (ctorch_winograd.cpp); the direct
     // packed weight stays for input sizes it has no kernel for.
+    at::Tensor packed_b = bias.contiguous();
     if (lm_winograd_eligible(weight, stride, padding, dilation, groups))
-      result->winograd = lm_winograd_make(weight, bias, padding);
+      result->winograd = lm_winograd_make(weight, packed_b, padding);
     *packed_weight = result;
-    *packed_bias = lm_wrap(bias.contiguous());
+    *packed_bias = lm_wrap(packed_b);
     return 0;
   })
 }
@@ -66,7 +67,9 @@ lm_tensor *lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight, 
     if (x->t.dim() != 4 || x->t.size(1) != packed_weight->t.size(1) * groups)
       throw std::invalid_argument("input of " + std::to_string(x->t.dim() == 4 ? x->t.size(1) : -1) + " channels for a convolution over " + std::to_string(packed_weight->t.size(1) * groups));
     at::Tensor out;
-    if (packed_weight->winograd && lm_winograd_run(*packed_weight->winograd, x->t, out)) return lm_wrap(out);
+    if (packed_weight->winograd && lm_winograd_run(*packed_weight->winograd, x->t, bias ? &bias->t : nullptr, stride,
+                                                   padding, dilation, groups, out))
+      return lm_wrap(out);
     return lm_wrap(at::mkldnn_convolution(x->t, packed_weight->t, lm_opt(bias), lm_dims(padding, 2), lm_dims(stride, 2),
                                           lm_dims(dilation, 2), groups));
   })

@@ -35,8 +35,9 @@ at::Tensor new_with_itensor_mkldnn(ideep::tensor &&it, c10::optional<c10::Scalar
 struct lm_winograd_conv {
   std::mutex lock;
   int64_t out_channels = 0, in_channels = 0, pad_h = 0, pad_w = 0;
-  at::Tensor plain;  // the folded OIHW weight, until the Winograd weights are made
-  at::Tensor bias;   // dense float [out_channels]
+  at::Tensor plain;   // a copy of the folded OIHW weight, until the Winograd weights are made
+  at::Tensor bias;    // a copy of the folded bias, dense float [out_channels]
+  at::Tensor packed_bias;  // the bias tensor handed out with the packed weight: a call with another runs direct
   int32_t state = 1;
 #ifdef LM_ONEDNN_WINOGRAD
   int64_t height = -1, width = -1;  // the input size the weights were made for
@@ -59,7 +60,11 @@ struct lm_winograd_conv {
 #endif
 };
 
-int32_t lm_winograd_state(const lm_winograd_conv *conv) { return conv ? conv->state : 0; }
+int32_t lm_winograd_state(lm_winograd_conv *conv) {
+  if (!conv) return 0;
+  std::lock_guard<std::mutex> guard(conv->lock);
+  return conv->state;
+}
 
 int32_t lm_winograd_whole_batch_layouts(lm_winograd_conv *conv) {
 #ifdef LM_ONEDNN_WINOGRAD
@@ -76,6 +81,9 @@ namespace {
 using dnnl::memory;
 using dt = memory::data_type;
 using tag = memory::format_tag;
+
+void make_weights_or_throw(lm_winograd_conv &c, int64_t h, int64_t w);
+bool run_or_throw(lm_winograd_conv &c, const at::Tensor &x, at::Tensor &out);
 
 bool winograd_disabled() {
   const char *v = std::getenv("LUMEN_WINOGRAD");
@@ -119,9 +127,21 @@ tag batch_outer_tag(const memory::desc &d) {
   return tag::undef;
 }
 
-// Makes the Winograd weights for inputs of h×w (state 2), or settles on direct for good (state 3).
+// Makes the Winograd weights for inputs of h×w (state 2), or settles on direct for good (state 3, also when oneDNN
+// fails on the way: nothing half-made is kept).
 void make_weights(lm_winograd_conv &c, int64_t h, int64_t w) {
   c.state = 3;
+  try {
+    make_weights_or_throw(c, h, w);
+  } catch (const std::exception &) {
+    c.state = 3;
+    c.weights = memory();
+    c.primitive[0] = c.primitive[1] = dnnl::convolution_forward();
+  }
+  if (c.state == 3) c.plain = at::Tensor();
+}
+
+void make_weights_or_throw(lm_winograd_conv &c, int64_t h, int64_t w) {
   dnnl::convolution_forward::primitive_desc one, two;
   if (!winograd_descriptor(c, 1, h, w, one)) return;
   tag src = batch_outer_tag(one.src_desc()), dst = batch_outer_tag(one.dst_desc());
@@ -160,31 +180,41 @@ void make_weights(lm_winograd_conv &c, int64_t h, int64_t w) {
 }
 
 // The whole-batch F(4×4, 3×3) primitive for n images (lock held), made at the first batch of that size.
+// (At most 32 batch sizes are remembered; a failure of oneDNN on the way leaves that batch size to the slices.)
 const lm_winograd_conv::Whole *whole_batch(lm_winograd_conv &c, int64_t n) {
   if (!c.plain.defined() || n < 3) return nullptr;
   for (auto &w : c.whole)
     if (w.images == n) return w.weights ? &w : nullptr;
+  if (c.whole.size() >= 32) return nullptr;
   lm_winograd_conv::Whole entry{n, nullptr, {}, {}};
-  dnnl::convolution_forward::primitive_desc pd;
-  if (c.whole.size() < 32 && winograd_descriptor(c, n, c.height, c.width, pd, "wino_4x3") &&
-      batch_outer_tag(pd.src_desc()) == c.src_tag && batch_outer_tag(pd.dst_desc()) == c.dst_tag) {
-    for (auto &w : c.whole)
-      if (w.weights && w.weights->get_desc() == pd.weights_desc()) entry.weights = w.weights;
-    if (!entry.weights && c.weight_layouts < 2) {
-      auto &engine = ideep::engine::cpu_engine();
-      dnnl::stream stream(engine);
-      at::Tensor plain = c.plain.contiguous();
-      memory source({{c.out_channels, c.in_channels, 3, 3}, dt::f32, tag::oihw}, engine, plain.data_ptr<float>());
-      entry.weights = std::make_shared<memory>(pd.weights_desc(), engine);
-      dnnl::reorder(source, *entry.weights).execute(stream, source, *entry.weights);
-      stream.wait();
-      c.weight_layouts++;
+  bool made = false;
+  try {
+    dnnl::convolution_forward::primitive_desc pd;
+    if (winograd_descriptor(c, n, c.height, c.width, pd, "wino_4x3") && batch_outer_tag(pd.src_desc()) == c.src_tag &&
+        batch_outer_tag(pd.dst_desc()) == c.dst_tag) {
+      std::shared_ptr<memory> weights;
+      for (auto &w : c.whole)
+        if (w.weights && w.weights->get_desc() == pd.weights_desc()) weights = w.weights;
+      if (!weights && c.weight_layouts < 2) {
+        auto &engine = ideep::engine::cpu_engine();
+        dnnl::stream stream(engine);
+        memory source({{c.out_channels, c.in_channels, 3, 3}, dt::f32, tag::oihw}, engine, c.plain.data_ptr<float>());
+        weights = std::make_shared<memory>(pd.weights_desc(), engine);
+        dnnl::reorder(source, *weights).execute(stream, source, *weights);
+        stream.wait();
+        made = true;
+      }
+      if (weights) {
+        entry.scratchpad_desc = pd.scratchpad_desc();
+        entry.primitive = dnnl::convolution_forward(pd);
+        entry.weights = weights;
+      }
     }
-    if (entry.weights) {
-      entry.scratchpad_desc = pd.scratchpad_desc();
-      entry.primitive = dnnl::convolution_forward(pd);
-    }
+  } catch (const std::exception &) {
+    entry.weights = nullptr;
+    made = false;
   }
+  if (made && entry.weights) c.weight_layouts++;
   c.whole.push_back(entry);
   return entry.weights ? &c.whole.back() : nullptr;
 }
@@ -205,13 +235,30 @@ std::shared_ptr<lm_winograd_conv> lm_winograd_make(const at::Tensor &folded_weig
   c->in_channels = folded_weight.size(1);
   c->pad_h = padding[0];
   c->pad_w = padding[1];
-  c->plain = folded_weight.to(at::kFloat).contiguous();
-  c->bias = bias.to(at::kFloat).contiguous();
+  // Copies: without a batch norm to fold, the folded weight is the module's own parameter, which may change
+  // after packing (the direct packed weight would not follow either; the copy keeps the two paths equal).
+  c->plain = folded_weight.to(at::kFloat).contiguous().clone();
+  c->bias = bias.to(at::kFloat).contiguous().clone();
+  c->packed_bias = bias;
   return c;
 }
 
-bool lm_winograd_run(lm_winograd_conv &c, const at::Tensor &x, at::Tensor &out) {
-  if (x.dim() != 4 || x.size(1) != c.in_channels || x.size(0) < 1) return false;
+bool lm_winograd_run(lm_winograd_conv &c, const at::Tensor &x, const at::Tensor *bias, const int64_t *stride,
+                     const int64_t *padding, const int64_t *dilation, int64_t groups, at::Tensor &out) {
+  // Only the convolution it was packed for: the same bias tensor and parameters, a float32 mkldnn input.
+  if (x.dim() != 4 || x.size(1) != c.in_channels || x.size(0) < 1 || x.scalar_type() != at::kFloat || groups != 1 ||
+      stride[0] != 1 || stride[1] != 1 || dilation[0] != 1 || dilation[1] != 1 || padding[0] != c.pad_h ||
+      padding[1] != c.pad_w || !bias || !bias->is_same(c.packed_bias))
+    return false;
+  try {
+    return run_or_throw(c, x, out);
+  } catch (const std::exception &) {
+    return false;  // oneDNN failed (memory?): the direct packed weight answers
+  }
+}
+
+namespace {
+bool run_or_throw(lm_winograd_conv &c, const at::Tensor &x, at::Tensor &out) {
   int64_t n = x.size(0), h = x.size(2), w = x.size(3);
   lm_winograd_conv::Whole batch;  // a copy (handles are shared): the vector may grow once the lock is released
   bool whole = false;
@@ -262,6 +309,7 @@ bool lm_winograd_run(lm_winograd_conv &c, const at::Tensor &x, at::Tensor &out) 
   out = at::native::new_with_itensor_mkldnn(std::move(dst), at::kFloat, at::Device(at::kCPU));
   return true;
 }
+}  // namespace
 
 #else  // built without oneDNN's headers: every packed convolution runs direct
 
@@ -271,6 +319,9 @@ bool lm_winograd_eligible(const at::Tensor &, const int64_t *, const int64_t *, 
 std::shared_ptr<lm_winograd_conv> lm_winograd_make(const at::Tensor &, const at::Tensor &, const int64_t *) {
   return nullptr;
 }
-bool lm_winograd_run(lm_winograd_conv &, const at::Tensor &, at::Tensor &) { return false; }
+bool lm_winograd_run(lm_winograd_conv &, const at::Tensor &, const at::Tensor *, const int64_t *, const int64_t *,
+                     const int64_t *, int64_t, at::Tensor &) {
+  return false;
+}
 
 #endif

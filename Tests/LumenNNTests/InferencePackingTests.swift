@@ -6,6 +6,14 @@ import LumenTensor
 /// `packForInference()`: oneDNN-packed convolutions with folded batch norms give the dense network's outputs
 /// for mkldnn inputs and leave training and autograd alone.
 @Suite(.serialized) struct InferencePackingTests {
+    /// Messages collected from several threads.
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var messages: [String] = []
+        func add(_ message: String) { lock.withLock { messages.append(message) } }
+        var all: [String] { lock.withLock { messages } }
+    }
+
     /// Batch norms with statistics and affine parameters far from their initial 1s and 0s, so folding matters.
     static func randomiseBatchNorms(_ model: any Module) throws {
         try withNoGrad { () throws(LumenError) in
@@ -126,6 +134,48 @@ import LumenTensor
             #expect(scale > 0.1 && Self.maxDifference(chained, reference) <= 1e-5 * scale)
             #expect(p1.weight.packedConvolutionAlgorithm == .winograd && p2.weight.packedConvolutionAlgorithm == .winograd)
         }
+    }
+
+    @Test func winogradWeightsMadeConcurrentlyAnswerLikeDirectAndOtherParametersRunDirect() throws {
+        Runtime.manualSeed(15)
+        let weight = try Tensor.randn([64, 64, 3, 3]) * 0.04, bias = try Tensor.randn([64])
+        let packed = try Tensor.packConv2d(weight: weight, bias: bias, batchNorm: nil, stride: (1, 1), padding: (1, 1),
+                                           dilation: (1, 1), groups: 1)
+        let inputs = try [3, 8, 1, 5, 2, 7].map { try Tensor.randn([$0, 64, 24, 24]) }
+        let expected = try inputs.map { try $0.conv2d(weight: weight, bias: bias, padding: (1, 1)).floats() }
+        // Four threads make the Winograd weights and the whole-batch layouts at once (serving's compute threads).
+        let errors = Failures()
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            do {
+                try withNoGrad { () throws in
+                    for k in 0..<inputs.count {
+                        let i = (k + t) % inputs.count
+                        let got = try inputs[i].mkldnn().packedConv2d(weight: packed.weight, bias: packed.bias, stride: (1, 1), padding: (1, 1),
+                                                                       dilation: (1, 1), groups: 1).dense().floats()
+                        let scale = expected[i].map(Swift.abs).max() ?? 0
+                        if got.count != expected[i].count || Self.maxDifference(got, expected[i]) > 1e-5 * scale {
+                            errors.add("thread \(t) batch \(inputs[i].shape[0]): \(Self.maxDifference(got, expected[i]))")
+                        }
+                    }
+                }
+            } catch { errors.add("thread \(t): \(error)") }
+        }
+        #expect(errors.all.isEmpty, "\(errors.all)")
+        #expect(packed.weight.packedConvolutionAlgorithm == .winograd && packed.weight.packedConvolutionWholeBatchLayouts >= 1)
+        // Another bias than the packed one, or another padding, is not the convolution the Winograd weights were made
+        // for: the direct path answers it, correctly.
+        let otherBias = try Tensor.randn([64])
+        let got = try inputs[0].mkldnn().packedConv2d(weight: packed.weight, bias: otherBias, stride: (1, 1), padding: (1, 1),
+                                                      dilation: (1, 1), groups: 1).dense().floats()
+        let want = try inputs[0].conv2d(weight: weight, bias: otherBias, padding: (1, 1)).floats()
+        #expect(Self.maxDifference(got, want) <= 1e-5 * (want.map(Swift.abs).max() ?? 0))
+        // Changing the module's weight in place after packing changes neither path (each holds its own copy).
+        let before = try inputs[1].mkldnn().packedConv2d(weight: packed.weight, bias: packed.bias, stride: (1, 1), padding: (1, 1),
+                                                         dilation: (1, 1), groups: 1).dense().floats()
+        try withNoGrad { () throws in try weight.copy(from: Tensor.zeros([64, 64, 3, 3])) }
+        let after = try inputs[1].mkldnn().packedConv2d(weight: packed.weight, bias: packed.bias, stride: (1, 1), padding: (1, 1),
+                                                        dilation: (1, 1), groups: 1).dense().floats()
+        #expect(before == after && Self.maxDifference(after, expected[1]) <= 1e-5 * (expected[1].map(Swift.abs).max() ?? 0))
     }
 
     @Test func winogradIsOnlyForSmallThreeByThreeStrideOneConvolutionsAndCanBeTurnedOff() throws {

@@ -124,7 +124,8 @@ public final class ComputePool: @unchecked Sendable {
     private var batchers: [Batcher] = []
     private var next = 0
     /// When freed memory was last handed back (any compute thread; under `condition`).
-    private var lastTrim = 0.0
+    /// When the last batch of any batcher ended, and whether freed memory is waiting to go back to the system.
+    private var lastBatchEnded = 0.0, trimPending = false
     private var started = false
 
     public init(threads: Int) {
@@ -223,6 +224,21 @@ public final class ComputePool: @unchecked Sendable {
                 deadline = min(deadline, first.enqueued + b.options.window)
             }
             guard let (batcher, jobs, expired) = taken else {
+                // Freed activations and request buffers stay in glibc's per-thread arenas (the allocator is tuned
+                // to keep memory for training's speed): handed back once the pool has had no batch for a second.
+                // Not between batches under load: trimming a heap that a burst has grown takes tens of
+                // milliseconds, which the next request would wait for.
+                if !deadline.isFinite && trimPending {
+                    if now - lastBatchEnded >= 1 {
+                        trimPending = false
+                        condition.unlock()
+                        Runtime.releaseFreeMemory()
+                        condition.lock()
+                    } else {
+                        _ = condition.wait(until: Date(timeIntervalSinceNow: 1 - (now - lastBatchEnded)))
+                    }
+                    continue
+                }
                 if deadline.isFinite {
                     _ = condition.wait(until: Date(timeIntervalSinceNow: max(0, deadline - now)))
                 } else {
@@ -237,16 +253,9 @@ public final class ComputePool: @unchecked Sendable {
             condition.lock()
             batcher.busy = false
             removeIfIdle(batcher)
+            lastBatchEnded = monotonicSeconds()
+            trimPending = true
             condition.broadcast()
-            // Freed activations and request buffers stay in glibc's per-thread arenas (the allocator is tuned to
-            // keep memory for training's speed): handed back at most once a second for the whole pool, between
-            // batches, which costs one batch's page faults.
-            if monotonicSeconds() - lastTrim >= 1 {
-                lastTrim = monotonicSeconds()
-                condition.unlock()
-                Runtime.releaseFreeMemory()
-                condition.lock()
-            }
         }
     }
 
