@@ -49,6 +49,35 @@ struct DoctorCommand: ParsableCommand {
         let accuracy = try withNoGrad { try (model(x).argmax(dim: 1) .== y).to(.float32).mean().item() }
         print(String(format: "device %@  accuracy %.1f %%  %.0f images/s", target.description, accuracy * 100, Double(steps * 32) / seconds))
         guard accuracy > 0.9 else { throw ValidationError("accuracy \(accuracy) is too low: the native stack is not working") }
+        try checkPackedInference()
         print("ok")
+    }
+
+    /// What serving, `lumen predict` and evaluation run on the CPU: a 64-channel 3×3 convolution packed for oneDNN
+    /// (Winograd unless turned off or built without oneDNN's headers) against libtorch's dense one.
+    func checkPackedInference() throws {
+        Runtime.manualSeed(1)
+        let weight = try Tensor.randn([64, 64, 3, 3]) * 0.04, bias = try Tensor.randn([64]), x = try Tensor.randn([3, 64, 20, 20])
+        let (packed, dense) = try withNoGrad { () throws -> (Tensor, [Float]) in
+            let p = try Tensor.packConv2d(weight: weight, bias: bias, batchNorm: nil, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+            let out = try x.mkldnn().packedConv2d(weight: p.weight, bias: p.bias, stride: (1, 1), padding: (1, 1), dilation: (1, 1), groups: 1)
+            return (p.weight, try out.dense().floats())
+        }
+        let reference = try withNoGrad { try x.conv2d(weight: weight, bias: bias, padding: (1, 1)).floats() }
+        let scale = reference.map(abs).max() ?? 0
+        let difference = dense.count == reference.count ? zip(dense, reference).map { abs($0 - $1) }.max() ?? 0 : .infinity
+        let algorithm: String
+        switch packed.packedConvolutionAlgorithm {
+        case .winograd: algorithm = "as Winograd F(2×2, 3×3) / F(4×4, 3×3)"
+        case .direct where ["0", "off", "false", "no"].contains(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD"] ?? ""):
+            algorithm = "direct (LUMEN_WINOGRAD=0)"
+        case .direct: algorithm = "direct (this build has no oneDNN headers: no Winograd)"
+        case .winogradAtFirstInput, .directForThisSize: algorithm = "direct (oneDNN has no Winograd kernel here)"
+        }
+        print(String(format: "inference: oneDNN packed convolutions, 3×3 layers %@; max difference from the dense convolution %.1e (outputs up to %.1f)",
+                     algorithm, difference, scale))
+        guard difference <= 1e-4 * max(scale, 1) else {
+            throw ValidationError("packed inference differs from the dense convolution by \(difference): serving would answer wrongly here")
+        }
     }
 }

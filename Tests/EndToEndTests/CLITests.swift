@@ -4,13 +4,13 @@ import LumenStore
 import LumenWorkspace
 
 /// Runs the built `lumen` binary (next to the test bundle) and returns its exit status and output.
-func lumen(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+func lumen(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lumen")
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    process.environment = cleanEnvironment()
+    process.environment = cleanEnvironment().merging(extra) { $1 }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
@@ -151,5 +151,13 @@ func temporaryFolder() throws -> URL {
         #expect(corrupt.status != 0 && corrupt.output.contains(file), "\(corrupt.output)")
         #expect(try lumen(["zoo", "list"]).output.contains("resnet50"))
         #expect(try lumen(["doctor", "--device", "cuda:7"]).status != 0)
+    }
+
+    @Test func doctorChecksTrainingAndPackedInference() throws {
+        let doctor = try lumen(["doctor", "--device", "cpu"])
+        #expect(doctor.status == 0, "\(doctor.output)")
+        #expect(doctor.output.contains("inference: oneDNN packed convolutions, 3×3 layers as Winograd"), "\(doctor.output)")
+        let direct = try lumen(["doctor", "--device", "cpu"], environment: ["LUMEN_WINOGRAD": "0"])
+        #expect(direct.status == 0 && direct.output.contains("3×3 layers direct (LUMEN_WINOGRAD=0)"), "\(direct.output)")
     }
 }
