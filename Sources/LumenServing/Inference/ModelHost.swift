@@ -138,11 +138,16 @@ public actor ModelHost {
                                    logits: gate?.method == .energy) { size in
             metrics?.recordBatch(size, model: label.0, version: label.1)
         }
-        // Warm-up: one batch through the network on its compute thread, so the first request is not the slow one.
+        // Warm-up on its compute thread, so the first request is not the slow one: one image, then a full batch
+        // (oneDNN compiles its kernels per batch size, and packed Winograd layers make their whole-batch weights at
+        // the first batch of three or more).
         let spec = predictor.spec
+        let sizes = options.maxBatch >= 3 ? [1, options.maxBatch] : [1]
         do {
-            _ = try await batcher.run { p in
-                try p.predict(batch: Tensor.zeros([1, spec.inputChannels, spec.inputHeight, spec.inputWidth])).predictions.count
+            for n in sizes {
+                _ = try await batcher.run { p in
+                    try p.predict(batch: Tensor.zeros([n, spec.inputChannels, spec.inputHeight, spec.inputWidth])).predictions.count
+                }
             }
         } catch {
             pool.retire(batcher)
