@@ -126,6 +126,7 @@ class Server:
         n = 0
         while not self.stop_sampling:
             if not self.active.wait(timeout=0.5):
+                n = 0  # the next measured run starts with a PSS sample
                 continue
             pids = tree(self.proc.pid)
             self.processes = max(self.processes, len(pids))

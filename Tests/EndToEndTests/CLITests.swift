@@ -154,7 +154,7 @@ func temporaryFolder() throws -> URL {
     }
 
     @Test func doctorChecksTrainingAndPackedInference() throws {
-        let doctor = try lumen(["doctor", "--device", "cpu"])
+        let doctor = try lumen(["doctor", "--device", "cpu"], environment: ["LUMEN_WINOGRAD": "1"])
         #expect(doctor.status == 0, "\(doctor.output)")
         #expect(doctor.output.contains("inference: oneDNN packed convolutions, 3×3 layers as Winograd"), "\(doctor.output)")
         let direct = try lumen(["doctor", "--device", "cpu"], environment: ["LUMEN_WINOGRAD": "0"])

@@ -123,9 +123,9 @@ public final class ComputePool: @unchecked Sendable {
     private let condition = NSCondition()
     private var batchers: [Batcher] = []
     private var next = 0
-    /// When freed memory was last handed back (any compute thread; under `condition`).
-    /// When the last batch of any batcher ended, and whether freed memory is waiting to go back to the system.
-    private var lastBatchEnded = 0.0, trimPending = false
+    /// When the last batch of any batcher ended, whether freed memory is waiting to go back to the system, and how
+    /// many batches are running now (under `condition`).
+    private var lastBatchEnded = 0.0, trimPending = false, running = 0
     private var started = false
 
     public init(threads: Int) {
@@ -228,7 +228,7 @@ public final class ComputePool: @unchecked Sendable {
                 // to keep memory for training's speed): handed back once the pool has had no batch for a second.
                 // Not between batches under load: trimming a heap that a burst has grown takes tens of
                 // milliseconds, which the next request would wait for.
-                if !deadline.isFinite && trimPending {
+                if !deadline.isFinite && trimPending && running == 0 {
                     if now - lastBatchEnded >= 1 {
                         trimPending = false
                         condition.unlock()
@@ -247,11 +247,13 @@ public final class ComputePool: @unchecked Sendable {
                 continue
             }
             batcher.busy = true
+            running += 1
             condition.unlock()
             for job in expired { job.continuation.resume(throwing: ServingError.timedOut(seconds: batcher.options.timeout)) }
             if !jobs.isEmpty { run(jobs, on: batcher) }
             condition.lock()
             batcher.busy = false
+            running -= 1
             removeIfIdle(batcher)
             lastBatchEnded = monotonicSeconds()
             trimPending = true

@@ -142,7 +142,10 @@ public actor ModelHost {
         // (oneDNN compiles its kernels per batch size, and packed Winograd layers make their whole-batch weights at
         // the first batch of three or more).
         let spec = predictor.spec
-        let sizes = options.maxBatch >= 3 ? [1, options.maxBatch] : [1]
+        // (A batch never holds more than the queue does; past 32 images the kernels are the same and a warm-up
+        // would only cost memory: `--max-batch` goes up to 4,096.)
+        let full = min(options.maxBatch, options.queueCapacity, 32)
+        let sizes = full >= 3 ? [1, full] : [1]
         do {
             for n in sizes {
                 _ = try await batcher.run { p in
