@@ -452,6 +452,12 @@ int32_t lm_mkldnn_conv2d_algorithm(const lm_tensor *packed_weight) {
   return fn(packed_weight);
 }
 
+int32_t lm_winograd_support(void) {
+  static void *slot;
+  int32_t (*fn)(void) = (int32_t (*)(void))lm_bridge_symbol(&slot, "lm_winograd_support");
+  return fn();
+}
+
 int32_t lm_mkldnn_conv2d_whole_batch_layouts(const lm_tensor *packed_weight) {
   static void *slot;
   int32_t (*fn)(const lm_tensor *packed_weight) = (int32_t (*)(const lm_tensor *packed_weight))lm_bridge_symbol(&slot, "lm_mkldnn_conv2d_whole_batch_layouts");

@@ -1,4 +1,4 @@
-// Winograd F(2×2, 3×3) for packed inference convolutions.
+// Winograd F(2×2, 3×3) and F(4×4, 3×3) for packed inference convolutions.
 //
 // libtorch's `mkldnn_convolution` always asks oneDNN for the direct algorithm. For 3×3, stride-1 convolutions
 // oneDNN also has a Winograd kernel (`jit_fp32_wino_2x3`), which does 16 multiplications per 2×2 output tile
@@ -7,9 +7,11 @@
 // Two things make it awkward, and this file handles them:
 //  - its weights come in a layout of their own that depends on the input's height and width, so they are made
 //    from the folded dense weight at the first call (the predictor's probe, at the model's input size) and the
-//    dense copy is then dropped; another input size uses the direct packed weight;
+//    dense copy is then dropped (small layers keep it, below); another input size uses the direct packed weight;
 //  - the kernel takes one or two images at a time, so a batch runs as consecutive slices of its images (oneDNN's
 //    blocked activation layouts keep each image contiguous).
+// Layers of up to 128×128 channels also run whole batches of three or more images with the F(4×4, 3×3) kernel,
+// whose weights depend on the batch size as well (`whole_batch`).
 // Activations go in and out as libtorch's own mkldnn tensors (ideep), so the rest of the packed network is
 // unchanged. Built only against Debian's libtorch, whose oneDNN (libdnnl.so.2) and ideep headers are the ones it
 // was compiled with; elsewhere every convolution stays direct.
@@ -127,14 +129,24 @@ tag batch_outer_tag(const memory::desc &d) {
   return tag::undef;
 }
 
+// The folded weight reordered into a Winograd primitive's weight layout (a one-off transform per layout).
+memory winograd_weights(const lm_winograd_conv &c, const memory::desc &layout) {
+  auto &engine = ideep::engine::cpu_engine();
+  dnnl::stream stream(engine);
+  memory source({{c.out_channels, c.in_channels, 3, 3}, dt::f32, tag::oihw}, engine, c.plain.data_ptr<float>());
+  memory weights(layout, engine);
+  dnnl::reorder(source, weights).execute(stream, source, weights);
+  stream.wait();
+  return weights;
+}
+
 // Makes the Winograd weights for inputs of h×w (state 2), or settles on direct for good (state 3, also when oneDNN
 // fails on the way: nothing half-made is kept).
 void make_weights(lm_winograd_conv &c, int64_t h, int64_t w) {
   c.state = 3;
   try {
     make_weights_or_throw(c, h, w);
-  } catch (const std::exception &) {
-    c.state = 3;
+  } catch (const std::exception &) {  // state is still 3: it becomes 2 only at the very end
     c.weights = memory();
     c.primitive[0] = c.primitive[1] = dnnl::convolution_forward();
   }
@@ -150,15 +162,9 @@ void make_weights_or_throw(lm_winograd_conv &c, int64_t h, int64_t w) {
                     batch_outer_tag(two.src_desc()) == src && batch_outer_tag(two.dst_desc()) == dst
                 ? 2
                 : 1;
-  auto &engine = ideep::engine::cpu_engine();
-  dnnl::stream stream(engine);
-  at::Tensor plain = c.plain.contiguous();
-  memory source({{c.out_channels, c.in_channels, 3, 3}, dt::f32, tag::oihw}, engine, plain.data_ptr<float>());
-  c.weights = memory(one.weights_desc(), engine);
-  dnnl::reorder(source, c.weights).execute(stream, source, c.weights);
-  c.bias_memory = memory({{c.out_channels}, dt::f32, tag::x}, engine);
+  c.weights = winograd_weights(c, one.weights_desc());
+  c.bias_memory = memory({{c.out_channels}, dt::f32, tag::x}, ideep::engine::cpu_engine());
   std::memcpy(c.bias_memory.get_data_handle(), c.bias.data_ptr<float>(), sizeof(float) * c.out_channels);
-  stream.wait();
   c.src_desc[0] = one.src_desc();
   c.dst_desc[0] = one.dst_desc();
   c.scratchpad_desc[0] = one.scratchpad_desc();
@@ -196,12 +202,7 @@ const lm_winograd_conv::Whole *whole_batch(lm_winograd_conv &c, int64_t n) {
       for (auto &w : c.whole)
         if (w.weights && w.weights->get_desc() == pd.weights_desc()) weights = w.weights;
       if (!weights && c.weight_layouts < 2) {
-        auto &engine = ideep::engine::cpu_engine();
-        dnnl::stream stream(engine);
-        memory source({{c.out_channels, c.in_channels, 3, 3}, dt::f32, tag::oihw}, engine, c.plain.data_ptr<float>());
-        weights = std::make_shared<memory>(pd.weights_desc(), engine);
-        dnnl::reorder(source, *weights).execute(stream, source, *weights);
-        stream.wait();
+        weights = std::make_shared<memory>(winograd_weights(c, pd.weights_desc()));
         made = true;
       }
       if (weights) {
@@ -219,6 +220,8 @@ const lm_winograd_conv::Whole *whole_batch(lm_winograd_conv &c, int64_t n) {
   return entry.weights ? &c.whole.back() : nullptr;
 }
 }  // namespace
+
+int32_t lm_winograd_support(void) { return winograd_disabled() ? 1 : 2; }
 
 bool lm_winograd_eligible(const at::Tensor &weight, const int64_t *stride, const int64_t *padding,
                           const int64_t *dilation, int64_t groups) {
@@ -287,23 +290,19 @@ bool run_or_throw(lm_winograd_conv &c, const at::Tensor &x, at::Tensor &out) {
   auto &engine = ideep::engine::cpu_engine();
   dnnl::stream stream(engine);
   char *src_base = static_cast<char *>(src.get_data_handle()), *dst_base = static_cast<char *>(dst.get_data_handle());
-  if (whole) {
-    at::Tensor scratch = at::empty({static_cast<int64_t>(std::max<size_t>(batch.scratchpad_desc.get_size(), 1))}, at::kByte);
-    memory s(src_all, engine, src_base), d(dst_all, engine, dst_base), pad(batch.scratchpad_desc, engine, scratch.data_ptr());
-    batch.primitive.execute(stream, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, *batch.weights}, {DNNL_ARG_BIAS, c.bias_memory},
-                                     {DNNL_ARG_DST, d}, {DNNL_ARG_SCRATCHPAD, pad}});
-    stream.wait();
-    out = at::native::new_with_itensor_mkldnn(std::move(dst), at::kFloat, at::Device(at::kCPU));
-    return true;
-  }
-  size_t scratch_bytes = std::max(c.scratchpad_desc[0].get_size(), c.chunk == 2 ? c.scratchpad_desc[1].get_size() : 0);
+  // Whole: one call over all n images; otherwise slices of `chunk` images (the last one may hold one).
+  int64_t step = whole ? n : c.chunk;
+  size_t scratch_bytes = whole ? batch.scratchpad_desc.get_size()
+                               : std::max(c.scratchpad_desc[0].get_size(), c.chunk == 2 ? c.scratchpad_desc[1].get_size() : 0);
   at::Tensor scratch = at::empty({static_cast<int64_t>(std::max<size_t>(scratch_bytes, 1))}, at::kByte);
-  for (int64_t i = 0; i < n; i += c.chunk) {
-    int k = static_cast<int>(std::min<int64_t>(c.chunk, n - i)) - 1;
-    memory s(c.src_desc[k], engine, src_base + i * src_image), d(c.dst_desc[k], engine, dst_base + i * dst_image);
-    memory pad(c.scratchpad_desc[k], engine, scratch.data_ptr());
-    c.primitive[k].execute(stream, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, c.weights}, {DNNL_ARG_BIAS, c.bias_memory},
-                                    {DNNL_ARG_DST, d}, {DNNL_ARG_SCRATCHPAD, pad}});
+  for (int64_t i = 0; i < n; i += step) {
+    int k = static_cast<int>(std::min<int64_t>(step, n - i)) - 1;
+    memory s(whole ? src_all : c.src_desc[k], engine, src_base + i * src_image),
+        d(whole ? dst_all : c.dst_desc[k], engine, dst_base + i * dst_image),
+        pad(whole ? batch.scratchpad_desc : c.scratchpad_desc[k], engine, scratch.data_ptr());
+    (whole ? batch.primitive : c.primitive[k])
+        .execute(stream, {{DNNL_ARG_SRC, s}, {DNNL_ARG_WEIGHTS, whole ? *batch.weights : c.weights},
+                          {DNNL_ARG_BIAS, c.bias_memory}, {DNNL_ARG_DST, d}, {DNNL_ARG_SCRATCHPAD, pad}});
   }
   stream.wait();
   out = at::native::new_with_itensor_mkldnn(std::move(dst), at::kFloat, at::Device(at::kCPU));
@@ -312,6 +311,8 @@ bool run_or_throw(lm_winograd_conv &c, const at::Tensor &x, at::Tensor &out) {
 }  // namespace
 
 #else  // built without oneDNN's headers: every packed convolution runs direct
+
+int32_t lm_winograd_support(void) { return 0; }
 
 bool lm_winograd_eligible(const at::Tensor &, const int64_t *, const int64_t *, const int64_t *, int64_t) {
   return false;

@@ -69,8 +69,7 @@ struct DoctorCommand: ParsableCommand {
         let algorithm: String
         switch packed.packedConvolutionAlgorithm {
         case .winograd: algorithm = "as Winograd F(2×2, 3×3) / F(4×4, 3×3)"
-        case .direct where ["0", "off", "false", "no"].contains(ProcessInfo.processInfo.environment["LUMEN_WINOGRAD"] ?? ""):
-            algorithm = "direct (LUMEN_WINOGRAD=0)"
+        case .direct where Tensor.winogradSupport == .turnedOff: algorithm = "direct (LUMEN_WINOGRAD=0)"
         case .direct: algorithm = "direct (this build has no oneDNN headers: no Winograd)"
         case .winogradAtFirstInput, .directForThisSize: algorithm = "direct (oneDNN has no Winograd kernel here)"
         }

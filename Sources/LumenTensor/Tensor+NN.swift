@@ -79,6 +79,17 @@ extension Tensor {
         case directForThisSize = 3
     }
 
+    /// Whether `packConv2d` makes Winograd convolutions in this process.
+    public enum WinogradSupport: Int32, Sendable {
+        /// This build has no oneDNN headers (a libtorch other than Debian's).
+        case notBuilt = 0
+        /// `LUMEN_WINOGRAD=0` (or off/false/no).
+        case turnedOff = 1
+        case on = 2
+    }
+
+    public static var winogradSupport: WinogradSupport { WinogradSupport(rawValue: lm_winograd_support()) ?? .notBuilt }
+
     /// How this packed convolution weight (from `packConv2d`) runs; `.direct` for any other tensor.
     public var packedConvolutionAlgorithm: PackedConvolutionAlgorithm {
         PackedConvolutionAlgorithm(rawValue: lm_mkldnn_conv2d_algorithm(handle)) ?? .direct

@@ -190,8 +190,10 @@ import LumenTensor
         #expect(try algorithm(out: 64, in: 64, kernel: 1) == .direct)
         #expect(try algorithm(out: 64, in: 64, groups: 4) == .direct)
         #expect(try algorithm(out: 64, in: 3) == .direct, "an image's channels: no Winograd blocking")
+        #expect(Tensor.winogradSupport == .on)
         setenv("LUMEN_WINOGRAD", "0", 1)
         defer { unsetenv("LUMEN_WINOGRAD") }
+        #expect(Tensor.winogradSupport == .turnedOff)
         #expect(try algorithm(out: 64, in: 64) == .direct)
     }
 

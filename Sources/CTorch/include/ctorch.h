@@ -174,6 +174,9 @@ lm_tensor *lm_mkldnn_conv2d(const lm_tensor *x, const lm_tensor *packed_weight, 
  *  at most 256×256 channels, not turned off with LUMEN_WINOGRAD=0); 2 Winograd, its weights made for the first
  *  input's size (other sizes run direct); 3 direct, oneDNN had no Winograd kernel for the first input's size. */
 int32_t lm_mkldnn_conv2d_algorithm(const lm_tensor *packed_weight);
+/** Whether packing makes Winograd convolutions: 0 not in this build (no oneDNN headers), 1 turned off by
+ *  LUMEN_WINOGRAD=0, 2 yes. */
+int32_t lm_winograd_support(void);
 /** Layers of up to 128×128 channels also run whole batches of 3 or more images as Winograd F(4×4, 3×3): how many
  *  weight layouts for it (they depend on the batch size) the weight holds, at most 2. */
 int32_t lm_mkldnn_conv2d_whole_batch_layouts(const lm_tensor *packed_weight);
