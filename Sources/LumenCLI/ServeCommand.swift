@@ -56,6 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let threadCount = computeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+        // Before the server's threads start: one malloc arena per compute thread plus one shared by the rest
+        // (glibc's default of 8 per core keeps freed upload and activation blocks resident in each of them).
+        Runtime.limitAllocatorArenas(to: threadCount + 1)
         let workspace = try options.open()
         let store = try await workspace.openStore()
         let artifacts = ArtifactStore(root: workspace.artifactRoot)
@@ -86,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             batching.maxBatch = maxBatch ?? (Runtime.cudaAvailable ? 32 : 8)
             batching.queueCapacity = queueCapacity
             batching.timeout = requestTimeout
-            let pool = ComputePool(threads: computeThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
+            let pool = ComputePool(threads: threadCount)
             let modelHost = ModelHost(store: store, artifacts: artifacts, pool: pool, options: batching, metrics: metrics, monitoring: !noPredictionLog)
             // Every model is loaded and warmed up before the port opens: "ready" means ready.
             for reference in references {

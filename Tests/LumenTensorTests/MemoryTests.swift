@@ -29,3 +29,47 @@ func residentBytes() -> Int {
     }
 }
 
+
+/// `Runtime.limitAllocatorArenas`: each test runs in a child process of its own (an exit test), so that the
+/// arenas counted are the ones its own threads made.
+@Suite struct AllocatorArenaTests {
+    /// Eight threads that allocate at once, each holding its blocks until all have allocated.
+    static func allocateOnEightThreads() {
+        let group = DispatchGroup()
+        let ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0)
+        for _ in 0..<8 {
+            group.enter()
+            Thread.detachNewThread {
+                let blocks = (0..<64).map { _ in malloc(4096) }
+                ready.signal()
+                go.wait()
+                blocks.forEach { free($0) }
+                group.leave()
+            }
+        }
+        for _ in 0..<8 { ready.wait() }
+        for _ in 0..<8 { go.signal() }
+        group.wait()
+    }
+
+    /// The control: without a cap, eight new threads make new arenas (so the count below can see one).
+    @Test func newThreadsMakeArenasWithoutACap() async {
+        await #expect(processExitsWith: .success) {
+            guard let before = Runtime.allocatorArenas, before >= 1 else { exit(2) }
+            AllocatorArenaTests.allocateOnEightThreads()
+            guard let after = Runtime.allocatorArenas else { exit(3) }
+            exit(after > before ? 0 : 1)
+        }
+    }
+
+    /// With the cap at the arenas already made, eight new threads share them.
+    @Test func theCapStopsNewArenas() async {
+        await #expect(processExitsWith: .success) {
+            guard let before = Runtime.allocatorArenas, before >= 1 else { exit(2) }
+            guard Runtime.limitAllocatorArenas(to: before) else { exit(4) }
+            AllocatorArenaTests.allocateOnEightThreads()
+            guard let after = Runtime.allocatorArenas else { exit(3) }
+            exit(after == before ? 0 : 1)
+        }
+    }
+}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "lm_malloc.h"  /* allocator controls, defined inline (not in the loaded bridge) */
 
 #ifdef __cplusplus
 extern "C" {
