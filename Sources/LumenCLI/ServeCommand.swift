@@ -36,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a request may wait for its model before a 503.") var requestTimeout = 30.0
     @Option(name: .long, help: "Seconds between checks of the registry for moved aliases (0: never).") var poll = 10.0
     @Option(name: .long, help: "Largest prediction upload in MiB.") var maxUploadMb = 64
+    @Option(name: .long, help: "Seconds a connection may stay idle between requests, or a request's body go without new bytes, before the connection is closed.") var idleTimeout = 60.0
     @Flag(name: .long, help: "Do not log predictions to the store (and compute nothing for monitoring: no embeddings, no alerts).") var noPredictionLog = false
     @Flag(name: .long, help: "Keep every uploaded image in the artifact store (DICOM de-identified first, keyed by the store's secret; other images as sent); the prediction log names it.") var keepInputs = false
     @Option(name: .long, help: ArgumentHelp("Write a JSON access log, one line per request, to this file ('-': standard output).", valueName: "path")) var accessLog: String?
@@ -50,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxBatch { guard (1...4096).contains(maxBatch) else { throw ValidationError("--max-batch must be 1…4096") } }
         guard queueCapacity >= 1 else { throw ValidationError("--queue-capacity must be positive") }
         guard requestTimeout > 0 else { throw ValidationError("--request-timeout must be positive") }
+        guard idleTimeout > 0, idleTimeout <= 86_400 else { throw ValidationError("--idle-timeout must be positive (at most 86400 seconds)") }
         guard poll >= 0 else { throw ValidationError("--poll must be 0 (off) or positive") }
         guard (1...65536).contains(maxUploadMb) else { throw ValidationError("--max-upload-mb must be 1…65536") }
         for m in model { _ = try ModelReference(parsing: m) }
@@ -69,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxArtifactBytes = Int64(maxArtifactMb) * 1024 * 1024
         configuration.requireTokens = auth
         configuration.publicRead = publicRead
+        configuration.idleTimeout = idleTimeout
         if let accessLog {
             do { configuration.accessLog = try AccessLog(path: accessLog) } catch { throw CLIError("\(error)") }
         }

@@ -23,9 +23,12 @@ public enum InputFeatures {
         let picked = Self.orderStatistics(&work, ranks: ranks)
         let m = Double(sample.count)
         // Shannon entropy (bits) of a 64-bin histogram over the plane's own range.
-        let lo = Double(sample.min()!), hi = Double(sample.max()!)
+        // (Predictors refuse non-finite inputs; should one get here, its NaNs and infinities stay out of the bins.)
+        let lo = Double(sample.lazy.filter(\.isFinite).min() ?? 0), hi = Double(sample.lazy.filter(\.isFinite).max() ?? 0)
         var histogram = [Double](repeating: 0, count: 64)
-        if hi > lo { for v in sample { histogram[min(63, Int((Double(v) - lo) / (hi - lo) * 64))] += 1 } } else { histogram[0] = m }
+        if hi > lo {
+            for v in sample where v.isFinite { histogram[max(0, min(63, Int((Double(v) - lo) / (hi - lo) * 64)))] += 1 }
+        } else { histogram[0] = m }
         let entropy = histogram.reduce(0.0) { $1 > 0 ? $0 - ($1 / m) * log2($1 / m) : $0 }
         return ["intensity_mean": mean, "intensity_std": variance.squareRoot(), "intensity_p05": Double(picked[0]),
                 "intensity_p50": Double(picked[1]), "intensity_p95": Double(picked[2]), "intensity_entropy": entropy]

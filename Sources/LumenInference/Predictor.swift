@@ -104,8 +104,18 @@ public final class Predictor: @unchecked Sendable {
     // MARK: Images
 
     /// The model's input for one image: its middle slice through the version's preprocessing.
+    /// Pixels that are NaN or infinite are refused, before and after the preprocessing: a network would answer them
+    /// with a confident but meaningless probability (an infinity squashes the rest of a min–max normalised image to 0).
     public func preprocess(_ image: MedicalImage) throws -> Plane {
-        let plane = try spec.preprocessing.apply(Plane(image, slice: image.depth / 2))
+        let source = try Plane(image, slice: image.depth / 2)
+        let nonFinite = source.values.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
+        guard nonFinite == 0 else {
+            throw InferenceError.input("\(nonFinite) pixel value(s) of the \(image.depth > 1 ? "middle slice" : "image") are NaN or infinite")
+        }
+        let plane = try spec.preprocessing.apply(source)
+        guard plane.values.allSatisfy(\.isFinite) else {
+            throw InferenceError.input("the preprocessing turns the image into NaN or infinite values")
+        }
         guard plane.channels == spec.inputChannels else {
             throw InferenceError.input("the preprocessing gives \(plane.channels) channel(s); \(name) takes \(spec.inputChannels)")
         }

@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var metrics: ServingMetrics?
     /// Where one JSON line per request goes (nil: no access log).
     public var accessLog: AccessLog?
+    /// Seconds a connection may sit idle between requests, or a request's body go without new bytes, before the
+    /// connection is closed.
+    public var idleTimeout: Double = 60
 
     /// Whether writes need a token with these settings.
     public var authEnabled: Bool {
@@ -37,12 +40,13 @@ public struct ServerConfiguration: Sendable {
 /// `onRunning` is called once the server listens (print the banner there: a port in use fails before it).
 public func makeServer(store: any Store, artifacts: ArtifactStore, configuration: ServerConfiguration,
                        onRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
-    let router = Router()
+    let router = Router(options: .autoGenerateHeadEndpoints)
     // The OpenAPI document's bytes, filled in once every route is registered (the route reads it later).
     let openAPI = Locked([UInt8]())
     if let accessLog = configuration.accessLog { router.add(middleware: AccessLogMiddleware(log: accessLog)) }
     if let metrics = configuration.metrics { router.add(middleware: MetricsMiddleware(metrics: metrics)) }
     if configuration.authEnabled { router.add(middleware: TokenAuthMiddleware(store: store, publicRead: configuration.publicRead)) }
+    router.add(middleware: JSONErrorMiddleware())
     if let metrics = configuration.metrics {
         let host = configuration.inference?.host
         router.get("/metrics") { _, _ -> Response in
@@ -67,7 +71,18 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
     router.get("/openapi.json") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI.value))) }
     let document = JSONWriter.encode(OpenAPIDocument.build(routes: router.routes.map { ("\($0.method)", $0.path.description) }, authEnabled: configuration.authEnabled))
     openAPI.withLock { $0 = document }
-    return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
+    // The largest body each path takes, for RequestGuard's early 413 (each route still enforces its own limit).
+    let uploadBytes = Int64(configuration.inference?.limits.maxBytes ?? 0)
+    let otherBytes = max(Int64(configuration.maxRequestBytes), uploadBytes, 64 * 1024 * 1024)
+    let artifactBytes = configuration.maxArtifactBytes
+    let bodyLimit: @Sendable (String) -> Int64 = { path in
+        if path.hasPrefix("/api/2.0/mlflow-artifacts/") { return artifactBytes }
+        if path.hasPrefix("/api/predict/") || path.hasPrefix("/v2/models/") { return uploadBytes }
+        return otherBytes
+    }
+    let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
+    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [RequestGuard(stall: idle, limit: bodyLimit)], idleTimeout: idle)),
+                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
                        onServerRunning: { _ in await onRunning() })
 }
 

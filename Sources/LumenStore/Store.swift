@@ -94,7 +94,7 @@ public protocol Store: Sendable {
 
     // Prediction logs
     func logPredictions(_ logs: [PredictionLog]) async throws
-    /// Predictions of a model (optionally one version) since a time (ms), oldest first, at most `limit`.
+    /// Predictions of a model (optionally one version) since a time (ms): the newest `limit` of them, oldest first.
     func predictions(modelName: String, version: Int64?, since: Int64, limit: Int) async throws -> [PredictionLog]
 
     /// Attaches ground truth to logged predictions by id: a repeated id replaces its label (the latest

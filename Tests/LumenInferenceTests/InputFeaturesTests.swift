@@ -37,4 +37,22 @@ import Testing
         let flat = InputFeatures.of(Plane(width: 8, height: 8, channels: 1, values: [Float](repeating: 0.25, count: 64)))
         #expect(flat["intensity_p05"] == 0.25 && flat["intensity_p95"] == 0.25 && flat["intensity_entropy"] == 0)
     }
+
+    /// NaNs and infinities (which predictors refuse before this point) cannot crash the features: the histogram
+    /// skips them and spans the finite values (a NaN used to trap converting its bin to an integer).
+    @Test func nonFiniteValuesStayOutOfTheHistogram() {
+        var values = (0..<64).map { Float($0) / 64 }
+        values[3] = .nan
+        values[9] = .infinity
+        values[10] = -.infinity
+        let f = InputFeatures.of(Plane(width: 8, height: 8, channels: 1, values: values))
+        let finite = values.filter(\.isFinite)
+        #expect(f.count == InputFeatures.names.count)
+        // 61 evenly spread finite values fill nearly every one of the 64 bins (an infinity in the range would
+        // have crowded them all into one, ~0 bits).
+        #expect(f["intensity_entropy"]! > 5.5 && f["intensity_entropy"]! <= 6, "\(f)")
+        #expect(finite.count == 61)
+        let allNaN = InputFeatures.of(Plane(width: 4, height: 4, channels: 1, values: [Float](repeating: .nan, count: 16)))
+        #expect(allNaN["intensity_entropy"] == 0)
+    }
 }

@@ -74,6 +74,21 @@ struct PredictorTests {
         #expect(try predictor.embed([image]).first?.count == 64, "SimpleCNN's pooled last block (width 16 × 4)")
     }
 
+    /// An image with a NaN or an infinite pixel is refused with the count, not answered (a min–max normalisation
+    /// would turn the rest of it to 0 or NaN, and the network would still give a confident probability).
+    @Test func nonFinitePixelsAreRefused() throws {
+        let predictor = Predictor(spec: spec(.classification, .simpleCNN, classes: ["a", "b", "c"]), network: try SimpleCNN(inChannels: 1, numClasses: 3))
+        for bad in [Float.nan, .infinity, -.infinity] {
+            var values = [Float](repeating: 0.5, count: 40 * 40)
+            values[7] = bad
+            values[700] = bad
+            let image = MedicalImage(width: 40, height: 40, floats: values)
+            #expect(throws: InferenceError.self) { try predictor.preprocess(image) }
+            do { _ = try predictor.predict([image]) } catch { #expect("\(error)".contains("2 pixel value(s) of the image are NaN or infinite"), "\(error)") }
+        }
+        #expect(try predictor.predict([MedicalImage(width: 40, height: 40, floats: [Float](repeating: 0.5, count: 1600))]).count == 1, "a finite image is answered")
+    }
+
     @Test func multiLabelAndSegmentationAnswers() throws {
         Runtime.manualSeed(3)
         let multi = Predictor(spec: spec(.multiLabel, .simpleCNN, classes: ["x", "y", "z"]), network: try SimpleCNN(inChannels: 1, numClasses: 3))

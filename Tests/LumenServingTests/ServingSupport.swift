@@ -58,8 +58,11 @@ struct ServingFixture {
         return ServingFixture(folder: folder, store: store, artifacts: artifacts, host: host, logger: logger, metrics: metrics, service: service, weights: weights)
     }
 
-    func app() -> some ApplicationProtocol {
+    /// The server over this fixture; `port` 0 (for `.live` tests) takes a free one.
+    func app(port: Int = 5000, idleTimeout: Double = 60) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
+        configuration.port = port
+        configuration.idleTimeout = idleTimeout
         configuration.inference = service
         configuration.metrics = metrics
         configuration.maxRequestBytes = 1024 * 1024

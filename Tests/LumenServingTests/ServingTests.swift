@@ -96,7 +96,17 @@ struct ServingTests {
         let fixture = try await ServingFixture.make()
         defer { Task { await fixture.close() } }
         let cases: [(String, HTTPFields, [UInt8], HTTPResponse.Status, String)] = [
-            ("/v2/models/m/infer", [:], Array("not json".utf8), .badRequest, "not a JSON object"),
+            ("/v2/models/m/infer", [:], Array("not json".utf8), .badRequest, "not valid JSON"),
+            ("/v2/models/m/infer", [:], Array("[1, 2]".utf8), .badRequest, "must be a JSON object"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [0]}]}".utf8), .badRequest, "unknown input 'x'"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"shape\": [1, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [0]}]}".utf8), .badRequest, "needs a 'name'"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1.5, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [0]}]}".utf8), .badRequest, "non-negative integers"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"UINT8\", \"data\": [300\(String(repeating: ", 0", count: 1023))]}]}".utf8), .badRequest, "300 is not a valid UINT8 value"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"INT32\", \"data\": [0.5\(String(repeating: ", 0", count: 1023))]}]}".utf8), .badRequest, "0.5 is not a valid INT32 value"),
+            ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [true\(String(repeating: ", 0", count: 1023))]}]}".utf8), .badRequest, "true in FP32 data"),
+            ("/v2/models/m/infer", [HTTPField.Name("Inference-Header-Content-Length")!: "-1"], Array("{}".utf8), .badRequest, "not a non-negative whole number"),
+            ("/v2/models/m/infer", [HTTPField.Name("Inference-Header-Content-Length")!: "abc"], Array("{}".utf8), .badRequest, "not a non-negative whole number"),
+            ("/v2/models/m/infer", [.contentEncoding: "gzip"], Array("{}".utf8), .unsupportedMediaType, "Content-Encoding 'gzip'"),
             ("/v2/models/m/infer", [:], Array("{\"inputs\": []}".utf8), .badRequest, "non-empty list"),
             ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 8, 8], \"datatype\": \"FP32\", \"data\": \(Array(repeating: 0, count: 64))}]}".utf8), .badRequest, "the model takes [N, 1, 32, 32]"),
             ("/v2/models/m/infer", [:], Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"FP32\", \"data\": [1, 2]}]}".utf8), .badRequest, "2 values for shape"),
@@ -122,6 +132,29 @@ struct ServingTests {
                                                 "outputs": [["name": "logits"]]]
             try await client.execute(uri: "/v2/models/m/infer", method: .post, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: unknownOutput))) { response in
                 #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("unknown output 'logits'") == true)
+            }
+            var twice = unknownOutput
+            twice["outputs"] = [["name": "label"], ["name": "label"]]
+            try await client.execute(uri: "/v2/models/m/infer", method: .post, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: twice))) { response in
+                #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("requested twice") == true)
+            }
+            // The binary extension: bytes after the tensor, a NaN, a BOOL byte that is neither 0 nor 1.
+            func binary(_ datatype: String, _ tensor: [UInt8], extra: [UInt8] = []) -> (ByteBuffer, HTTPFields) {
+                let header = Array("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 1, 32, 32], \"datatype\": \"\(datatype)\", \"parameters\": {\"binary_data_size\": \(tensor.count)}}]}".utf8)
+                return (ByteBuffer(bytes: header + tensor + extra), [HTTPField.Name("Inference-Header-Content-Length")!: String(header.count)])
+            }
+            var floats = [Float](repeating: 0.25, count: 1024)
+            let good = floats.withUnsafeBytes { Array($0) }
+            floats[5] = .nan
+            let withNaN = floats.withUnsafeBytes { Array($0) }
+            for (label, (body, headers), fragment) in [("ok", binary("FP32", good), ""), ("trailing", binary("FP32", good, extra: [1, 2]), "2 bytes follow"),
+                                                       ("nan", binary("FP32", withNaN), "value 5 is nan"),
+                                                       ("bool", binary("BOOL", [UInt8](repeating: 0, count: 1023) + [2]), "BOOL byte 1023 is 2")] {
+                try await client.execute(uri: "/v2/models/m/infer", method: .post, headers: headers, body: body) { response in
+                    if fragment.isEmpty { #expect(response.status == .ok, "\(label)") } else {
+                        #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains(fragment) == true, "\(label): \(json(response.body))")
+                    }
+                }
             }
         }
     }
@@ -185,6 +218,39 @@ struct ServingTests {
             try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"]) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/api/predict/m?explain=shap", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/api/predict/nope", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .notFound) }
+            // An empty file beside a good one is named, not dropped.
+            let (withEmpty, h4) = multipart([("good.png", png), ("empty.png", [])])
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h4, body: withEmpty) { response in
+                #expect(response.status == .badRequest && (json(response.body)["error"] as? String) == "empty.png: the file is empty", "\(json(response.body))")
+            }
+            // A body cut before its closing boundary, and one under another boundary than its Content-Type's.
+            var cut = multipart([("good.png", png), ("second.png", png)]).0
+            cut = cut.getSlice(at: 0, length: cut.readableBytes - 40)!
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h4, body: cut) { response in
+                #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("truncated") == true, "\(json(response.body))")
+            }
+            let (other, _) = multipart([("good.png", png)], boundary: "another-boundary")
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h4, body: other) { response in
+                #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("lumen-test-boundary") == true, "\(json(response.body))")
+            }
+            // Form fields count apart from files.
+            var fields: [UInt8] = []
+            for i in 0..<5 { fields += Array("--lumen-test-boundary\r\nContent-Disposition: form-data; name=\"note\(i)\"\r\n\r\nhello\r\n".utf8) }
+            let (oneFile, _) = multipart([("good.png", png)])
+            try await client.execute(uri: "/api/predict/m", method: .post, headers: h4, body: ByteBuffer(bytes: fields + Array(oneFile.readableBytesView))) { response in
+                #expect(response.status == .contentTooLarge && (json(response.body)["error"] as? String)?.contains("form fields") == true, "\(json(response.body))")
+            }
+            // Pixels that are NaN or infinite (a float NIfTI) are refused, whichever of them the monitoring would sample.
+            for bad in [Float.nan, .infinity] {
+                var values = [Float](repeating: 0.5, count: 40 * 40)
+                values[41] = bad
+                let nifti = try ImageWriter.nifti(MedicalImage(width: 40, height: 40, floats: values, format: .nifti), gzip: false)
+                let (body, headers) = multipart([("bad.nii", nifti)])
+                try await client.execute(uri: "/api/predict/m", method: .post, headers: headers, body: body) { response in
+                    #expect(response.status == .badRequest && (json(response.body)["error"] as? String)?.contains("bad.nii: 1 pixel value(s) of the image are NaN or infinite") == true,
+                            "\(json(response.body))")
+                }
+            }
             let (ok, h3) = multipart([("good.png", png)])
             try await client.execute(uri: "/api/predict/m", method: .post, headers: h3, body: ok) { #expect($0.status == .ok, "the server still answers") }
         }

@@ -31,7 +31,10 @@ import Testing
         #expect(try await store.predictions(modelName: "cxr", version: nil, since: 0, limit: 5000).count == 1200)
         let v2 = try await store.predictions(modelName: "cxr", version: 2, since: 2000, limit: 10)
         #expect(v2.count == 10 && v2.allSatisfy { $0.modelVersion == 2 && $0.time >= 2000 })
-        #expect(v2.first?.features == #"{"mean": 1001}"#)
+        // The newest ten (i = 1181, 1183, …, 1199), oldest first.
+        #expect(v2.first?.features == #"{"mean": 1181}"#)
+        #expect(v2.last?.features == #"{"mean": 1199}"#)
+        #expect(v2.map(\.time) == v2.map(\.time).sorted())
         await #expect(throws: StoreError.self) { try await store.predictions(modelName: "cxr", version: nil, since: 0, limit: 0) }
     }
 }

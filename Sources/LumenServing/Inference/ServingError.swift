@@ -11,6 +11,8 @@ public enum ServingError: Error, Sendable, CustomStringConvertible {
     case badInput(String)
     /// The upload is larger than the server accepts: 413.
     case tooLarge(String)
+    /// The body is in an encoding the server does not read (`Content-Encoding: gzip`): 415.
+    case unsupportedMediaType(String)
     /// The model's queue is full: 503 with `Retry-After`.
     case overloaded(retryAfter: Int)
     /// The request waited longer than the timeout: 503.
@@ -22,7 +24,7 @@ public enum ServingError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notFound(let m), .notReady(let m), .badInput(let m), .tooLarge(let m), .internalError(let m), .gated(let m, _): m
+        case .notFound(let m), .notReady(let m), .badInput(let m), .tooLarge(let m), .unsupportedMediaType(let m), .internalError(let m), .gated(let m, _): m
         case .overloaded(let s): "the model's queue is full; retry in \(s) s"
         case .timedOut(let s): "the request waited more than \(s) s for the model"
         }
@@ -34,6 +36,7 @@ public enum ServingError: Error, Sendable, CustomStringConvertible {
         case .notReady, .overloaded, .timedOut: .serviceUnavailable
         case .badInput: .badRequest
         case .tooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .gated: .unprocessableContent
         case .internalError: .internalServerError
         }

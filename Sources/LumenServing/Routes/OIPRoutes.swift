@@ -30,6 +30,13 @@ struct OIPRoutes {
                     return jsonResponse(Self.metadata(model))
                 }
             }
+            // Triton's model-configuration extension (tritonclient's get_model_config), read-only.
+            router.get(RouterPath("\(base)/config")) { _, context -> Response in
+                await oip {
+                    let model = try await host.model(try context.parameters.require("name"), version: try Self.version(context, versioned))
+                    return jsonResponse(Self.configuration(model, batching: host.options))
+                }
+            }
             router.get(RouterPath("\(base)/ready")) { _, context -> Response in
                 await oip {
                     _ = try await host.model(try context.parameters.require("name"), version: try Self.version(context, versioned))
@@ -43,8 +50,16 @@ struct OIPRoutes {
                     let version = try Self.version(context, versioned)
                     _ = try await host.model(name, version: version)
                     let body = try await collectBody(request, limit: service.limits.maxBytes)
-                    let headerLength = request.headers[HTTPField.Name("Inference-Header-Content-Length")!].map { Int($0) }
-                    let inference = try InferRequest.parse(body: body, headerLength: headerLength ?? nil)
+                    let headerLength = try request.headers[HTTPField.Name("Inference-Header-Content-Length")!].map { text -> Int in
+                        guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n >= 0 else {
+                            throw ServingError.badInput("Inference-Header-Content-Length '\(text.prefix(40))' is not a non-negative whole number")
+                        }
+                        return n
+                    }
+                    if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+                        throw ServingError.unsupportedMediaType("Content-Encoding '\(encoding.prefix(40))' is not supported: send the request uncompressed")
+                    }
+                    let inference = try InferRequest.parse(body: body, headerLength: headerLength)
                     let sticky = await host.stickyHeader(for: name).flatMap { HTTPField.Name($0) }.flatMap { request.headers[$0] }
                     let outcome = try await service.predict(name, version: version, stickyKey: sticky, started: started) { model in
                         let planes = try inference.planes(for: model.spec)
@@ -61,6 +76,20 @@ struct OIPRoutes {
         let text = try context.parameters.require("version")
         guard let v = Int64(text), v >= 1 else { throw ServingError.badInput("model version '\(text)' is not a positive number") }
         return v
+    }
+
+    /// The model as Triton describes a model's configuration (dims without the batch dimension).
+    static func configuration(_ model: ServedModel, batching: BatchingOptions) -> [String: Any] {
+        let described = metadata(model)
+        func tensors(_ key: String) -> [[String: Any]] {
+            ((described[key] as? [[String: Any]]) ?? []).map { t in
+                ["name": t["name"] ?? "", "data_type": "TYPE_\(t["datatype"] as? String ?? "FP32")", "dims": Array(((t["shape"] as? [Int]) ?? []).dropFirst())]
+            }
+        }
+        return ["name": model.name, "platform": "lumen_libtorch", "backend": "lumen", "max_batch_size": batching.maxBatch,
+                "input": tensors("inputs"), "output": tensors("outputs"),
+                "dynamic_batching": ["max_queue_delay_microseconds": Int((batching.window * 1e6).rounded())],
+                "version_policy": ["specific": ["versions": [model.version.version]]]]
     }
 
     /// Model metadata: one input (the network's tensor) and the outputs `infer` can give.
@@ -140,14 +169,20 @@ struct InferRequest {
         guard jsonLength >= 0, jsonLength <= bytes.count else {
             throw ServingError.badInput("Inference-Header-Content-Length \(jsonLength) is larger than the body (\(bytes.count) bytes)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[0..<jsonLength])) as? [String: Any] else {
-            throw ServingError.badInput("the inference request is not a JSON object")
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: Data(bytes[0..<jsonLength])) } catch {
+            let part = headerLength == nil ? "the body" : "the first \(jsonLength) bytes (Inference-Header-Content-Length)"
+            throw ServingError.badInput("the inference request is not valid JSON: \(part) cannot be parsed (\(Self.reason(error)))")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw ServingError.badInput("the inference request must be a JSON object with 'inputs'")
         }
         guard let inputs = object["inputs"] as? [[String: Any]], !inputs.isEmpty else { throw ServingError.badInput("'inputs' must be a non-empty list of tensors") }
         guard inputs.count == 1 else { throw ServingError.badInput("the model takes one input tensor ('input'); got \(inputs.count)") }
         let raw = inputs[0]
-        let name = raw["name"] as? String ?? "input"
-        guard let shape = (raw["shape"] as? [Any])?.map({ ($0 as? NSNumber)?.intValue ?? -1 }), shape.allSatisfy({ $0 >= 0 }), !shape.isEmpty else {
+        guard let name = raw["name"] as? String else { throw ServingError.badInput("the input tensor needs a 'name' (the model's input is 'input')") }
+        guard name == "input" else { throw ServingError.badInput("unknown input '\(name.prefix(100))': the model's input is 'input'") }
+        guard let shape = (raw["shape"] as? [Any])?.map({ Self.wholeNumber($0) ?? -1 }), shape.allSatisfy({ $0 >= 0 }), !shape.isEmpty else {
             throw ServingError.badInput("input '\(name)': 'shape' must be a list of non-negative integers")
         }
         guard let datatype = raw["datatype"] as? String, let size = sizes[datatype] else {
@@ -162,13 +197,22 @@ struct InferRequest {
             guard binarySize == count * size, jsonLength + binarySize <= bytes.count else {
                 throw ServingError.badInput("input '\(name)': binary_data_size \(binarySize) does not match \(shape) \(datatype) (\(count * size) bytes) or the body")
             }
+            guard jsonLength + binarySize == bytes.count else {
+                throw ServingError.badInput("input '\(name)': \(bytes.count - jsonLength - binarySize) bytes follow its \(binarySize) bytes of binary data; the body must end there")
+            }
             values = try decodeBinary(Array(bytes[jsonLength..<(jsonLength + binarySize)]), datatype: datatype, count: count)
         } else {
             guard let data = raw["data"] else { throw ServingError.badInput("input '\(name)' has neither 'data' nor binary_data_size") }
             values = []
             values.reserveCapacity(count)
-            try flatten(data, into: &values, name: name)
+            try flatten(data, into: &values, name: name, datatype: datatype)
             guard values.count == count else { throw ServingError.badInput("input '\(name)': \(values.count) values for shape \(shape) (\(count) expected)") }
+            guard headerLength == nil || jsonLength == bytes.count else {
+                throw ServingError.badInput("\(bytes.count - jsonLength) bytes follow the JSON header but no input declares binary_data_size")
+            }
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw ServingError.badInput("input '\(name)': value \(bad) is \(values[bad]) (inputs must be finite numbers)")
         }
         var outputs: [(String, Bool)] = []
         let requestParameters = object["parameters"] as? [String: Any]
@@ -176,6 +220,7 @@ struct InferRequest {
         if let requested = object["outputs"] as? [[String: Any]] {
             for o in requested {
                 guard let n = o["name"] as? String else { throw ServingError.badInput("every requested output needs a 'name'") }
+                guard !outputs.contains(where: { $0.0 == n }) else { throw ServingError.badInput("output '\(n.prefix(100))' is requested twice") }
                 outputs.append((n, ((o["parameters"] as? [String: Any])?["binary_data"] as? Bool) ?? binaryByDefault))
             }
         }
@@ -183,14 +228,46 @@ struct InferRequest {
                             outputs: outputs, binaryByDefault: binaryByDefault)
     }
 
-    static func flatten(_ value: Any, into out: inout [Float], name: String) throws {
+    /// The integer an OIP JSON number stands for (`3`, `3.0`), nil for a fraction, a boolean or anything else.
+    static func wholeNumber(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber, !isJSONBoolean(n) else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) < 9.0e15 else { return nil }
+        return Int(d)
+    }
+
+    /// Each datatype's range of values (integers must be whole and inside it; BOOL is 0 or 1).
+    static let integerRanges: [String: ClosedRange<Double>] = [
+        "UINT8": 0...255, "INT8": -128...127, "UINT16": 0...65_535, "INT16": -32_768...32_767,
+        "UINT32": 0...4_294_967_295, "INT32": -2_147_483_648...2_147_483_647,
+        "UINT64": 0...18_446_744_073_709_551_615, "INT64": -9_223_372_036_854_775_808...9_223_372_036_854_775_807, "BOOL": 0...1,
+    ]
+
+    static func flatten(_ value: Any, into out: inout [Float], name: String, datatype: String) throws {
         if let n = value as? NSNumber {
+            if let range = integerRanges[datatype] {
+                let d = n.doubleValue
+                guard d == d.rounded(), range.contains(d) else {
+                    throw ServingError.badInput("input '\(name)': \(n) is not a valid \(datatype) value (\(datatype == "BOOL" ? "true, false, 0 or 1" : "a whole number in \(Int64(range.lowerBound))…\(UInt64(range.upperBound))"))")
+                }
+            } else if isJSONBoolean(n) {
+                throw ServingError.badInput("input '\(name)': \(n.boolValue) in \(datatype) data (send numbers)")
+            }
             out.append(n.floatValue)
         } else if let list = value as? [Any] {
-            for v in list { try flatten(v, into: &out, name: name) }
+            for v in list { try flatten(v, into: &out, name: name, datatype: datatype) }
         } else {
             throw ServingError.badInput("input '\(name)': 'data' must hold numbers")
         }
+    }
+
+    /// Whether JSONSerialization made this number from `true`/`false` (its booleans are chars; its numbers never are).
+    static func isJSONBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+    /// A JSON parser's complaint, short.
+    static func reason(_ error: Error) -> String {
+        let described = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+        return String(described.prefix(160))
     }
 
     static func decodeBinary(_ bytes: [UInt8], datatype: String, count: Int) throws -> [Float] {
@@ -201,7 +278,12 @@ struct InferRequest {
         case "FP32": return load(UInt32.self) { Float(bitPattern: UInt32(littleEndian: $0)) }
         case "FP64": return load(UInt64.self) { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
         case "FP16": return load(UInt16.self) { Float(Float16(bitPattern: UInt16(littleEndian: $0))) }
-        case "UINT8", "BOOL": return bytes.prefix(count).map { Float($0) }
+        case "UINT8": return bytes.prefix(count).map { Float($0) }
+        case "BOOL":
+            if let bad = bytes.prefix(count).firstIndex(where: { $0 > 1 }) {
+                throw ServingError.badInput("BOOL byte \(bad) is \(bytes[bad]); BOOL data holds 0 or 1 per element")
+            }
+            return bytes.prefix(count).map { Float($0) }
         case "INT8": return bytes.prefix(count).map { Float(Int8(bitPattern: $0)) }
         case "UINT16": return load(UInt16.self) { Float(UInt16(littleEndian: $0)) }
         case "INT16": return load(UInt16.self) { Float(Int16(bitPattern: UInt16(littleEndian: $0))) }

@@ -165,6 +165,7 @@ struct PredictRoutes {
         }
         let parser = MultipartParser(boundary: boundary)
         var files: [UploadedFile] = []
+        var fields = 0
         var headers: [(String, String)] = []
         var current: [UInt8] = []
         var tooMany = false
@@ -173,22 +174,40 @@ struct PredictRoutes {
         parser.onPartComplete = {
             let disposition = headers.first { $0.0.lowercased() == "content-disposition" }?.1 ?? ""
             let filename = Self.parameter("filename", in: disposition)
-            let name = filename ?? Self.parameter("name", in: disposition) ?? "part\(files.count + 1)"
-            if files.count >= limits.maxFiles { tooMany = true } else {
+            let name = filename ?? Self.parameter("name", in: disposition) ?? "part\(files.count + fields + 1)"
+            // Files and form fields each count against the limit on their own.
+            if filename == nil { fields += 1 }
+            if files.count >= limits.maxFiles || fields > limits.maxFiles { tooMany = true } else {
                 files.append(UploadedFile(name: (name as NSString).lastPathComponent, bytes: current, hasFilename: filename != nil))
             }
             headers = []
             current = []
         }
         do { try parser.execute(body) } catch {
-            throw ServingError.badInput("the multipart body is malformed")
+            throw ServingError.badInput("the multipart body is malformed: \(error)")
         }
-        guard !tooMany else { throw ServingError.tooLarge("more than \(limits.maxFiles) files in one request") }
+        guard !tooMany else { throw ServingError.tooLarge("more than \(limits.maxFiles) files (or \(limits.maxFiles) form fields) in one request") }
+        // The closing delimiter must be there (a part cut off by a truncated body would otherwise be dropped unseen).
+        let tail = body.readableBytesView.suffix(1024 + boundary.utf8.count)
+        guard Self.contains(Array(tail), Array("--\(boundary)--".utf8)) else {
+            throw ServingError.badInput(files.isEmpty
+                ? "no part of the multipart body ends with the boundary '\(boundary.prefix(70))' of its Content-Type (a different boundary, or a truncated body)"
+                : "the multipart body has no closing boundary '--\(boundary.prefix(70))--': it looks truncated")
+        }
         // Form fields beside the files (a part without a file name) are not images.
         let withNames = files.contains(where: \.hasFilename) ? files.filter(\.hasFilename) : files
+        if let empty = withNames.first(where: { $0.bytes.isEmpty }), withNames.count > 1 || empty.hasFilename {
+            throw ServingError.badInput("\(empty.name): the file is empty")
+        }
         let nonEmpty = withNames.filter { !$0.bytes.isEmpty }
         guard !nonEmpty.isEmpty else { throw ServingError.badInput("no file in the multipart body") }
         return nonEmpty
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains { i in haystack[i..<(i + needle.count)].elementsEqual(needle) }
     }
 
     /// `name="value"` out of a Content-Disposition header.

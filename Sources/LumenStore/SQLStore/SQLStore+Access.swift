@@ -58,8 +58,9 @@ extension SQLStore {
         var condition: SQLQueryString = "model_name = \(bind: modelName) AND time >= \(bind: since)"
         if let version { condition = condition + " AND model_version = \(bind: version)" }
         let rows = try await db.raw("SELECT model_name, model_version, time, features, outputs, latency, prediction_id FROM prediction_logs WHERE " + condition
-                                    + " ORDER BY time, id LIMIT \(bind: limit)").all()
-        return try rows.map {
+                                    + " ORDER BY time DESC, id DESC LIMIT \(bind: limit)").all()
+        // The newest `limit` entries, returned oldest first.
+        return try rows.reversed().map {
             PredictionLog(modelName: try $0.decode(column: "model_name", as: String.self), modelVersion: try $0.decode(column: "model_version", as: Int64.self),
                           time: try $0.decode(column: "time", as: Int64.self), features: try $0.decode(column: "features", as: String.self),
                           outputs: try $0.decode(column: "outputs", as: String.self), latency: try $0.decode(column: "latency", as: Double.self),

@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+
+/// Channel handler in front of the routes (after HTTP decoding) for what a route cannot do before it reads a body:
+/// - a declared `Content-Length` above the path's limit gets its 413 at once, and the connection is closed, instead
+///   of the server reading (or waiting for) the whole body first;
+/// - `Expect: 100-continue` gets its interim `100 Continue` (curl sends the header with every upload over 1 MB and
+///   otherwise waits a second before sending the body);
+/// - a request whose body stops arriving for `stall` is cut off (the connection closed), so slow clients cannot
+///   hold connections open forever (idle connections between requests are closed by Hummingbird's idle timeout).
+final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// The largest body a path accepts, in bytes.
+    let limit: @Sendable (String) -> Int64
+    let stall: TimeAmount
+    /// A refused request's remaining parts are dropped until the connection closes.
+    private var refusing = false
+    private var deadline: Scheduled<Void>?
+
+    init(stall: TimeAmount, limit: @escaping @Sendable (String) -> Int64) {
+        self.stall = stall
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refusing { return }
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? "/"
+            let allowed = limit(path)
+            if let declared = request.headerFields[.contentLength], let length = Int64(declared.trimmingCharacters(in: .whitespaces)), length > allowed {
+                refuse(context, status: .contentTooLarge,
+                       message: "the request declares \(length) bytes; \(path) takes at most \(allowed / (1024 * 1024)) MiB (lumen serve --max-upload-mb, --max-artifact-mb)")
+                return
+            }
+            if request.headerFields[.expect]?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            }
+            armDeadline(context)
+            context.fireChannelRead(data)
+        case .body:
+            armDeadline(context)
+            context.fireChannelRead(data)
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+            context.fireChannelRead(data)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        context.fireChannelInactive()
+    }
+
+    /// (Re)starts the clock on the request being read: no new bytes within `stall` closes the connection.
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: stall) { bound.value.close(promise: nil) }
+    }
+
+    /// Answers `status` with `{"error": message}` and closes the connection; the request never reaches a route.
+    private func refuse(_ context: ChannelHandlerContext, status: HTTPResponse.Status, message: String) {
+        refusing = true
+        deadline?.cancel()
+        deadline = nil
+        let body = ByteBuffer(bytes: JSONWriter.encode(["error": message]))
+        let head = HTTPResponse(status: status, headerFields: [.contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+    }
+}
+
+/// Errors that Hummingbird itself throws (no route for the path or method, a body over a limit) as `{"error": …}`
+/// like every other answer of the API (MLflow's `{"error_code", "message"}` under `/api/2.0/`), instead of an empty body.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let message = error.body ?? (error.status == .notFound
+                ? "no route \(request.method.rawValue) \(request.uri.path) (the API is described at /openapi.json)"
+                : error.status.reasonPhrase)
+            var response = request.uri.path.hasPrefix("/api/2.0/")
+                ? jsonResponse(["error_code": error.status == .notFound ? "ENDPOINT_NOT_FOUND" : "BAD_REQUEST", "message": message], status: error.status)
+                : jsonResponse(["error": message], status: error.status)
+            for field in error.headers where field.name != .contentType && field.name != .contentLength { response.headers.append(field) }
+            return response
+        }
+    }
+}
