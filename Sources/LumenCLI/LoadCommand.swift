@@ -47,7 +47,11 @@ struct LoadCommand: AsyncParsableCommand {
             let boundary = "lumen-load-\(UUID().uuidString)"
             var bytes: [UInt8] = []
             for path in image {
-                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the image") }
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                    let reason = FileManager.default.fileExists(atPath: path) ? (error as NSError).localizedDescription : "no such file"
+                    throw CLIError("\(path): cannot read the image (\(reason))")
+                }
                 let name = (path as NSString).lastPathComponent.replacingOccurrences(of: "\"", with: "_")
                 bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
                 bytes += data

@@ -48,6 +48,15 @@ import LumenWorkspace
             try await client.execute(uri: "/api/2.0/mlflow/runs/search", method: .post, headers: [.authorization: "Bearer \(reader)"], body: ByteBuffer(string: #"{"experiment_ids": ["0"]}"#)) {
                 #expect($0.status == .ok)
             }
+            // The scheme is case-insensitive; a wrong token under any spelling stays out.
+            for scheme in ["bearer", "BEARER"] {
+                try await client.execute(uri: "/api/2.0/mlflow/experiments/get-by-name?experiment_name=secured", method: .get, headers: [.authorization: "\(scheme) \(reader)"]) {
+                    #expect($0.status == .ok, "\(scheme)")
+                }
+                try await client.execute(uri: "/api/2.0/mlflow/experiments/get-by-name?experiment_name=secured", method: .get, headers: [.authorization: "\(scheme) \(reader)x"]) {
+                    #expect($0.status == .unauthorized, "\(scheme) with a wrong token")
+                }
+            }
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             // Moving an alias needs an admin token: a writer is refused.
             try await client.execute(uri: "/api/2.0/mlflow/registered-models/create", method: .post, headers: [.authorization: "Bearer \(writer)"], body: ByteBuffer(string: #"{"name": "m"}"#)) {

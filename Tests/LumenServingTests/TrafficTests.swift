@@ -76,6 +76,10 @@ struct TrafficTests {
             try await client.execute(uri: "/api/models/m/traffic", method: .get) { response in
                 #expect((json(response.body)["policy"] as? [String: Any])?["shadow"] as? String == "2")
             }
+            try await client.execute(uri: "/api/models", method: .get) { response in
+                let listed = (json(response.body)["models"] as? [[String: Any]])?.first { $0["name"] as? String == "m" }
+                #expect((listed?["routes"] as? [String: Any])?["shadow"] as? Int == 2, "the model list shows the shadow loaded beside it: \(String(buffer: response.body))")
+            }
             for _ in 0..<20 {
                 try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response in
                     let answer = json(response.body)

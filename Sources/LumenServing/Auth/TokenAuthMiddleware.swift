@@ -34,7 +34,10 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// The token of a request: `Authorization: Bearer …`, or the UI's `lumen_token` cookie.
     static func secret(_ request: Request) -> String? {
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") { return String(header.dropFirst("Bearer ".count)) }
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer`, `BEARER` and `Bearer` alike.
+        if let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
         guard let cookies = request.headers[.cookie] else { return nil }
         for part in cookies.split(separator: ";") {
             let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)

@@ -40,7 +40,7 @@ enum DocsPage {
       }
       document.getElementById('ops').innerHTML = out.join('');
     }
-    fetch('openapi.json').then(r => r.json()).then(doc => {
+    fetch('/openapi.json').then(r => r.json()).then(doc => {
       document.getElementById('info').textContent = doc.info.description + ' (version ' + doc.info.version + ', OpenAPI ' + doc.openapi + ')';
       render(doc, '');
       document.getElementById('q').addEventListener('input', e => render(doc, e.target.value.toLowerCase()));

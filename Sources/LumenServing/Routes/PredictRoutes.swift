@@ -133,12 +133,15 @@ struct PredictRoutes {
         }
 
         router.get("/api/models") { _, _ -> Response in
-            let models = await service.host.all
-            return jsonResponse(["models": models.map { m -> [String: Any] in
-                ["name": m.name, "version": m.version.version, "served_as": m.reference.description, "task": m.spec.task.rawValue,
-                 "classes": m.spec.classes, "queue": m.batcher.depth,
-                 "input": [m.spec.inputChannels, m.spec.inputHeight, m.spec.inputWidth]]
-            }])
+            var listed: [[String: Any]] = []
+            for m in await service.host.all {
+                // Where its traffic goes: the versions that answer (split, canary) and the shadow, loaded beside it.
+                listed.append(["name": m.name, "version": m.version.version, "served_as": m.reference.description, "task": m.spec.task.rawValue,
+                               "classes": m.spec.classes, "queue": m.batcher.depth,
+                               "input": [m.spec.inputChannels, m.spec.inputHeight, m.spec.inputWidth],
+                               "routes": await service.host.routeTable(m.name).json])
+            }
+            return jsonResponse(["models": listed])
         }
     }
 
