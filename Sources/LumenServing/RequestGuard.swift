@@ -7,9 +7,9 @@ import NIOHTTPTypes
 /// - a declared `Content-Length` above the path's limit gets its 413 at once, and the connection is closed, instead
 ///   of the server reading (or waiting for) the whole body first;
 /// - `Expect: 100-continue` gets its interim `100 Continue` (curl sends the header with every upload over 1 MB and
-///   otherwise waits a second before sending the body);
-/// - a request whose body stops arriving for `stall` is cut off (the connection closed), so slow clients cannot
-///   hold connections open forever (idle connections between requests are closed by Hummingbird's idle timeout).
+///   otherwise waits a second before sending the body).
+/// (Connections idle between requests, and requests whose headers or body stop arriving, are closed by Hummingbird's
+/// idle timeout, `ServerConfiguration.idleTimeout`.)
 final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -18,13 +18,10 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The largest body a path accepts, in bytes.
     let limit: @Sendable (String) -> Int64
-    let stall: TimeAmount
     /// A refused request's remaining parts are dropped until the connection closes.
     private var refusing = false
-    private var deadline: Scheduled<Void>?
 
-    init(stall: TimeAmount, limit: @escaping @Sendable (String) -> Int64) {
-        self.stall = stall
+    init(limit: @escaping @Sendable (String) -> Int64) {
         self.limit = limit
     }
 
@@ -42,14 +39,8 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if request.headerFields[.expect]?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
-            armDeadline(context)
             context.fireChannelRead(data)
-        case .body:
-            armDeadline(context)
-            context.fireChannelRead(data)
-        case .end:
-            deadline?.cancel()
-            deadline = nil
+        case .body, .end:
             context.fireChannelRead(data)
         }
     }
@@ -58,24 +49,9 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
-        context.fireChannelInactive()
-    }
-
-    /// (Re)starts the clock on the request being read: no new bytes within `stall` closes the connection.
-    private func armDeadline(_ context: ChannelHandlerContext) {
-        deadline?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: stall) { bound.value.close(promise: nil) }
-    }
-
     /// Answers `status` with `{"error": message}` and closes the connection; the request never reaches a route.
     private func refuse(_ context: ChannelHandlerContext, status: HTTPResponse.Status, message: String) {
         refusing = true
-        deadline?.cancel()
-        deadline = nil
         let body = ByteBuffer(bytes: JSONWriter.encode(["error": message]))
         let head = HTTPResponse(status: status, headerFields: [.contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close"])
         context.write(wrapOutboundOut(.head(head)), promise: nil)

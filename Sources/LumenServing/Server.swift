@@ -81,7 +81,7 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
         return otherBytes
     }
     let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
-    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [RequestGuard(stall: idle, limit: bodyLimit)], idleTimeout: idle)),
+    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [RequestGuard(limit: bodyLimit)], idleTimeout: idle)),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
                        onServerRunning: { _ in await onRunning() })
 }
