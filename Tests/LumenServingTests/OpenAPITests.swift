@@ -38,7 +38,7 @@ struct OpenAPITests {
             try await client.execute(uri: "/docs", method: .get) { response in
                 let page = String(buffer: response.body)
                 #expect(response.status == .ok && response.headers[.contentType]?.hasPrefix("text/html") == true)
-                #expect(page.contains("fetch('openapi.json')") && !page.contains("http://") && !page.contains("https://") && !page.contains("src="), "no external resources")
+                #expect(page.contains("fetch('/openapi.json')") && !page.contains("http://") && !page.contains("https://") && !page.contains("src="), "no external resources")
             }
         }
     }
