@@ -413,6 +413,32 @@ struct ServingTests {
         #expect(logs.allSatisfy { $0.features.count < 600 && $0.features.contains("intensity_p95") }, "monitoring features, no pixels, in the log")
         #expect(Set(features.compactMap { $0["input_sha256"] }).count == 5)
     }
+
+    /// `--no-prediction-log` (no logger): the same answers, nothing written to the store, over both routes.
+    @Test func withoutAPredictionLogAnswersAreTheSameAndNothingIsLogged() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { Task { await fixture.close() } }
+        let png = try testPNG(seed: 2)
+        var configuration = ServerConfiguration()
+        configuration.inference = InferenceService(host: fixture.host, logger: nil, metrics: fixture.metrics)
+        #expect(configuration.inference?.logsPredictions == false && fixture.service.logsPredictions)
+        func ask(_ app: some ApplicationProtocol) async throws -> [String: Double]? {
+            try await app.test(.router) { client in
+                let answer = try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response -> [String: Double]? in
+                    #expect(response.status == .ok)
+                    return (json(response.body)["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double]
+                }
+                let tensor: [String: Any] = ["inputs": [["name": "input", "shape": [1, 1, 32, 32], "datatype": "FP32", "data": [Double](repeating: 0.5, count: 1024)]]]
+                try await client.execute(uri: "/v2/models/m/infer", method: .post, body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: tensor))) { #expect($0.status == .ok) }
+                return answer
+            }
+        }
+        let logged = try await ask(fixture.app())
+        let unlogged = try await ask(makeServer(store: fixture.store, artifacts: fixture.artifacts, configuration: configuration))
+        #expect(logged != nil && logged == unlogged)
+        await fixture.logger.close()
+        #expect(try await fixture.store.predictions(modelName: "m", version: nil, since: 0, limit: 100).count == 2, "only the logging server's two answers")
+    }
 }
 
 @Suite("Serving: segmentation, timeouts", .serialized)

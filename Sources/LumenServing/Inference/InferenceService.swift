@@ -52,6 +52,9 @@ public struct InferenceService: Sendable {
     }
 
     /// The inputs of a request as one version takes them: its planes, and what the log keeps of each.
+    /// Whether answers are logged (`--no-prediction-log` turns it off): the routes describe each input only then.
+    public var logsPredictions: Bool { logger != nil }
+
     public typealias Inputs = @Sendable (ServedModel) throws -> (planes: [Plane], described: [[String: String]])
 
     /// Predicts with the version of `name` that the traffic policy picks (or the pinned `version`),

@@ -63,7 +63,7 @@ struct OIPRoutes {
                     let sticky = await host.stickyHeader(for: name).flatMap { HTTPField.Name($0) }.flatMap { request.headers[$0] }
                     let outcome = try await service.predict(name, version: version, stickyKey: sticky, started: started) { model in
                         let planes = try inference.planes(for: model.spec)
-                        return (planes, planes.map { InferenceService.describe(bytes: nil, plane: $0) })
+                        return (planes, planes.map { service.logsPredictions ? InferenceService.describe(bytes: nil, plane: $0) : [:] })
                     }
                     return try inference.response(outcome)
                 }

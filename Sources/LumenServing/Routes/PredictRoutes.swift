@@ -49,7 +49,8 @@ struct PredictRoutes {
                             throw ServingError.badInput("\(file.name): \(error)")
                         }
                         planes.append(plane)
-                        var description = InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name, image: image)
+                        // (Without a prediction log nothing reads the description: the features are not computed.)
+                        var description = service.logsPredictions ? InferenceService.describe(bytes: file.bytes, plane: plane, file: file.name, image: image) : [:]
                         if let kept { description["input_artifact"] = kept[i] }
                         described.append(description)
                     }
