@@ -18,11 +18,15 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The largest body a path accepts, in bytes.
     let limit: @Sendable (String) -> Int64
+    /// Told of each request refused here (method, path, status), which no route or middleware sees: `/metrics` and
+    /// the access log count it like any other answer.
+    let refused: @Sendable (String, String, Int) -> Void
     /// A refused request's remaining parts are dropped until the connection closes.
     private var refusing = false
 
-    init(limit: @escaping @Sendable (String) -> Int64) {
+    init(limit: @escaping @Sendable (String) -> Int64, refused: @escaping @Sendable (String, String, Int) -> Void = { _, _, _ in }) {
         self.limit = limit
+        self.refused = refused
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -32,6 +36,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? "/"
             let allowed = limit(path)
             if let declared = request.headerFields[.contentLength], let length = Int64(declared.trimmingCharacters(in: .whitespaces)), length > allowed {
+                refused(request.method.rawValue, path, 413)
                 refuse(context, status: .contentTooLarge,
                        message: "the request declares \(length) bytes; \(path) takes at most \(allowed / (1024 * 1024)) MiB (lumen serve --max-upload-mb, --max-artifact-mb)")
                 return

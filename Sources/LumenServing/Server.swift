@@ -80,8 +80,14 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
         if path.hasPrefix("/api/predict/") || path.hasPrefix("/v2/models/") { return uploadBytes }
         return otherBytes
     }
+    let metrics = configuration.metrics, accessLog = configuration.accessLog
+    let refused: @Sendable (String, String, Int) -> Void = { method, path, status in
+        metrics?.recordHTTP(api: MetricsMiddleware<BasicRequestContext>.api(path), status: status, seconds: 0)
+        accessLog?.write(["time": AccessLogMiddleware<BasicRequestContext>.formatter.string(from: Date()), "method": method, "path": path,
+                          "status": status, "duration_ms": 0])
+    }
     let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
-    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [RequestGuard(limit: bodyLimit)], idleTimeout: idle)),
+    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [RequestGuard(limit: bodyLimit, refused: refused)], idleTimeout: idle)),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lumen"),
                        onServerRunning: { _ in await onRunning() })
 }

@@ -71,6 +71,39 @@ import LumenWorkspace
         try await store.close()
     }
 
+    /// What can take a served model away needs admin: deleting or renaming a registered model or a version, and
+    /// writing `lumen.*` tags (the gate, the spec). Checked on the store after each refused or allowed request.
+    @Test func registryWritesThatBreakServingNeedAdmin() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lumen-auth-\(UUID().uuidString)")
+        let store = try await SQLStore.sqlite(path: dir.appendingPathComponent("lumen.db").path)
+        defer { Task { try? await store.close() } }
+        var configuration = ServerConfiguration()
+        configuration.requireTokens = true
+        let app = makeServer(store: store, artifacts: ArtifactStore(root: dir.appendingPathComponent("artifacts")), configuration: configuration)
+        let (writer, _) = try await store.createToken(name: "ci", role: .writer)
+        let (admin, _) = try await store.createToken(name: "ops", role: .admin)
+        _ = try await store.createRegisteredModel(name: "m", description: "", tags: [:])
+        _ = try await store.createModelVersion(name: "m", source: "s", runID: nil, description: "", tags: [:], signature: nil, preprocessing: nil, spec: nil)
+        func call(_ path: String, _ method: HTTPRequest.Method, _ body: String, _ secret: String) async throws -> HTTPResponse.Status {
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/2.0/mlflow/\(path)", method: method, headers: [.authorization: "Bearer \(secret)"], body: ByteBuffer(string: body)) { $0.status }
+            }
+        }
+        #expect(try await call("model-versions/delete", .delete, #"{"name": "m", "version": "1"}"#, writer) == .forbidden)
+        #expect(try await call("registered-models/delete", .delete, #"{"name": "m"}"#, writer) == .forbidden)
+        #expect(try await call("registered-models/rename", .post, #"{"name": "m", "new_name": "n"}"#, writer) == .forbidden)
+        #expect(try await call("model-versions/set-tag", .post, #"{"name": "m", "version": "1", "key": "lumen.gate", "value": "x"}"#, writer) == .forbidden)
+        #expect(try await call("registered-models/set-tag", .post, #"{"name": "m", "key": "LUMEN.spec", "value": "x"}"#, writer) == .forbidden)
+        #expect(try await store.modelVersion(name: "m", version: 1).tags["lumen.gate"] == nil, "nothing was written")
+        // Other tags stay a writer's (the route still reads the body the middleware looked into).
+        #expect(try await call("model-versions/set-tag", .post, #"{"name": "m", "version": "1", "key": "team", "value": "cxr"}"#, writer) == .ok)
+        #expect(try await store.modelVersion(name: "m", version: 1).tags["team"] == "cxr")
+        #expect(try await call("model-versions/set-tag", .post, #"{"name": "m", "version": "1", "key": "lumen.note", "value": "x"}"#, admin) == .ok)
+        #expect(try await store.modelVersion(name: "m", version: 1).tags["lumen.note"] == "x")
+        #expect(try await call("model-versions/delete", .delete, #"{"name": "m", "version": "1"}"#, admin) == .ok)
+        await #expect(throws: (any Error).self) { try await store.modelVersion(name: "m", version: 1) }
+    }
+
     /// The role each route needs, and what --public-read opens.
     @Test func rolesPerRoute() {
         typealias M = TokenAuthMiddleware<BasicRequestContext>

@@ -44,6 +44,10 @@ import Testing
             // A declared body over the limit is refused before any of it is read (the client sent 4 of 100 GB).
             let huge = rawExchange(port: port, "POST /api/predict/m HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 100000000000\r\n\r\nabcd", timeout: 5)
             #expect(huge.reply.hasPrefix("HTTP/1.1 413") && huge.reply.contains("--max-upload-mb") && huge.closed && huge.seconds < 1, "\(huge)")
+            // Refused before any route, and still counted in /metrics like every answer.
+            let exposition = String(decoding: fixture.metrics.exposition(), as: UTF8.self)
+            #expect(exposition.split(separator: "\n").contains { $0.hasPrefix("lumen_http_requests_total") && $0.contains("api=\"predict\"") && $0.contains("status=\"413\"") },
+                    "a 413 line in /metrics")
             // Expect: 100-continue gets its interim answer at once, and then the real one.
             let png = try testPNG(seed: 3)
             let (body, headers) = multipart([("scan.png", png)])

@@ -17,6 +17,18 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
          "/api/2.0/mlflow/registered-models/get-latest-versions"]
     }
 
+    /// Registry writes that can take a served model away (delete a model or a version, rename a model): admin, like
+    /// moving an alias.
+    static var adminRegistryWrites: Set<String> {
+        ["/api/2.0/mlflow/registered-models/delete", "/api/2.0/mlflow/model-versions/delete", "/api/2.0/mlflow/registered-models/rename"]
+    }
+
+    /// Registry tag writes: a `lumen.*` key (the input gate, the spec) steers serving, so it needs admin too.
+    static var registryTagWrites: Set<String> {
+        ["/api/2.0/mlflow/registered-models/set-tag", "/api/2.0/mlflow/registered-models/delete-tag",
+         "/api/2.0/mlflow/model-versions/set-tag", "/api/2.0/mlflow/model-versions/delete-tag"]
+    }
+
     /// Routes open to anyone: liveness and readiness probes, the Prometheus scrape and the UI's login page.
     static func isOpen(_ path: String) -> Bool {
         path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready" || path == "/metrics" || path == "/ui/login"
@@ -52,7 +64,8 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         if method == .post && (readOnlyPosts.contains(path) || path == "/ui/render" || path.hasPrefix("/api/predict/") || (path.hasPrefix("/v2/models/") && path.hasSuffix("/infer"))) {
             return .reader
         }
-        if path.hasPrefix("/api/models/") || path == "/api/2.0/mlflow/registered-models/alias" || (path.hasPrefix("/ui/models/") && path.hasSuffix("/alias")) { return .admin }
+        if path.hasPrefix("/api/models/") || path == "/api/2.0/mlflow/registered-models/alias" || adminRegistryWrites.contains(path)
+            || (path.hasPrefix("/ui/models/") && path.hasSuffix("/alias")) { return .admin }
         return .writer
     }
 
@@ -82,9 +95,20 @@ struct TokenAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             return jsonResponse(["error_code": "UNAUTHENTICATED", "error": "unknown or revoked API token", "message": "unknown or revoked API token"], status: .unauthorized)
         }
         guard token.role >= required else {
-            let what = required == .admin ? "change aliases or served models (admin)" : "write"
+            let what = required == .admin ? "change aliases or served models, or delete or rename registered models and versions (admin)" : "write"
             let message = "token '\(token.name)' has role \(token.role.rawValue) and cannot \(what)"
             return jsonResponse(["error_code": "PERMISSION_DENIED", "error": message, "message": message], status: .forbidden)
+        }
+        if token.role < .admin, Self.registryTagWrites.contains(path) {
+            // The tag's key is in the body: read it here (a small JSON object) and hand the route the same bytes.
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let key = ((try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any])?["key"] as? String
+                ?? request.uri.queryParameters.get("key")
+            if let key, key.lowercased().hasPrefix("lumen.") {
+                let message = "token '\(token.name)' has role \(token.role.rawValue) and cannot write '\(key.prefix(100))': lumen.* tags steer serving (admin)"
+                return jsonResponse(["error_code": "PERMISSION_DENIED", "error": message, "message": message], status: .forbidden)
+            }
+            request = Request(head: request.head, body: .init(buffer: body))
         }
         request = Self.withRole(request, token.role.rawValue)
         return try await next(request, context)
