@@ -34,6 +34,9 @@ struct PredictCommand: AsyncParsableCommand {
             guard (1...4096).contains(batchSize) else { throw ValidationError("--batch-size must be 1…4096") }
             guard threads.map({ (1...256).contains($0) }) ?? true else { throw ValidationError("--threads must be 1…256") }
             guard !gradcam else { throw ValidationError("--gradcam explains single files, not --out batches") }
+        } else {
+            guard split == nil else { throw ValidationError("--split chooses a dataset's split for --out batches; give --out too") }
+            guard !gradcam || json else { throw ValidationError("--gradcam adds the heat map to the JSON answer: add --json (lumen explain writes Grad-CAM PNGs)") }
         }
     }
 
@@ -81,7 +84,9 @@ struct PredictCommand: AsyncParsableCommand {
                 print(String(decoding: PredictionAnswer.json(["error": message, "gate": ["verdict": "rejected", "images": verdicts.map(\.json)] as [String: Any]]), as: UTF8.self))
                 throw ExitCode(2)
             }
-            throw CLIError(message + " (--no-gate predicts anyway)")
+            // The same exit status as with --json: 2 means "refused by the gate", 1 an error.
+            FileHandle.standardError.write(Data("lumen: \(message) (--no-gate predicts anyway)\n".utf8))
+            throw ExitCode(2)
         }
         let entries = try zip(files, results).map { file, result in
             try PredictionAnswer.entry(file: (file as NSString).lastPathComponent, prediction: result.0, spec: loaded.spec, heatmapPNG: result.1)

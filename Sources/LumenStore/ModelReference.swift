@@ -52,8 +52,13 @@ extension Store {
     /// The model version a reference names.
     public func modelVersion(_ reference: ModelReference) async throws -> ModelVersion {
         switch reference {
-        case let .alias(name, alias): return try await modelVersion(name: name, alias: alias)
-        case let .version(name, version): return try await modelVersion(name: name, version: version)
+        // The model first: "no registered model 'nope'" says more than "alias champion not found".
+        case let .alias(name, alias):
+            _ = try await registeredModel(name: name)
+            return try await modelVersion(name: name, alias: alias)
+        case let .version(name, version):
+            _ = try await registeredModel(name: name)
+            return try await modelVersion(name: name, version: version)
         case let .latest(name):
             _ = try await registeredModel(name: name)
             guard let latest = try await modelVersions(name: name, runID: nil).max(by: { $0.version < $1.version }) else {

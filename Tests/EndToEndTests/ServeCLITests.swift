@@ -61,6 +61,10 @@ import Testing
         let local = try #require(try JSONSerialization.jsonObject(with: Data(predicted.output.utf8)) as? [String: Any])
         let localP = try #require((local["predictions"] as? [[String: Any]])?.first?["probabilities"] as? [String: Double])
         #expect(try lumen(["predict", "phantom@champion", dir.appendingPathComponent("nope.dcm").path] + ws).status != 0)
+        // Options that would do nothing are refused: a heat map with no JSON to carry it, a split with no batch.
+        let silentCAM = try lumen(["predict", "phantom@champion", slice.path, "--gradcam"] + ws)
+        #expect(silentCAM.status != 0 && silentCAM.output.contains("--json"), "\(silentCAM.output)")
+        #expect(try lumen(["predict", "phantom@champion", slice.path, "--split", "val"] + ws).status != 0)
 
         let port = freePort()
         let serveLog = dir.appendingPathComponent("serve.log"), accessLog = dir.appendingPathComponent("access.jsonl")
@@ -94,6 +98,8 @@ import Testing
         // lumen predict applies the same gate.
         let refusedLocally = try lumen(["predict", "phantom@champion", noisePNG.path, "--json"] + ws)
         #expect(refusedLocally.status == 2 && refusedLocally.output.contains("\"verdict\":\"rejected\""), "\(refusedLocally.output)")
+        let refusedTable = try lumen(["predict", "phantom@champion", noisePNG.path] + ws)
+        #expect(refusedTable.status == 2 && refusedTable.output.contains("refused"), "the same exit status without --json: \(refusedTable.output)")
         let forced = try lumen(["predict", "phantom@champion", noisePNG.path, "--no-gate"] + ws)
         #expect(forced.status == 0 && forced.output.contains("noise.png"), "\(forced.output)")
         // A training slice the gate lets through (it refuses about 10 % of in-domain images), for the load runs.

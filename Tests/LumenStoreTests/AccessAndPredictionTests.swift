@@ -17,6 +17,8 @@ import Testing
         #expect(try await store.tokens().first?.revoked == true)
         #expect(try await store.token(forSecret: "lm_' OR 1=1 --") == nil)
         await #expect(throws: StoreError.self) { try await store.revokeToken(id: "nope") }
+        // Revoking twice is an error, not a second "revoked" that did nothing.
+        await #expect(throws: StoreError.self) { try await store.revokeToken(id: token.id) }
     }
 
     @Test(arguments: Backend.available)

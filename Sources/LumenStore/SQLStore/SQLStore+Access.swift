@@ -34,8 +34,11 @@ extension SQLStore {
     }
 
     public func revokeToken(id: String) async throws {
-        guard try await db.raw("SELECT id FROM api_tokens WHERE id = \(bind: id)").first() != nil else {
+        guard let row = try await db.raw("SELECT revoked FROM api_tokens WHERE id = \(bind: id)").first() else {
             throw StoreError.notFound("No token with id \(id)")
+        }
+        guard try row.decode(column: "revoked", as: Int.self) == 0 else {
+            throw StoreError.invalidParameter("token \(id) was already revoked")
         }
         try await db.raw("UPDATE api_tokens SET revoked = 1 WHERE id = \(bind: id)").run()
     }
