@@ -47,6 +47,10 @@ import Testing
         #expect(try await store.modelVersion(name: "cxr", version: 1).tags == ["val_auc": "0.91"])
         try await store.deleteModelVersion(name: "cxr", version: 2)
         #expect(try await store.modelVersions(name: "cxr", runID: nil).map(\.version) == [1])
+        // A deleted version's number is not given again (logs and feedback keyed by it keep meaning that model).
+        let next = try await store.createModelVersion(name: "cxr", source: "s", runID: nil, description: "", tags: [:], signature: nil, preprocessing: nil, spec: nil)
+        #expect(next.version == 3)
+        #expect(try await store.registeredModel(name: "cxr").latestVersion == 3)
         try await store.deleteRegisteredModel(name: "cxr")
         await #expect(throws: StoreError.self) { try await store.registeredModel(name: "cxr") }
     }

@@ -156,6 +156,11 @@ enum Migrations {
                   PRIMARY KEY (pipeline, trigger_key))
                 """,
             ]),
+            (14, [
+                // The highest version number a model ever had: a deleted version's number is never given again (as in
+                // MLflow), so prediction logs and feedback keyed by (model, version) keep meaning one model.
+                "ALTER TABLE registered_models ADD COLUMN last_version BIGINT NOT NULL DEFAULT 0",
+            ]),
         ]
     }
 

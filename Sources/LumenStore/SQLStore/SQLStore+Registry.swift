@@ -89,7 +89,10 @@ extension SQLStore {
                 _ = try await db.raw("SELECT name FROM registered_models WHERE name = \(bind: name) FOR UPDATE").all()
             }
             let row = try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM model_versions WHERE name = \(bind: name)").first()
-            let next = (try row?.decode(column: "v", as: Int64.self) ?? 0) + 1
+            let given = try await db.raw("SELECT last_version FROM registered_models WHERE name = \(bind: name)").first()
+            // After the highest number this model ever had, not after its highest remaining version (deleted ones stay used).
+            let next = max(try row?.decode(column: "v", as: Int64.self) ?? 0, try given?.decode(column: "last_version", as: Int64.self) ?? 0) + 1
+            try await db.raw("UPDATE registered_models SET last_version = \(bind: next) WHERE name = \(bind: name)").run()
             let now = Clock.nowMillis()
             try await db.raw("""
                 INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, source, run_id, status, stage, signature, preprocessing, spec)
