@@ -46,7 +46,11 @@ struct PredictCommand: AsyncParsableCommand {
         let ws = try workspace.open()
         let loaded = try await workspace.withStore { store in try await ModelLoader.load(model, store: store, workspace: ws) }
         if gradcam && loaded.task != .classification { throw CLIError("--gradcam explains classifiers; \(model) is a \(loaded.task.rawValue) model") }
-        let images = try files.map { try load($0) }
+        let images = try files.map { path in
+            do { return try load(path) } catch let error where isDirectory(path) {
+                throw CLIError("\(error) (a folder is read as one DICOM series; to predict every image in it, add --out FILE.csv)")
+            }
+        }
         let gradcam = self.gradcam
         // The version's input gate, as the server applies it: the gate classifier first, then the score.
         let gate = try GateCalibration.load(loaded.version, workspace: ws)

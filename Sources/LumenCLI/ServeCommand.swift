@@ -62,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Before the server's threads start: one malloc arena per compute thread plus one shared by the rest
         // (glibc's default of 8 per core keeps freed upload and activation blocks resident in each of them).
         Runtime.limitAllocatorArenas(to: threadCount + 1)
+        // A missing or malformed config file is reported before any model is loaded and warmed up.
+        if let config { _ = try Self.serverConfig(config) }
         let workspace = try options.open()
         let store = try await workspace.openStore()
         let artifacts = ArtifactStore(root: workspace.artifactRoot)
@@ -204,7 +206,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The top-level mapping of a server config file: 'traffic' and 'alerts', nothing else.
     static func serverConfig(_ path: String) throws -> [String: Any] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("\(path): cannot read the server config") }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? (error as NSError).localizedDescription : "no such file"
+            throw CLIError("\(path): cannot read the server config (\(reason))")
+        }
         let object: Any?
         do { object = try Yams.load(yaml: text) } catch { throw CLIError("\(path): not YAML: \(error)") }
         guard let top = object as? [String: Any] else { throw CLIError("\(path): the server config must be a mapping with 'traffic:' and/or 'alerts:'") }

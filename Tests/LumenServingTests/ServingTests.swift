@@ -218,6 +218,10 @@ struct ServingTests {
             try await client.execute(uri: "/api/predict/m", method: .post, headers: [.contentType: "image/png"]) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/api/predict/m?explain=shap", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/api/predict/nope", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { #expect($0.status == .notFound) }
+            // The model is looked up before the upload is decoded: not an image, but first of all no such model.
+            try await client.execute(uri: "/api/predict/nope", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(string: "not an image")) {
+                #expect($0.status == .notFound)
+            }
             // An empty file beside a good one is named, not dropped.
             let (withEmpty, h4) = multipart([("good.png", png), ("empty.png", [])])
             try await client.execute(uri: "/api/predict/m", method: .post, headers: h4, body: withEmpty) { response in

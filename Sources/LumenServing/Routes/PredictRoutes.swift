@@ -28,6 +28,8 @@ struct PredictRoutes {
                 }
                 let explain = query.get("explain")
                 guard explain == nil || explain == "gradcam" else { throw ServingError.badInput("explain='\(explain!)': the only explanation is gradcam") }
+                // An unknown model (or version) is a 404 before the upload is read and decoded.
+                _ = try await service.host.model(name, version: version)
                 let files = try await Self.files(request, limits: service.limits)
                 var images: [MedicalImage] = []
                 for file in files {
