@@ -33,6 +33,14 @@ import Testing
                 #expect((config["output"] as? [[String: Any]])?.compactMap { $0["name"] as? String }.sorted() == ["label", "probabilities"])
             }
             try await client.execute(uri: "/v2/models/nope/config", method: .get) { #expect($0.status == .notFound) }
+            // The UI's image rendering takes a known window preset or says which ones exist.
+            let png = try testPNG(seed: 1)
+            for (window, status) in [("lung", HTTPResponse.Status.ok), ("auto", .ok), ("bogus", .badRequest), ("10%2F0", .badRequest)] {
+                try await client.execute(uri: "/ui/render?window=\(window)", method: .post, headers: [.contentType: "image/png"], body: ByteBuffer(bytes: png)) { response in
+                    #expect(response.status == status, "\(window): \(String(buffer: response.body).prefix(120))")
+                    if status == .badRequest { #expect(String(buffer: response.body).contains("soft-tissue")) }
+                }
+            }
         }
     }
 

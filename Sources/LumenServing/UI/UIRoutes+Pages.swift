@@ -204,6 +204,11 @@ extension UIRoutes {
     /// (`?window=lung`, …), the file's own window, or its 1st–99th percentiles (`auto`). Pixels only.
     func render(_ request: Request) async throws -> Response {
         let preset = Self.formQuery(request)["window"] ?? "auto"
+        let presets = ["auto", "file"] + WindowPreset.allCases.map(\.rawValue)
+        guard presets.contains(preset) else {
+            return Response(status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: "window '\(preset.prefix(40))': one of \(presets.joined(separator: ", "))")))
+        }
         let buffer = try await request.body.collect(upTo: 64 * 1024 * 1024)
         do {
             let image = try ImageReader.read(Array(buffer.readableBytesView), source: "upload")
