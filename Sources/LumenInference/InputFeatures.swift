@@ -24,7 +24,9 @@ public enum InputFeatures {
         let m = Double(sample.count)
         // Shannon entropy (bits) of a 64-bin histogram over the plane's own range.
         // (Predictors refuse non-finite inputs; should one get here, its NaNs and infinities stay out of the bins.)
-        let lo = Double(sample.lazy.filter(\.isFinite).min() ?? 0), hi = Double(sample.lazy.filter(\.isFinite).max() ?? 0)
+        var low = Float.infinity, high = -Float.infinity
+        for v in sample where v.isFinite { low = min(low, v); high = max(high, v) }
+        let lo = low <= high ? Double(low) : 0, hi = low <= high ? Double(high) : 0
         var histogram = [Double](repeating: 0, count: 64)
         if hi > lo {
             for v in sample where v.isFinite { histogram[max(0, min(63, Int((Double(v) - lo) / (hi - lo) * 64)))] += 1 }

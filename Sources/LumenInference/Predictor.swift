@@ -108,8 +108,8 @@ public final class Predictor: @unchecked Sendable {
     /// with a confident but meaningless probability (an infinity squashes the rest of a min–max normalised image to 0).
     public func preprocess(_ image: MedicalImage) throws -> Plane {
         let source = try Plane(image, slice: image.depth / 2)
-        let nonFinite = source.values.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
-        guard nonFinite == 0 else {
+        if source.values.contains(where: { !$0.isFinite }) {
+            let nonFinite = source.values.reduce(0) { $1.isFinite ? $0 : $0 + 1 }
             throw InferenceError.input("\(nonFinite) pixel value(s) of the \(image.depth > 1 ? "middle slice" : "image") are NaN or infinite")
         }
         let plane = try spec.preprocessing.apply(source)

@@ -10,10 +10,9 @@ import NIOHTTPTypes
 ///   otherwise waits a second before sending the body).
 /// (Connections idle between requests, and requests whose headers or body stop arriving, are closed by Hummingbird's
 /// idle timeout, `ServerConfiguration.idleTimeout`.)
-final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
+final class RequestGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
     /// The largest body a path accepts, in bytes.
@@ -48,10 +47,6 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .body, .end:
             context.fireChannelRead(data)
         }
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
     }
 
     /// Answers `status` with `{"error": message}` and closes the connection; the request never reaches a route.

@@ -72,8 +72,8 @@ public func makeServer(store: any Store, artifacts: ArtifactStore, configuration
     let document = JSONWriter.encode(OpenAPIDocument.build(routes: router.routes.map { ("\($0.method)", $0.path.description) }, authEnabled: configuration.authEnabled))
     openAPI.withLock { $0 = document }
     // The largest body each path takes, for RequestGuard's early 413 (each route still enforces its own limit).
-    let uploadBytes = Int64(configuration.inference?.limits.maxBytes ?? 0)
-    let otherBytes = max(Int64(configuration.maxRequestBytes), uploadBytes, 64 * 1024 * 1024)
+    let otherBytes = max(Int64(configuration.maxRequestBytes), Int64(configuration.inference?.limits.maxBytes ?? 0), 64 * 1024 * 1024)
+    let uploadBytes = configuration.inference.map { Int64($0.limits.maxBytes) } ?? otherBytes  // no models: those paths are 404s
     let artifactBytes = configuration.maxArtifactBytes
     let bodyLimit: @Sendable (String) -> Int64 = { path in
         if path.hasPrefix("/api/2.0/mlflow-artifacts/") { return artifactBytes }

@@ -76,6 +76,22 @@ import Testing
     }
 }
 
+extension HTTPEdgeTests {
+    /// Without models, a prediction path is a 404 from the router, not a 413 from a limit of 0 bytes.
+    @Test func predictionPathsWithoutModelsAre404() async throws {
+        let fixture = try await ServingFixture.make(versions: 1)
+        defer { Task { await fixture.close() } }
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        try await makeServer(store: fixture.store, artifacts: fixture.artifacts, configuration: configuration).test(.live) { client in
+            let port = try #require(client.port)
+            let reply = rawExchange(port: port, Array("POST /api/predict/m HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 4\r\n\r\nabcd".utf8),
+                                    timeout: 15, until: "}")
+            #expect(reply.reply.hasPrefix("HTTP/1.1 404"), "\(reply)")
+        }
+    }
+}
+
 /// Sends `bytes` on a new TCP connection to 127.0.0.1:`port` and reads until the server closes it, `timeout`
 /// seconds pass, or the reply contains `until`.
 func rawExchange(port: Int, _ bytes: [UInt8], timeout: Double, until: String? = nil) -> (seconds: Double, reply: String, closed: Bool) {
